@@ -1,0 +1,54 @@
+#pragma once
+/// Typed errors shared by every library. Each code maps to the `error: CODE:` prefix
+/// that kbctl and the daemon print (contracts.md §2).
+
+#include <expected>
+#include <string>
+#include <string_view>
+
+namespace kb {
+
+enum class Errc {
+  Usage,               ///< bad command line
+  Io,                  ///< a file or device could not be read or written
+  Malformed,           ///< input does not follow its format
+  Truncated,           ///< input ends before its declared length
+  TooLarge,            ///< input exceeds a configured limit (endless-data attack)
+  BadSignature,        ///< a signature does not verify
+  UnknownKey,          ///< signed by a key the trust root does not list for the role
+  ThresholdNotMet,     ///< fewer valid signatures than the role's threshold
+  DuplicateSignature,  ///< the same key signed twice: never counted twice
+  Expired,             ///< a snapshot or delta is past its signed expiry
+  RootExpired,         ///< the trust root itself is past its expiry
+  Rollback,            ///< serial or version not newer than the installed one
+  WrongBase,           ///< a delta names a base that is not installed
+  DigestMismatch,      ///< content does not match the digest its manifest signs
+  ClockBehind,         ///< system clock earlier than the newest signed time seen
+  BadRoster,           ///< roster CSV rejected (file:line: column: reason)
+  NotFound,            ///< no such record
+  NoCard,              ///< no card arrived within the wait
+  ReadError,           ///< a card read failed part-way
+  ReaderLost,          ///< the reader went away
+  Unverifiable,        ///< stored data failed its integrity check
+  Config,              ///< configuration rejected
+  Internal,            ///< a broken invariant
+};
+
+std::string_view codeName(Errc code);
+
+struct Error {
+  Errc code;
+  std::string message;
+};
+
+template <class T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> fail(Errc code, std::string message) {
+  return std::unexpected(Error{code, std::move(message)});
+}
+
+/// "error: CODE: message" as printed on stderr by every command.
+std::string formatError(const Error& e);
+
+}  // namespace kb

@@ -1,0 +1,73 @@
+#include "common/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace kb {
+namespace {
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+Error ioError(const std::filesystem::path& p, std::string_view what) {
+  return Error{Errc::Io, p.string() + ": " + std::string(what) + ": " + std::strerror(errno)};
+}
+}  // namespace
+
+Result<std::string> readFile(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return std::unexpected(ioError(path, "cannot open"));
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(f.fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(ioError(path, "cannot read"));
+    }
+    if (n == 0) break;
+    if (data.size() + static_cast<std::uint64_t>(n) > max_bytes)
+      return fail(Errc::TooLarge, path.string() + ": larger than the limit of " +
+                                      std::to_string(max_bytes) + " bytes");
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+Result<void> syncDirectory(const std::filesystem::path& dir) {
+  Fd d{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd < 0 || ::fsync(d.fd) != 0) return std::unexpected(ioError(dir, "cannot sync directory"));
+  return {};
+}
+
+Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
+                             unsigned mode) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)};
+    if (f.fd < 0) return std::unexpected(ioError(tmp, "cannot create"));
+    ::fchmod(f.fd, mode);  // umask must not widen or narrow a key file's mode
+    std::size_t off = 0;
+    while (off < data.size()) {
+      ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return std::unexpected(ioError(tmp, "cannot write"));
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    if (::fsync(f.fd) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return std::unexpected(ioError(path, "cannot rename"));
+  return syncDirectory(path.parent_path());
+}
+
+}  // namespace kb

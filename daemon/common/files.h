@@ -1,0 +1,25 @@
+#pragma once
+/// File helpers with the two properties every caller needs: a size limit on
+/// reads (no endless data) and crash-safe replacement on writes.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace kb {
+
+/// Reads the whole file; TOO_LARGE past max_bytes, IO if it cannot be read.
+Result<std::string> readFile(const std::filesystem::path& path, std::uint64_t max_bytes);
+
+/// Writes to a temporary sibling, fsyncs it, renames it over `path` and
+/// fsyncs the directory: readers see the old or the new content, never a mix.
+Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
+                             unsigned mode = 0644);
+
+/// fsync of a directory, so that a rename inside it survives a power cut.
+Result<void> syncDirectory(const std::filesystem::path& dir);
+
+}  // namespace kb

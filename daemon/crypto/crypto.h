@@ -48,7 +48,7 @@ class SigningKey {
 
  private:
   explicit SigningKey(PkeyPtr key) : key_(std::move(key)) {}
-  PkeyPtr key_;
+  std::shared_ptr<EVP_PKEY> key_;  // shared: an immutable key is cheap to copy
 };
 
 std::string sha256(std::string_view data);  ///< 32 raw bytes

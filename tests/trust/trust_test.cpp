@@ -1,0 +1,142 @@
+#include <gtest/gtest.h>
+
+#include "common/encoding.h"
+#include "trust/trust.h"
+
+namespace kb::trust {
+namespace {
+
+using nlohmann::json;
+constexpr UnixSeconds kNow = 1795236727;  // 2026-11-21T04:52:07Z
+
+crypto::SigningKey newKey() { return crypto::SigningKey::generate().value(); }
+
+struct Keys {
+  crypto::SigningKey r1 = newKey(), r2 = newKey(), r3 = newKey(), snap = newKey(), card = newKey();
+};
+
+RootSpec spec(const Keys& k, int root_threshold = 2) {
+  RootSpec s;
+  s.expires = kNow + 86400;
+  s.root_threshold = root_threshold;
+  s.root_keys = {k.r1.publicKey(), k.r2.publicKey()};
+  s.snapshot_keys = {k.snap.publicKey()};
+  s.card_keys = {k.card.publicKey()};
+  return s;
+}
+
+// A document signed by `signers`, as a publisher would write it.
+SignedDocument signedBy(const std::vector<crypto::SigningKey>& signers) {
+  return parseSigned(signDocument(json{{"serial", 7}}, signers)).value();
+}
+
+TEST(TrustRoot, AcceptsRootSignedByThresholdOfItsKeys) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow);
+  ASSERT_TRUE(root) << root.error().message;
+  EXPECT_EQ(root->version(), 1);
+  EXPECT_EQ(root->role(Role::Root).threshold, 2);
+}
+
+TEST(TrustRoot, RejectsRootBelowItsOwnThreshold) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1}), kNow);
+  ASSERT_FALSE(root);
+  EXPECT_EQ(root.error().code, Errc::ThresholdNotMet);
+}
+
+TEST(TrustRoot, RejectsExpiredRoot) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow + 2 * 86400);
+  ASSERT_FALSE(root);
+  EXPECT_EQ(root.error().code, Errc::RootExpired);
+}
+
+TEST(TrustRoot, RejectsEditedRoot) {
+  Keys k;
+  std::string text = makeRoot(spec(k), {k.r1, k.r2});
+  auto pos = text.find("\"threshold\": 1");
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, 14, "\"threshold\": 0");
+  EXPECT_EQ(TrustRoot::parse(text, kNow).error().code, Errc::Malformed);
+  // An attacker who adds their own snapshot key breaks the root signatures.
+  json doc = json::parse(makeRoot(spec(k), {k.r1, k.r2}));
+  auto evil = newKey().publicKey();
+  doc["signed"]["keys"][evil.keyId()] = {{"alg", "ed25519"}, {"public", base64Encode(evil.raw())}};
+  doc["signed"]["roles"]["snapshot"]["keyids"].push_back(evil.keyId());
+  EXPECT_EQ(TrustRoot::parse(doc.dump(), kNow).error().code, Errc::BadSignature);
+}
+
+TEST(TrustRoot, RejectsKeyIdThatDoesNotMatchKey) {
+  Keys k;
+  json doc = json::parse(makeRoot(spec(k), {k.r1, k.r2}));
+  auto& keys = doc["signed"]["keys"];
+  std::string id = keys.begin().key();
+  keys["00000000000000000000000000000000"] = keys[id];
+  keys.erase(id);
+  EXPECT_EQ(TrustRoot::parse(doc.dump(), kNow).error().code, Errc::Malformed);
+}
+
+TEST(Verify, ThresholdOfRoleKeys) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
+  EXPECT_TRUE(root.verify(Role::Snapshot, signedBy({k.snap})));
+  // A card key cannot sign snapshots, even though the root lists it.
+  EXPECT_EQ(root.verify(Role::Snapshot, signedBy({k.card})).error().code, Errc::UnknownKey);
+  EXPECT_EQ(root.verify(Role::Snapshot, signedBy({newKey()})).error().code, Errc::UnknownKey);
+  EXPECT_EQ(root.verify(Role::Root, signedBy({k.r1})).error().code, Errc::ThresholdNotMet);
+  EXPECT_TRUE(root.verify(Role::Root, signedBy({k.r1, k.r2})));
+}
+
+TEST(Verify, BadSignature) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
+  auto doc = signedBy({k.snap});
+  doc.body["serial"] = 8;
+  doc.canonical = canonicalJson(doc.body);
+  EXPECT_EQ(root.verify(Role::Snapshot, doc).error().code, Errc::BadSignature);
+}
+
+TEST(Verify, DuplicateSignatureIsNeverCountedTwice) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
+  auto doc = signedBy({k.r1});
+  doc.signatures.push_back(doc.signatures.front());  // threshold 2 "met" by one key twice
+  EXPECT_EQ(root.verify(Role::Root, doc).error().code, Errc::DuplicateSignature);
+}
+
+TEST(Verify, RejectsFloatsAndMissingParts) {
+  EXPECT_EQ(parseSigned(R"({"signed":{"x":1.5},"signatures":[]})").error().code, Errc::Malformed);
+  EXPECT_EQ(parseSigned(R"({"signed":{}})").error().code, Errc::Malformed);
+  EXPECT_EQ(parseSigned(R"({"signed":{},"signatures":[{"keyid":"a","sig":"AAAA"}]})").error().code,
+            Errc::Malformed);
+  EXPECT_EQ(parseSigned("not json").error().code, Errc::Malformed);
+}
+
+TEST(Rotation, NextRootNeedsOldAndNewThresholds) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
+  RootSpec next = spec(k);
+  next.version = 2;
+  next.root_keys = {k.r2.publicKey(), k.r3.publicKey()};
+  // Old r1+r2 and new r2+r3: accepted.
+  auto ok = root.update(makeRoot(next, {k.r1, k.r2, k.r3}), kNow);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->version(), 2);
+  // Only the new keys: the old root never agreed.
+  EXPECT_EQ(root.update(makeRoot(next, {k.r2, k.r3}), kNow).error().code, Errc::ThresholdNotMet);
+  // Only the old keys: the new root is not self-signed by its threshold.
+  EXPECT_EQ(root.update(makeRoot(next, {k.r1, k.r2}), kNow).error().code, Errc::ThresholdNotMet);
+}
+
+TEST(Rotation, RejectsOlderOrSameVersionAndSkips) {
+  Keys k;
+  auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
+  EXPECT_EQ(root.update(makeRoot(spec(k), {k.r1, k.r2}), kNow).error().code, Errc::Rollback);
+  RootSpec skip = spec(k);
+  skip.version = 3;
+  EXPECT_EQ(root.update(makeRoot(skip, {k.r1, k.r2}), kNow).error().code, Errc::Malformed);
+}
+
+}  // namespace
+}  // namespace kb::trust

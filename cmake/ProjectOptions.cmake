@@ -5,8 +5,11 @@ add_library(kb_warnings INTERFACE)
 add_library(kb::warnings ALIAS kb_warnings)
 target_compile_options(kb_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-  -Wnon-virtual-dtor -Wold-style-cast -Wnull-dereference -Wformat=2
-  -Werror)
+  -Wnon-virtual-dtor -Wold-style-cast -Wnull-dereference -Wformat=2)
+option(KB_WERROR "Treat warnings in our code as errors" ON)
+if(KB_WERROR)
+  target_compile_options(kb_warnings INTERFACE -Werror)
+endif()
 
 add_library(kb_hardening INTERFACE)
 add_library(kb::hardening ALIAS kb_hardening)
@@ -15,6 +18,12 @@ if(KB_HARDEN)
   target_compile_definitions(kb_hardening INTERFACE _FORTIFY_SOURCE=3 _GLIBCXX_ASSERTIONS)
   target_compile_options(kb_hardening INTERFACE -fstack-protector-strong -fstack-clash-protection -fcf-protection)
   target_link_options(kb_hardening INTERFACE -Wl,-z,relro,-z,now)
+endif()
+
+# Fuzz builds instrument every library for coverage; the fuzz targets link libFuzzer.
+if(KB_BUILD_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
 endif()
 
 option(KB_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)

@@ -1,0 +1,117 @@
+#include "reader_supervisor.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace kb::reader {
+
+std::string_view eventName(ReaderEvent::Kind kind) {
+  switch (kind) {
+    case ReaderEvent::Kind::CardArrived: return "card_arrived";
+    case ReaderEvent::Kind::CardRemoved: return "card_removed";
+    case ReaderEvent::Kind::ReaderLost: return "reader_lost";
+    case ReaderEvent::Kind::ReaderBack: return "reader_back";
+  }
+  return "unknown";
+}
+
+ReaderSupervisor::ReaderSupervisor(Reader& reader, Callback callback, SupervisorOptions options)
+    : reader_(reader), callback_(std::move(callback)), options_(options) {}
+
+ReaderSupervisor::~ReaderSupervisor() { stop(); }
+
+void ReaderSupervisor::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
+}
+
+void ReaderSupervisor::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  reader_.abort();
+  thread_.join();
+}
+
+bool ReaderSupervisor::sleepFor(std::chrono::milliseconds d) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void ReaderSupervisor::emit(ReaderEvent::Kind kind, std::optional<CardPresence> card,
+                            std::string detail, Reader* reader) {
+  if (callback_) callback_(ReaderEvent{kind, std::move(card), std::move(detail)}, reader);
+}
+
+void ReaderSupervisor::run() {
+  enum class State { Closed, Idle, Card };
+  State state = State::Closed;
+  bool lostReported = false;
+  auto backoff = options_.backoffStart;
+  int misses = 0;
+
+  auto stopping = [this] {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+  };
+  auto lose = [&](const Error& e) {
+    if (state == State::Card) emit(ReaderEvent::Kind::CardRemoved);
+    reader_.close();
+    state = State::Closed;
+    if (!lostReported) emit(ReaderEvent::Kind::ReaderLost, std::nullopt, e.message);
+    lostReported = true;
+  };
+
+  while (!stopping()) {
+    switch (state) {
+      case State::Closed: {
+        if (auto opened = reader_.open(); opened) {
+          if (lostReported) emit(ReaderEvent::Kind::ReaderBack);
+          lostReported = false;
+          backoff = options_.backoffStart;
+          state = State::Idle;
+        } else {
+          if (!lostReported) emit(ReaderEvent::Kind::ReaderLost, std::nullopt, opened.error().message);
+          lostReported = true;
+          if (!sleepFor(backoff)) break;
+          backoff = std::min(backoff * 2, options_.backoffMax);
+        }
+        break;
+      }
+      case State::Idle: {
+        auto card = reader_.waitForCard(options_.waitSlice);
+        if (card) {
+          state = State::Card;
+          misses = 0;
+          emit(ReaderEvent::Kind::CardArrived, *card, {}, &reader_);
+        } else if (card.error().code == Errc::NoCard) {
+          // Timeout or abort: loop re-checks stopping_.
+        } else {
+          lose(card.error());
+        }
+        break;
+      }
+      case State::Card: {
+        auto present = reader_.cardPresent();
+        if (!present) {
+          lose(present.error());
+        } else if (*present) {
+          misses = 0;
+          sleepFor(options_.presenceInterval);
+        } else if (++misses >= options_.removalDebounce) {
+          state = State::Idle;
+          emit(ReaderEvent::Kind::CardRemoved);
+        }
+        break;
+      }
+    }
+  }
+  reader_.close();
+}
+
+}  // namespace kb::reader

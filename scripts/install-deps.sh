@@ -10,7 +10,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  clang libclang-rt-14-dev clang-format clang-tidy
+  clang-16 libclang-rt-16-dev clang-format clang-tidy-16 time
   nginx-light chromium nodejs npm
 )
 

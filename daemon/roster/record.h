@@ -18,15 +18,15 @@ struct Coverage {
   std::string valid_to;       ///< YYYY-MM-DD, inclusive
   std::string funder;
   std::string legal_basis;
-  std::string activity;       ///< Kampung Bahagia activity, may be empty
-  std::string sk_rt_no;       ///< Ketua RT decree number, may be empty
+  std::string activity;  ///< Kampung Bahagia activity, may be empty
+  std::string sk_rt_no;  ///< Ketua RT decree number, may be empty
 };
 
 struct CardRecord {
   std::string card_no;
-  std::string card_uid;   ///< lower-case hex, empty if not personalised
-  std::string status;     ///< active, suspended, lost, revoked
-  std::string holder;     ///< masked ("SIT* NUR*****") on kiosks, full name for staff
+  std::string card_uid;  ///< lower-case hex, empty if not personalised
+  std::string status;    ///< active, suspended, lost, revoked
+  std::string holder;    ///< masked ("SIT* NUR******") on kiosks, full name for staff
   std::string category;
   std::string occupation;
   std::string kecamatan;
@@ -34,7 +34,7 @@ struct CardRecord {
   std::string rt;
   // Staff profile only; all empty in the kiosk profile.
   std::string birth_date;
-  std::string nik_hash;   ///< hex HMAC-SHA-256(nik_key, NIK)
+  std::string nik_hash;  ///< hex HMAC-SHA-256(nik_key, NIK)
   std::string nik_last4;
   std::vector<Coverage> coverages;
 };

@@ -23,8 +23,8 @@ struct RosterIssue {
 
 struct RosterOptions {
   Profile profile = Profile::Kiosk;
-  std::string nik_key;        ///< HMAC key for the staff profile's NIK hash
-  std::size_t max_issues = 1; ///< stop after this many issues (--report: unlimited)
+  std::string nik_key;         ///< HMAC key for the staff profile's NIK hash
+  std::size_t max_issues = 1;  ///< stop after this many issues (--report: unlimited)
 };
 
 struct Roster {
@@ -36,10 +36,10 @@ struct Roster {
 /// Parses `csv` (the whole file); `file_name` only labels issues.
 /// On any bad row returns every issue found (up to max_issues) and no records.
 std::expected<Roster, std::vector<RosterIssue>> parseRoster(std::string_view csv,
-                                                           std::string_view file_name,
-                                                           const RosterOptions& options);
+                                                            std::string_view file_name,
+                                                            const RosterOptions& options);
 
-/// "SITI NURHALIZA" -> "SIT* NUR*******": per word, the first up-to-three
+/// "SITI NURHALIZA" -> "SIT* NUR******": per word, the first up-to-three
 /// characters (never the whole word) then one '*' per hidden character.
 std::string maskName(std::string_view full_name);
 

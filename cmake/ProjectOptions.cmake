@@ -43,9 +43,12 @@ function(kb_add_library name)
 endfunction()
 
 # kb_add_test(NAME SOURCES... DEPS ...) -> one GoogleTest binary per library.
+# tests/support/test_main.cpp tells each binary where the source and build trees are.
 function(kb_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
-  add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock kb::warnings)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT "KB_SOURCE_DIR=${PROJECT_SOURCE_DIR};KB_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/support/test_main.cpp)
+  target_compile_definitions(${name} PRIVATE KB_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                             KB_TEST_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock kb::warnings)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -50,7 +50,7 @@ class LibnfcToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* tool : {"nfc-list", "nfc-mfultralight"})
-      if (!findTool(tool)) GTEST_SKIP() << tool << " not installed (Debian package libnfc-bin; scripts/install-deps.sh)";
+      ASSERT_TRUE(findTool(tool)) << tool << " not installed (Debian package libnfc-bin; scripts/install-deps.sh)";
     auto e = Pn532Emulator::start();
     ASSERT_TRUE(e) << e.error().message;
     emu_ = std::move(*e);

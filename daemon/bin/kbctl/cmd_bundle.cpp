@@ -1,0 +1,257 @@
+// kbctl publish, verify, import, lookup: signed membership bundles and the cache.
+
+#include <iostream>
+
+#include "bin/kbctl/args.h"
+#include "bin/kbctl/commands.h"
+#include "cache/cache.h"
+#include "cache/publish.h"
+#include "cache/record_codec.h"
+#include "cache/store.h"
+#include "common/encoding.h"
+#include "common/files.h"
+#include "roster/nik_key.h"
+#include "roster/roster.h"
+
+namespace kb::cli {
+namespace {
+
+constexpr std::uint64_t kMaxRosterBytes = 8ull << 30;
+constexpr std::uint64_t kMaxKeyBytes = 64 << 10;
+
+Result<std::string> onePositional(const Args& a, const char* what) {
+  if (a.positional().size() != 1)
+    return fail(Errc::Usage, std::string("give exactly one ") + what + " (see --help)");
+  return a.positional()[0];
+}
+
+Result<trust::TrustRoot> loadRoot(const Args& a, UnixSeconds now) {
+  auto path = a.required("root");
+  if (!path) return std::unexpected(path.error());
+  return trust::TrustRoot::load(*path, now);
+}
+
+nlohmann::json manifestJson(const cache::Manifest& m) {
+  nlohmann::json j = {{"type", cache::bundleTypeName(m.type)},
+                      {"profile", cache::profileName(m.profile)},
+                      {"serial", m.serial},
+                      {"signed_at", formatUtc(m.signed_at)},
+                      {"expires_at", formatUtc(m.expires_at)},
+                      {"record_count", m.record_count},
+                      {"entry_count", m.entry_count},
+                      {"bucket_count", m.bucket_count},
+                      {"content_digest", hexEncode(m.content_digest)},
+                      {"signed_by", m.keyids}};
+  if (m.type == cache::BundleType::Delta) {
+    j["base_serial"] = m.base_serial;
+    j["base_content_digest"] = hexEncode(m.base_content_digest);
+  }
+  return j;
+}
+
+Result<int> publishCmd(const Words& words) {
+  auto a = Args::parse(
+      words,
+      {"roster", "root", "key", "serial", "expires-days", "profile", "out", "base", "nik-key"},
+      {"report"});
+  if (!a) return std::unexpected(a.error());
+  const UnixSeconds now = nowSeconds();
+  auto roster_path = a->required("roster");
+  auto out = a->required("out");
+  auto profile_name = a->required("profile");
+  auto serial = a->integer("serial");
+  auto days = a->integer("expires-days");
+  for (const auto* r : {&roster_path, &out, &profile_name})
+    if (!*r) return std::unexpected(r->error());
+  if (!serial) return std::unexpected(serial.error());
+  if (!days) return std::unexpected(days.error());
+  if (*days < 1 || *days > 3660) return fail(Errc::Usage, "--expires-days must be 1-3660");
+  auto profile = cache::parseProfile(*profile_name);
+  if (!profile) return fail(Errc::Usage, "--profile must be kiosk or staff");
+  if (a->all("key").empty()) return fail(Errc::Usage, "missing --key (see --help)");
+  auto root = loadRoot(*a, now);
+  if (!root) return std::unexpected(root.error());
+
+  std::vector<crypto::SigningKey> keys;
+  for (const auto& path : a->all("key")) {
+    auto pem = readFile(path, kMaxKeyBytes);
+    if (!pem) return std::unexpected(pem.error());
+    auto key = crypto::SigningKey::fromPem(*pem);
+    if (!key) return fail(key.error().code, path + ": " + key.error().message);
+    // Refuse before reading a large roster: the key must be one the kiosks trust.
+    if (!root->key(trust::Role::Snapshot, key->publicKey().keyId()))
+      return fail(Errc::UnknownKey, path + ": key " + key->publicKey().keyId() +
+                                        " is not listed for role snapshot in the trust root");
+    keys.push_back(std::move(*key));
+  }
+
+  roster::RosterOptions ropt;
+  ropt.profile = *profile;
+  ropt.max_issues = a->has("report") ? static_cast<std::size_t>(-1) : 1;
+  if (*profile == roster::Profile::Staff) {
+    auto nik = a->get("nik-key");
+    if (!nik) return fail(Errc::Usage, "the staff profile needs --nik-key FILE");
+    auto key = roster::readNikKey(*nik);
+    if (!key) return std::unexpected(key.error());
+    ropt.nik_key = std::move(*key);
+  }
+  auto csv = readFile(*roster_path, kMaxRosterBytes);
+  if (!csv) return std::unexpected(csv.error());
+  auto parsed = roster::parseRoster(*csv, *roster_path, ropt);
+  csv->clear();
+  csv->shrink_to_fit();
+  if (!parsed) {
+    const auto& issues = parsed.error();
+    if (issues.size() == 1 && !a->has("report")) return fail(Errc::BadRoster, issues[0].format());
+    for (const auto& i : issues) std::cerr << i.format() << '\n';
+    return fail(Errc::BadRoster, std::to_string(issues.size()) + " bad row(s); nothing written");
+  }
+  for (const auto& w : parsed->warnings) std::cerr << "warning: " << w << '\n';
+
+  cache::PublishOptions po;
+  po.profile = *profile;
+  po.serial = *serial;
+  po.signed_at = now;
+  po.expires_at = now + *days * 86400;
+  po.out_dir = *out;
+  if (auto b = a->get("base")) po.base = *b;
+  auto result = cache::publish(std::move(parsed->cards), *root, keys, po);
+  if (!result) return std::unexpected(result.error());
+  if (!result->note.empty()) std::cerr << "note: " << result->note << '\n';
+  std::cout << result->snapshot.string() << '\n';
+  if (result->delta) std::cout << result->delta->string() << '\n';
+  return 0;
+}
+
+Result<int> verifyCmd(const Words& words) {
+  auto a = Args::parse(words, {"root"}, {"json"});
+  if (!a) return std::unexpected(a.error());
+  auto bundle = onePositional(*a, "BUNDLE");
+  if (!bundle) return std::unexpected(bundle.error());
+  const UnixSeconds now = nowSeconds();
+  auto root = loadRoot(*a, now);
+  if (!root) return std::unexpected(root.error());
+  auto src = cache::openFileSource(*bundle);
+  if (!src) return std::unexpected(src.error());
+  auto m = cache::readBundle(**src, *root, now, {});
+  if (!m) return fail(m.error().code, *bundle + ": " + m.error().message);
+  if (a->has("json")) {
+    std::cout << manifestJson(*m).dump() << '\n';
+  } else {
+    std::cout << *bundle << ": OK: " << cache::profileName(m->profile) << ' '
+              << cache::bundleTypeName(m->type) << " serial " << m->serial;
+    if (m->type == cache::BundleType::Delta) std::cout << " (on serial " << m->base_serial << ")";
+    std::cout << ", " << m->record_count << " records, signed " << formatUtc(m->signed_at)
+              << ", expires " << formatUtc(m->expires_at) << '\n';
+  }
+  return 0;
+}
+
+Result<int> importCmd(const Words& words) {
+  auto a = Args::parse(words, {"db", "root"}, {});
+  if (!a) return std::unexpected(a.error());
+  auto bundle = onePositional(*a, "BUNDLE");
+  if (!bundle) return std::unexpected(bundle.error());
+  auto db = a->required("db");
+  if (!db) return std::unexpected(db.error());
+  const UnixSeconds now = nowSeconds();
+  auto root = loadRoot(*a, now);
+  if (!root) return std::unexpected(root.error());
+  auto r = cache::importBundle(*db, *bundle, *root, now);
+  if (!r) return fail(r.error().code, *bundle + ": " + r.error().message);
+  std::cout << "imported " << cache::bundleTypeName(r->manifest.type) << " serial "
+            << r->manifest.serial;
+  if (r->previous_serial) std::cout << " (replacing serial " << *r->previous_serial << ")";
+  std::cout << ": " << r->manifest.record_count << " records\n";
+  return 0;
+}
+
+Result<int> lookupCmd(const Words& words) {
+  auto a = Args::parse(words, {"db", "root", "card"}, {"json"});
+  if (!a) return std::unexpected(a.error());
+  auto db = a->required("db");
+  auto card = a->required("card");
+  if (!db) return std::unexpected(db.error());
+  if (!card) return std::unexpected(card.error());
+  const UnixSeconds now = nowSeconds();
+  auto root = loadRoot(*a, now);
+  if (!root) return std::unexpected(root.error());
+  auto cache = cache::Cache::open(*db, std::move(*root), now);
+  auto v = cache.lookup(*card, now);
+  if (a->has("json")) {
+    std::cout << cache::toJson(v).dump() << '\n';
+  } else {
+    std::cout << cache::verdictName(v.verdict) << " (" << cache::freshnessName(v.freshness);
+    if (v.snapshot)
+      std::cout << ", serial " << v.snapshot->serial << ", signed "
+                << formatUtc(v.snapshot->signed_at);
+    std::cout << ")\n";
+    if (v.card) {
+      std::cout << "  card " << v.card->card_no << ": " << v.card->status << ", " << v.card->holder
+                << ", " << v.card->category << ", " << v.card->kelurahan << " RT " << v.card->rt
+                << '\n';
+      for (std::size_t i = 0; i < v.card->coverages.size(); ++i) {
+        const auto& c = v.card->coverages[i];
+        std::cout << "  " << c.program << ": " << c.status << " " << c.valid_from << " to "
+                  << c.valid_to << " (" << c.funder << ")"
+                  << (v.active_today[i] ? ", active today" : "") << '\n';
+      }
+    }
+  }
+  if (v.verdict == cache::VerdictCode::Unverifiable) return fail(Errc::Unverifiable, v.reason);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> bundleCommands() {
+  return {
+      {"publish", "sign a roster into snapshot (and delta) bundles",
+       "usage: kbctl publish --roster roster.csv --root root.json --key S.key [--key S2.key ...]\n"
+       "                     --serial N --expires-days D --profile kiosk|staff --out DIR\n"
+       "                     [--base PREVIOUS_SNAPSHOT.kbs] [--nik-key FILE] [--report]\n\n"
+       "Reads the roster CSV (contracts.md §1), shapes it for the profile (kiosk: masked names, no "
+       "NIK\n"
+       "or birth date; staff: NIK as a keyed hash from --nik-key) and writes DIR/snapshot-N.kbs "
+       "signed\n"
+       "with the snapshot key(s). With --base (an earlier snapshot of the same profile) it also "
+       "writes\n"
+       "DIR/delta-B-N.kbs holding only the added, changed and removed cards. Prints the paths "
+       "written.\n"
+       "A bad row stops with 'file:line: column: reason' and nothing is written; --report lists "
+       "every\n"
+       "bad row. The keys must be listed for role snapshot in the trust root (else UNKNOWN_KEY).\n",
+       publishCmd},
+      {"verify", "check a bundle without importing it",
+       "usage: kbctl verify --root root.json [--json] BUNDLE\n\n"
+       "Checks the bundle's format, signatures (against the snapshot role of the trust root), "
+       "expiry,\n"
+       "body digest and, for snapshots, the content digest. Prints a summary (--json: the "
+       "manifest\n"
+       "fields as one JSON document). Errors: MALFORMED, TRUNCATED, TOO_LARGE, BAD_SIGNATURE,\n"
+       "UNKNOWN_KEY, THRESHOLD_NOT_MET, DUPLICATE_SIGNATURE, EXPIRED, ROOT_EXPIRED, "
+       "DIGEST_MISMATCH.\n",
+       verifyCmd},
+      {"import", "verify a bundle and make it the served cache",
+       "usage: kbctl import --db CACHE.db --root root.json BUNDLE\n\n"
+       "Verifies the bundle as 'kbctl verify' does, refuses a serial not newer than the installed "
+       "one\n"
+       "(ROLLBACK), a delta whose base is not the installed state (WRONG_BASE), and a system "
+       "clock\n"
+       "earlier than the newest signed time seen (CLOCK_BEHIND). Builds CACHE.db.staging, checks "
+       "it,\n"
+       "and swaps it in atomically; the replaced state stays as CACHE.db.prev. On any error "
+       "CACHE.db\n"
+       "is untouched.\n",
+       importCmd},
+      {"lookup", "look a card up in the cache, re-verified",
+       "usage: kbctl lookup --db CACHE.db --root root.json --card CARD_NO [--json]\n\n"
+       "Re-checks the card's bucket against the signed digests and prints the verdict (ACTIVE,\n"
+       "INACTIVE, BLOCKED, NOT_FOUND, UNVERIFIABLE) with the data's freshness; --json prints the\n"
+       "verdict document of contracts.md §3. Exits 0 for a definite verdict; for UNVERIFIABLE it\n"
+       "prints the verdict, then 'error: UNVERIFIABLE: reason', and exits 1.\n",
+       lookupCmd},
+  };
+}
+
+}  // namespace kb::cli

@@ -1,0 +1,168 @@
+#include "cache/cache.h"
+
+#include <mutex>
+
+#include "cache/digest.h"
+#include "cache/record_codec.h"
+#include "cache/store.h"
+#include "common/encoding.h"
+
+namespace kb::cache {
+
+struct Cache::Impl {
+  Impl(std::filesystem::path db, trust::TrustRoot r, CacheOptions o)
+      : db_path(std::move(db)), root(std::move(r)), options(o) {}
+
+  std::filesystem::path db_path;
+  trust::TrustRoot root;
+  CacheOptions options;
+  mutable std::mutex mu;
+  // Guarded by mu.
+  std::optional<VerifiedFile> file;
+  std::optional<sql::Stmt> select_bucket;  // destroyed before file (reset order in close())
+  std::string reason;
+
+  void close() {
+    select_bucket.reset();
+    file.reset();
+  }
+
+  Result<VerifiedFile> tryOpen(const std::filesystem::path& p) {
+    auto f = openVerified(p, root);
+    if (!f) return f;
+    if (options.profile && f->manifest.profile != *options.profile)
+      return fail(Errc::Unverifiable,
+                  p.string() + ": holds " + std::string(profileName(f->manifest.profile)) +
+                      " data, this node serves " + std::string(profileName(*options.profile)));
+    return f;
+  }
+
+  void load() {
+    close();
+    auto current = tryOpen(db_path);
+    if (current) {
+      file.emplace(std::move(*current));
+      reason = "current state verified";
+    } else {
+      auto prev = tryOpen(withSuffix(db_path, ".prev"));
+      if (prev) {
+        file.emplace(std::move(*prev));
+        reason = "fell back to the previous state: " + current.error().message;
+      } else {
+        reason = "no verifiable cache: " + current.error().message + "; " + prev.error().message;
+        return;
+      }
+    }
+    auto s = file->db.prepare(kSelectBucketSql);
+    if (!s) {
+      reason = "cannot read " + file->path.string() + ": " + s.error().message;
+      close();
+      return;
+    }
+    select_bucket.emplace(std::move(*s));
+  }
+
+  SnapshotInfo snapshot() const {
+    return {file->manifest.serial, file->manifest.signed_at, file->manifest.expires_at};
+  }
+};
+
+Cache::Cache(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Cache::Cache(Cache&&) noexcept = default;
+Cache& Cache::operator=(Cache&&) noexcept = default;
+Cache::~Cache() {
+  if (impl_) impl_->close();
+}
+
+Cache Cache::open(std::filesystem::path db, trust::TrustRoot root, UnixSeconds now,
+                  CacheOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(db), std::move(root), options);
+  Cache c(std::move(impl));
+  c.reopen(now);
+  return c;
+}
+
+void Cache::reopen(UnixSeconds) {
+  std::lock_guard lock(impl_->mu);
+  impl_->load();
+}
+
+void Cache::reopen(trust::TrustRoot root, UnixSeconds now) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->root = std::move(root);
+  }
+  reopen(now);
+}
+
+Verdict Cache::lookup(std::string_view card_no, UnixSeconds now) {
+  std::lock_guard lock(impl_->mu);
+  Impl& d = *impl_;
+  const auto& policy = d.options.freshness;
+  if (!d.file) return unverifiable(d.reason, std::nullopt, now, policy);
+  const SnapshotInfo snap = d.snapshot();
+  const auto bucket = bucketOf(card_no, d.file->manifest.bucket_count);
+  auto read = readBucket(*d.select_bucket, bucket, card_no);
+  if (!read) return unverifiable("integrity: " + read.error().message, snap, now, policy);
+  if (read->digest != d.file->bucket_digests[bucket])
+    return unverifiable("integrity: stored records differ from the signed data", snap, now, policy);
+  std::optional<roster::CardRecord> card;
+  if (read->body) {
+    auto rec = decodeRecord(*read->body, d.file->manifest.profile);
+    if (!rec || rec->card_no != card_no)
+      return unverifiable("integrity: stored record does not decode", snap, now, policy);
+    card = std::move(*rec);
+  }
+  return decide(std::move(card), snap, now, policy);
+}
+
+CacheInfo Cache::info(UnixSeconds now) const {
+  std::lock_guard lock(impl_->mu);
+  const Impl& d = *impl_;
+  CacheInfo i;
+  i.reason = d.reason;
+  if (!d.file) return i;
+  const Manifest& m = d.file->manifest;
+  i.serving = true;
+  i.file = d.file->path;
+  i.snapshot = d.snapshot();
+  i.freshness = freshnessAt(*i.snapshot, now, d.options.freshness);
+  i.age_seconds = now - m.signed_at;
+  i.profile = m.profile;
+  i.arrived_as = m.type;
+  i.record_count = m.record_count;
+  i.bucket_count = m.bucket_count;
+  i.content_digest = hexEncode(m.content_digest);
+  i.bundle_sha256 = d.file->bundle_sha256;
+  i.imported_at = d.file->imported_at;
+  i.newest_signed_seen = d.file->newest_signed_seen;
+  return i;
+}
+
+Result<void> Cache::checkAll() {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->file) return fail(Errc::Unverifiable, impl_->reason);
+  return checkAllBuckets(*impl_->file);
+}
+
+nlohmann::json toJson(const CacheInfo& i) {
+  nlohmann::json j = {{"serving", i.serving}, {"reason", i.reason}};
+  if (!i.serving) return j;
+  j["file"] = i.file.string();
+  j["snapshot"] = {{"serial", i.snapshot->serial},
+                   {"signed_at", formatUtc(i.snapshot->signed_at)},
+                   {"expires_at", formatUtc(i.snapshot->expires_at)},
+                   {"age_seconds", i.age_seconds}};
+  j["freshness"] = freshnessName(i.freshness);
+  j["profile"] = profileName(i.profile);
+  j["arrived_as"] = bundleTypeName(i.arrived_as);
+  j["record_count"] = i.record_count;
+  j["bucket_count"] = i.bucket_count;
+  j["content_digest"] = i.content_digest;
+  j["bundle_sha256"] = i.bundle_sha256;
+  j["imported_at"] = formatUtc(i.imported_at);
+  j["newest_signed_seen"] = formatUtc(i.newest_signed_seen);
+  return j;
+}
+
+}  // namespace kb::cache

@@ -1,0 +1,46 @@
+#pragma once
+/// Publishing: records -> a signed snapshot bundle, and with a base snapshot a
+/// delta holding only what changed (kbctl publish, contracts.md §2).
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/bundle.h"
+#include "common/error.h"
+#include "crypto/crypto.h"
+#include "roster/record.h"
+#include "trust/trust.h"
+
+namespace kb::cache {
+
+struct PublishOptions {
+  roster::Profile profile = roster::Profile::Kiosk;
+  std::int64_t serial = 0;
+  UnixSeconds signed_at = 0;
+  UnixSeconds expires_at = 0;
+  std::filesystem::path out_dir;
+  std::optional<std::filesystem::path> base;  ///< a previous snapshot of the same profile
+  Limits limits;                              ///< for reading the base
+};
+
+struct PublishResult {
+  std::filesystem::path snapshot;
+  std::optional<std::filesystem::path> delta;
+  std::uint64_t records = 0;
+  std::uint64_t snapshot_bytes = 0;
+  std::uint64_t delta_entries = 0;
+  std::uint64_t delta_bytes = 0;
+  std::string note;  ///< e.g. why no delta could be written
+};
+
+/// Writes DIR/snapshot-N.kbs (and DIR/delta-B-N.kbs). Every key must be listed
+/// for role snapshot in `root` (UNKNOWN_KEY) and together meet its threshold
+/// (THRESHOLD_NOT_MET); nothing is written on any error.
+Result<PublishResult> publish(std::vector<roster::CardRecord> records, const trust::TrustRoot& root,
+                              const std::vector<crypto::SigningKey>& keys,
+                              const PublishOptions& options);
+
+}  // namespace kb::cache

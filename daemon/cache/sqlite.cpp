@@ -1,0 +1,105 @@
+#include "cache/sqlite.h"
+
+namespace kb::cache::sql {
+namespace {
+Error stmtError(sqlite3_stmt* s, int rc) {
+  sqlite3* db = sqlite3_db_handle(s);
+  int base = rc & 0xff;
+  return Error{base == SQLITE_CORRUPT || base == SQLITE_NOTADB ? Errc::Unverifiable : Errc::Io,
+               std::string("sqlite: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
+}
+}  // namespace
+
+Stmt& Stmt::bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(s_.get(), i, v);
+  return *this;
+}
+
+Stmt& Stmt::bind(int i, std::string_view text) {
+  sqlite3_bind_text64(s_.get(), i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  return *this;
+}
+
+Stmt& Stmt::bindBlob(int i, std::string_view bytes) {
+  sqlite3_bind_blob64(s_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(s_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Error e = stmtError(s_.get(), rc);
+  sqlite3_reset(s_.get());
+  return std::unexpected(e);
+}
+
+Result<void> Stmt::run() {
+  for (;;) {
+    auto r = step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+  }
+  reset();
+  return {};
+}
+
+void Stmt::reset() {
+  sqlite3_reset(s_.get());
+  sqlite3_clear_bindings(s_.get());
+}
+
+std::string_view Stmt::text(int col) const {
+  auto* p = sqlite3_column_text(s_.get(), col);
+  int n = sqlite3_column_bytes(s_.get(), col);
+  return p ? std::string_view(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n))
+           : std::string_view();
+}
+
+std::string_view Stmt::blob(int col) const {
+  const void* p = sqlite3_column_blob(s_.get(), col);
+  int n = sqlite3_column_bytes(s_.get(), col);
+  return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n))
+           : std::string_view();
+}
+
+Result<Db> Db::open(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  DbPtr db(raw);
+  if (rc != SQLITE_OK)
+    return fail(Errc::Io, path + ": sqlite: " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  sqlite3_extended_result_codes(raw, 1);
+  return Db(std::move(db));
+}
+
+Error Db::error(std::string_view what) const {
+  int rc = sqlite3_errcode(db_.get()) & 0xff;
+  return Error{rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? Errc::Unverifiable : Errc::Io,
+               std::string(what) + ": sqlite: " + sqlite3_errmsg(db_.get())};
+}
+
+Result<void> Db::exec(const std::string& sql) {
+  if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    return std::unexpected(error("exec"));
+  return {};
+}
+
+Result<Stmt> Db::prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                         SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+    return std::unexpected(error("prepare"));
+  return Stmt(s);
+}
+
+Result<std::int64_t> Db::scalar(const std::string& sql) {
+  auto s = prepare(sql);
+  if (!s) return std::unexpected(s.error());
+  auto row = s->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return fail(Errc::Unverifiable, "no row for: " + sql);
+  return s->integer(0);
+}
+
+}  // namespace kb::cache::sql

@@ -1,0 +1,451 @@
+#include "cache/store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "cache/digest.h"
+#include "cache/record_codec.h"
+#include "common/encoding.h"
+#include "common/files.h"
+
+namespace kb::cache {
+namespace {
+
+struct Migration {
+  const char* name;
+  const char* sql;
+};
+constexpr Migration kMigrations[] = {
+#include "cache/migrations.inc"
+};
+
+int migrationNumber(const Migration& m) {
+  int n = 0;
+  std::string_view name = m.name;
+  std::from_chars(name.data(), name.data() + name.size(), n);
+  return n;
+}
+
+Result<void> migrate(sql::Db& db, int target) {
+  auto current = db.scalar("PRAGMA user_version");
+  if (!current) return std::unexpected(current.error());
+  for (const auto& m : kMigrations) {
+    int n = migrationNumber(m);
+    if (n <= *current || n > target) continue;
+    // One transaction per step: a crash leaves the file at a whole version.
+    for (const std::string& sql :
+         {std::string("BEGIN"), std::string(m.sql), "PRAGMA user_version = " + std::to_string(n),
+          std::string("COMMIT")}) {
+      if (auto r = db.exec(sql); !r)
+        return fail(Errc::Io, std::string(m.name) + ": " + r.error().message);
+    }
+  }
+  return {};
+}
+
+Error unverifiable(const std::filesystem::path& p, const std::string& why) {
+  return Error{Errc::Unverifiable, p.string() + ": " + why};
+}
+
+// Keeps the whole-file SHA-256 of a bundle as it streams past (stored in meta).
+class HashingSource final : public ByteSource {
+ public:
+  explicit HashingSource(ByteSource& inner) : inner_(inner) {}
+  std::uint64_t size() const override { return inner_.size(); }
+  Result<void> read(std::string& out, std::size_t n) override {
+    auto r = inner_.read(out, n);
+    if (r) sha_.update(out);
+    return r;
+  }
+  std::string finish() { return sha_.finish(); }
+
+ private:
+  ByteSource& inner_;
+  crypto::Sha256 sha_;
+};
+
+class ImportLock {
+ public:
+  ImportLock() = default;
+  ImportLock(const ImportLock&) = delete;
+  ImportLock& operator=(const ImportLock&) = delete;
+  ~ImportLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock; so does a crash
+  }
+  Result<void> acquire(const std::filesystem::path& p) {
+    fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0)
+      return fail(Errc::Io, p.string() + ": cannot open lock file: " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      return fail(Errc::Io, p.string() + ": another import is in progress");
+    return {};
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Result<void> fsyncFile(const std::filesystem::path& p) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::Io, p.string() + ": cannot open: " + std::strerror(errno));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return fail(Errc::Io, p.string() + ": cannot sync: " + std::strerror(errno));
+  return {};
+}
+
+void removeStaging(const std::filesystem::path& staging) {
+  std::error_code ec;
+  std::filesystem::remove(staging, ec);
+  std::filesystem::remove(withSuffix(staging, "-journal"), ec);
+}
+
+// The staging database while it is being built. Statements are destroyed
+// before the connection (member order).
+struct Staging {
+  std::filesystem::path path;
+  std::optional<sql::Db> db;
+  std::optional<sql::Stmt> upsert, remove;
+
+  void close() {
+    upsert.reset();
+    remove.reset();
+    db.reset();
+  }
+};
+
+Result<void> createStaging(Staging& st, const Manifest& m, std::optional<VerifiedFile>& installed) {
+  removeStaging(st.path);
+  if (m.type == BundleType::Delta) {
+    // Start from the verified installed file. It is never written after its
+    // swap and importers hold the lock, so a plain copy is consistent (and
+    // cheaper in time and memory than SQLite's page-by-page backup).
+    std::error_code ec;
+    std::filesystem::copy_file(installed->path, st.path,
+                               std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec)
+      return fail(Errc::Io,
+                  st.path.string() + ": cannot copy the installed state: " + ec.message());
+  }
+  auto db = sql::Db::open(st.path.string(),
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db) return std::unexpected(db.error());
+  st.db.emplace(std::move(*db));
+  sql::Db& d = *st.db;
+  if (m.type == BundleType::Snapshot) {
+    if (auto r = d.exec("PRAGMA page_size = 8192"); !r) return r;
+  }
+  // The staging file is thrown away if anything fails, so it needs neither a
+  // rollback journal nor ordered writes while it is built; it is synced whole
+  // before the swap. Rollback-journal mode (not WAL) on the finished file: the
+  // served file is never written again, and read-only openers then need no
+  // -wal/-shm files and no write access to the directory.
+  for (const char* pragma :
+       {"PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", "PRAGMA locking_mode = EXCLUSIVE",
+        "PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY"}) {
+    if (auto r = d.exec(pragma); !r) return r;
+  }
+  if (auto r = migrate(d, schemaVersion()); !r) return r;
+  if (auto r = d.exec("BEGIN"); !r) return r;
+  auto up =
+      d.prepare(m.type == BundleType::Delta
+                    ? "INSERT OR REPLACE INTO records (bucket, card_no, body) VALUES (?1, ?2, ?3)"
+                    : "INSERT INTO records (bucket, card_no, body) VALUES (?1, ?2, ?3)");
+  auto rm = d.prepare("DELETE FROM records WHERE bucket = ?1 AND card_no = ?2");
+  if (!up) return std::unexpected(up.error());
+  if (!rm) return std::unexpected(rm.error());
+  st.upsert.emplace(std::move(*up));
+  st.remove.emplace(std::move(*rm));
+  return {};
+}
+
+// Recomputes every bucket digest from the rows actually stored, writes them,
+// and checks the result against the signed manifest: the proof that the file
+// about to be served holds exactly the signed state.
+Result<void> finishStaging(Staging& st, const Manifest& m, UnixSeconds newest_seen, UnixSeconds now,
+                           const std::string& bundle_sha256) {
+  sql::Db& d = *st.db;
+  BucketDigester digester(m.bucket_count);
+  std::uint64_t rows = 0;
+  {
+    auto all = d.prepare("SELECT bucket, card_no, body FROM records ORDER BY bucket, card_no");
+    if (!all) return std::unexpected(all.error());
+    for (;;) {
+      auto row = all->step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      std::int64_t bucket = all->integer(0);
+      if (bucket < 0 || bucket >= m.bucket_count || peekCardNo(all->text(2)) != all->text(1))
+        return fail(Errc::DigestMismatch, "staging database holds a misplaced row");
+      digester.add(static_cast<std::uint32_t>(bucket), all->text(2));
+      ++rows;
+    }
+  }
+  auto digests = digester.finish();
+  if (stateDigest(digests) != m.content_digest)
+    return fail(Errc::DigestMismatch,
+                "the imported records do not hash to the manifest's content_digest");
+  if (rows != m.record_count)
+    return fail(Errc::Malformed, "manifest says " + std::to_string(m.record_count) +
+                                     " records, the state has " + std::to_string(rows));
+  if (auto r = d.exec("DELETE FROM buckets; DELETE FROM meta"); !r) return r;
+  {
+    auto ins = d.prepare("INSERT INTO buckets (bucket, digest) VALUES (?1, ?2)");
+    if (!ins) return std::unexpected(ins.error());
+    for (std::size_t b = 0; b < digests.size(); ++b)
+      if (auto r = ins->bind(1, static_cast<std::int64_t>(b)).bindBlob(2, digests[b]).run(); !r)
+        return r;
+    auto meta = d.prepare(
+        "INSERT INTO meta (id, manifest, type, serial, profile, signed_at, expires_at, "
+        "bucket_count, "
+        "record_count, content_digest, newest_signed_seen, imported_at, bundle_sha256) "
+        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    if (!meta) return std::unexpected(meta.error());
+    meta->bind(1, std::string_view(m.text))
+        .bind(2, bundleTypeName(m.type))
+        .bind(3, m.serial)
+        .bind(4, profileName(m.profile))
+        .bind(5, m.signed_at)
+        .bind(6, m.expires_at)
+        .bind(7, static_cast<std::int64_t>(m.bucket_count))
+        .bind(8, static_cast<std::int64_t>(m.record_count))
+        .bindBlob(9, m.content_digest)
+        .bind(10, newest_seen)
+        .bind(11, now)
+        .bind(12, std::string_view(bundle_sha256));
+    if (auto r = meta->run(); !r) return r;
+  }
+  if (auto r = d.exec("COMMIT"); !r) return r;
+  auto check = d.prepare("PRAGMA quick_check");
+  if (!check) return std::unexpected(check.error());
+  auto row = check->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row || check->text(0) != "ok")
+    return fail(Errc::Io,
+                "staging database failed quick_check: " + std::string(*row ? check->text(0) : ""));
+  return {};
+}
+
+}  // namespace
+
+std::filesystem::path withSuffix(const std::filesystem::path& p, const char* suffix) {
+  auto out = p;
+  out += suffix;
+  return out;
+}
+
+int schemaVersion() {
+  int v = 0;
+  for (const auto& m : kMigrations) v = std::max(v, migrationNumber(m));
+  return v;
+}
+
+Result<void> migrateFile(const std::filesystem::path& path, int target) {
+  auto db = sql::Db::open(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db) return std::unexpected(db.error());
+  return migrate(*db, target);
+}
+
+Result<VerifiedFile> openVerified(const std::filesystem::path& path, const trust::TrustRoot& root) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return std::unexpected(unverifiable(path, "no cache file"));
+  auto db = sql::Db::open(path.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  if (!db) return std::unexpected(unverifiable(path, db.error().message));
+  auto version = db->scalar("PRAGMA user_version");
+  if (!version) return std::unexpected(unverifiable(path, version.error().message));
+  if (*version < 1 || *version > schemaVersion())
+    return std::unexpected(
+        unverifiable(path, "unknown schema version " + std::to_string(*version)));
+
+  auto meta =
+      db->prepare("SELECT manifest, newest_signed_seen, imported_at FROM meta WHERE id = 1");
+  if (!meta) return std::unexpected(unverifiable(path, meta.error().message));
+  auto row = meta->step();
+  if (!row) return std::unexpected(unverifiable(path, row.error().message));
+  if (!*row) return std::unexpected(unverifiable(path, "no meta row"));
+  auto manifest = parseManifest(meta->text(0), root);
+  if (!manifest)
+    return std::unexpected(
+        unverifiable(path, "stored manifest: " + std::string(codeName(manifest.error().code)) +
+                               ": " + manifest.error().message));
+  VerifiedFile f{path, std::move(*db), std::move(*manifest), {}, meta->integer(1), meta->integer(2),
+                 {}};
+  meta.value() = sql::Stmt();
+  if (*version >= 2) {
+    auto s = f.db.prepare("SELECT bundle_sha256 FROM meta WHERE id = 1");
+    if (s && s->step().value_or(false)) f.bundle_sha256 = std::string(s->text(0));
+  }
+
+  auto buckets = f.db.prepare("SELECT bucket, digest FROM buckets ORDER BY bucket");
+  if (!buckets) return std::unexpected(unverifiable(path, buckets.error().message));
+  f.bucket_digests.reserve(f.manifest.bucket_count);
+  for (;;) {
+    auto r = buckets->step();
+    if (!r) return std::unexpected(unverifiable(path, r.error().message));
+    if (!*r) break;
+    if (buckets->integer(0) != static_cast<std::int64_t>(f.bucket_digests.size()) ||
+        buckets->blob(1).size() != 32 || f.bucket_digests.size() >= f.manifest.bucket_count)
+      return std::unexpected(unverifiable(path, "bucket table does not match the manifest"));
+    f.bucket_digests.emplace_back(buckets->blob(1));
+  }
+  if (f.bucket_digests.size() != f.manifest.bucket_count ||
+      stateDigest(f.bucket_digests) != f.manifest.content_digest)
+    return std::unexpected(
+        unverifiable(path, "bucket digests do not hash to the signed content digest"));
+  return f;
+}
+
+Result<BucketRead> readBucket(sql::Stmt& stmt, std::uint32_t bucket, std::string_view card_no) {
+  stmt.reset();
+  stmt.bind(1, static_cast<std::int64_t>(bucket));
+  crypto::Sha256 sha;
+  BucketRead out;
+  std::string len;
+  for (;;) {
+    auto row = stmt.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    std::string_view row_card = stmt.text(0), body = stmt.text(1);
+    // The digest covers bodies only; this ties each row's key to its body so a
+    // renamed key cannot hide a card behind NOT_FOUND.
+    if (peekCardNo(body) != row_card) {
+      stmt.reset();
+      return fail(Errc::Unverifiable, "integrity: a row's card_no differs from its signed body");
+    }
+    len.clear();
+    appendU32(len, static_cast<std::uint32_t>(body.size()));
+    sha.update(len);
+    sha.update(body);
+    if (row_card == card_no) out.body = std::string(body);
+  }
+  stmt.reset();
+  out.digest = sha.finish();
+  return out;
+}
+
+Result<void> checkAllBuckets(VerifiedFile& f) {
+  auto all = f.db.prepare("SELECT bucket, card_no, body FROM records ORDER BY bucket, card_no");
+  if (!all) return std::unexpected(all.error());
+  BucketDigester digester(f.manifest.bucket_count);
+  for (;;) {
+    auto row = all->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    std::int64_t bucket = all->integer(0);
+    if (bucket < 0 || bucket >= f.manifest.bucket_count ||
+        peekCardNo(all->text(2)) != all->text(1) ||
+        bucketOf(all->text(1), f.manifest.bucket_count) != bucket)
+      return fail(Errc::Unverifiable,
+                  "integrity: a row is in the wrong bucket or under the wrong key");
+    digester.add(static_cast<std::uint32_t>(bucket), all->text(2));
+  }
+  auto digests = digester.finish();
+  for (std::size_t b = 0; b < digests.size(); ++b)
+    if (digests[b] != f.bucket_digests[b])
+      return fail(Errc::Unverifiable,
+                  "integrity: bucket " + std::to_string(b) + " does not match its digest");
+  return {};
+}
+
+Result<ImportResult> importBundle(const std::filesystem::path& db_path,
+                                  const std::filesystem::path& bundle, const trust::TrustRoot& root,
+                                  UnixSeconds now, const ImportOptions& options) {
+  ImportLock lock;
+  if (auto r = lock.acquire(withSuffix(db_path, ".lock")); !r) return std::unexpected(r.error());
+  auto file = openFileSource(bundle);
+  if (!file) return std::unexpected(file.error());
+  HashingSource source(**file);
+
+  // The installed state is whatever a cache open would serve: the current file
+  // if it verifies, else the previous one.
+  const auto prev_path = withSuffix(db_path, ".prev");
+  std::optional<VerifiedFile> installed;
+  bool installed_is_current = false;
+  if (auto cur = openVerified(db_path, root)) {
+    installed.emplace(std::move(*cur));
+    installed_is_current = true;
+  } else if (auto prev = openVerified(prev_path, root)) {
+    installed.emplace(std::move(*prev));
+  }
+
+  Staging st{withSuffix(db_path, ".staging"), {}, {}, {}};
+  UnixSeconds newest_seen = 0;
+  ReadOptions ro;
+  ro.limits = options.limits;
+  ro.check_content_digest = false;  // the staging check below recomputes it from the stored rows
+  ro.on_manifest = [&](const Manifest& m) -> Result<void> {
+    if (options.profile && m.profile != *options.profile)
+      return fail(Errc::Malformed, "bundle is for the " + std::string(profileName(m.profile)) +
+                                       " profile, this cache holds the " +
+                                       std::string(profileName(*options.profile)) + " profile");
+    newest_seen = std::max(installed ? installed->newest_signed_seen : 0, m.signed_at);
+    if (now + options.clock_tolerance < newest_seen)
+      return fail(Errc::ClockBehind, "system clock " + formatUtc(now) +
+                                         " is earlier than the newest signed time seen, " +
+                                         formatUtc(newest_seen));
+    if (installed && m.serial <= installed->manifest.serial)
+      return fail(Errc::Rollback, "serial " + std::to_string(m.serial) +
+                                      " is not newer than the installed " +
+                                      std::to_string(installed->manifest.serial));
+    if (m.type == BundleType::Delta) {
+      if (!installed)
+        return fail(Errc::WrongBase, "a delta needs an installed base; none verifies");
+      const Manifest& base = installed->manifest;
+      if (m.base_serial != base.serial || m.base_content_digest != base.content_digest ||
+          m.profile != base.profile || m.bucket_count != base.bucket_count)
+        return fail(Errc::WrongBase,
+                    "delta applies to serial " + std::to_string(m.base_serial) +
+                        ", installed is serial " + std::to_string(base.serial) +
+                        (m.base_serial == base.serial ? " with another content digest" : ""));
+    }
+    return createStaging(st, m, installed);
+  };
+  auto sink = [&](const Entry& e) -> Result<void> {
+    sql::Stmt& s = e.deleted ? *st.remove : *st.upsert;
+    s.bind(1, static_cast<std::int64_t>(e.bucket)).bind(2, e.card_no);
+    if (!e.deleted) s.bind(3, e.json);
+    return s.run();
+  };
+  auto fail_clean = [&](Error e) -> Result<ImportResult> {
+    st.close();
+    removeStaging(st.path);
+    return std::unexpected(std::move(e));
+  };
+
+  auto m = readBundle(source, root, now, ro, sink);
+  if (!m) return fail_clean(m.error());
+  if (auto r = finishStaging(st, *m, newest_seen, now, hexEncode(source.finish())); !r)
+    return fail_clean(r.error());
+  st.close();
+  if (auto r = fsyncFile(st.path); !r) return fail_clean(r.error());
+
+  ImportResult result{*m, installed ? std::optional(installed->manifest.serial) : std::nullopt};
+  installed.reset();
+
+  // The swap. At every instant DB names a complete file: the old one until the
+  // rename, the new one after it. DB.prev is a second name for the old inode,
+  // made before the rename (and itself replaced by a rename).
+  const auto dir = db_path.parent_path();
+  if (installed_is_current) {
+    const auto tmp = withSuffix(db_path, ".prev.tmp");
+    ::unlink(tmp.c_str());
+    if (::link(db_path.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), prev_path.c_str()) != 0)
+      return fail_clean(Error{Errc::Io, prev_path.string() + ": cannot keep the previous state: " +
+                                            std::strerror(errno)});
+    if (auto r = syncDirectory(dir); !r) return fail_clean(r.error());
+  }
+  if (::rename(st.path.c_str(), db_path.c_str()) != 0)
+    return fail_clean(Error{
+        Errc::Io, db_path.string() + ": cannot swap in the new state: " + std::strerror(errno)});
+  if (auto r = syncDirectory(dir); !r) return std::unexpected(r.error());
+  return result;
+}
+
+}  // namespace kb::cache

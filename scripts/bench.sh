@@ -48,13 +48,11 @@ echo "## Tap to identity (libnfc driver + PN532 emulator; baseline nfc-mfultrali
 "$build/tests/bench/tap_bench" "$taps"
 echo
 
-if [ -f tests/bench/tap_to_screen.mjs ]; then
-  echo "## Tap to screen (Chromium)"
-  KB_DAEMON=$build/daemon/bin/kartu-bahagiad/kartu-bahagiad KBCTL=$kbctl \
-    KB_EMULATOR=$build/tests/support/pn532-emulator node tests/bench/tap_to_screen.mjs
-  echo
-fi
-if [ -f tests/bench/daemon_rss.sh ]; then
-  echo "## Daemon memory with a 10^6-record cache"
-  KB_DAEMON=$build/daemon/bin/kartu-bahagiad/kartu-bahagiad KBCTL=$kbctl tests/bench/daemon_rss.sh
-fi
+export KB_DAEMON=$build/daemon/bin/kartu-bahagiad/kartu-bahagiad KBCTL=$kbctl \
+       KB_EMULATOR=$build/tests/support/pn532-emulator
+echo "## Tap to screen (libnfc + PN532 emulator + daemon + Chromium; baseline nfc-mfultralight r)"
+node tests/bench/tap_to_screen.mjs --taps "$taps" --baseline-runs 10
+echo
+
+echo "## Daemon memory with a 10^6-record kiosk cache"
+node tests/bench/daemon_rss.mjs --cards 1000000

@@ -1,0 +1,261 @@
+// kartu-bahagiad: parses the command line and wires the pieces together.
+// Everything it wires lives in a library (config, kiosk, web, cache, card, drivers).
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "cache/cache.h"
+#include "card/originality.h"
+#include "common/encoding.h"
+#include "config/config.h"
+#include "kiosk/data_source.h"
+#include "kiosk/demo.h"
+#include "kiosk/log.h"
+#include "kiosk/reader_loop.h"
+#include "kiosk/service.h"
+#include "libnfc/libnfc_reader.h"
+#include "sim/sim_reader.h"
+#include "trust/trust.h"
+#include "web/broadcaster.h"
+#include "web/kiosk_routes.h"
+#include "web/server.h"
+
+namespace {
+
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+using namespace kb;
+
+constexpr const char* kUsage =
+    "usage: kartu-bahagiad --config FILE          run with a configuration file\n"
+    "       kartu-bahagiad --check-config FILE    check a configuration file and exit\n"
+    "       kartu-bahagiad --demo [--listen ADDR:PORT] [--state-dir DIR] [--set KEY=VALUE ...]\n"
+    "                                             built-in demo: DEV keys, signed demo cache, sim reader\n"
+    "       kartu-bahagiad --help\n"
+    "\n"
+    "--set (demo only, repeatable) overrides any configuration key, e.g.\n"
+    "  --set removal_timeout_ms=1500 --set idle_timeout_ms=5000 --set ui_dir=./kiosk-ui\n"
+    "\n"
+    "Configuration keys (one `key = value` per line, # comments):\n";
+
+struct Args {
+  std::optional<std::string> config, check_config, listen, state_dir;
+  std::vector<std::string> sets;
+  bool demo = false;
+  bool help = false;
+};
+
+Result<Args> parseArgs(int argc, char** argv) {
+  Args a;
+  std::vector<std::string> v(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    auto value = [&](const char* flag) -> Result<std::string> {
+      if (i + 1 >= v.size()) return fail(Errc::Usage, std::string(flag) + " needs a value");
+      return v[++i];
+    };
+    const std::string& arg = v[i];
+    Result<std::string> r;
+    if (arg == "--help" || arg == "-h") {
+      a.help = true;
+    } else if (arg == "--demo") {
+      a.demo = true;
+    } else if (arg == "--config") {
+      if (!(r = value("--config"))) return std::unexpected(r.error());
+      a.config = *r;
+    } else if (arg == "--check-config") {
+      if (!(r = value("--check-config"))) return std::unexpected(r.error());
+      a.check_config = *r;
+    } else if (arg == "--listen") {
+      if (!(r = value("--listen"))) return std::unexpected(r.error());
+      a.listen = *r;
+    } else if (arg == "--state-dir") {
+      if (!(r = value("--state-dir"))) return std::unexpected(r.error());
+      a.state_dir = *r;
+    } else if (arg == "--set") {
+      if (!(r = value("--set"))) return std::unexpected(r.error());
+      a.sets.push_back(*r);
+    } else {
+      return fail(Errc::Usage, "unknown argument '" + arg + "' (see --help)");
+    }
+  }
+  if (a.help) return a;
+  int modes = (a.config ? 1 : 0) + (a.check_config ? 1 : 0) + (a.demo ? 1 : 0);
+  if (modes != 1) return fail(Errc::Usage, "give exactly one of --config, --check-config, --demo (see --help)");
+  if (!a.demo && (a.listen || a.state_dir || !a.sets.empty()))
+    return fail(Errc::Usage, "--listen, --state-dir and --set are for --demo only; production settings live in the config file");
+  return a;
+}
+
+int printError(const Error& e) {
+  std::fprintf(stderr, "%s\n", formatError(e).c_str());
+  return e.code == Errc::Usage ? 64 : 1;
+}
+
+std::string defaultUiDir(const char* argv0) {
+  // Installed: <prefix>/bin/kartu-bahagiad -> <prefix>/share/kartu-bahagia/kiosk-ui.
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) exe = fs::absolute(argv0, ec);
+  auto installed = exe.parent_path().parent_path() / "share" / "kartu-bahagia" / "kiosk-ui";
+  if (fs::is_directory(installed, ec)) return installed.string();
+  return KB_SOURCE_UI_DIR;  // running from a build tree
+}
+
+cache::FreshnessPolicy policyOf(const config::Config& c) {
+  cache::FreshnessPolicy p;
+  p.soft_age = static_cast<UnixSeconds>(c.soft_age_hours) * 3600;
+  p.grace = static_cast<UnixSeconds>(c.grace_days) * 86400;
+  return p;
+}
+
+int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_shown) {
+  kiosk::Logger log(kiosk::parseLogLevel(cfg.log_level));
+  const UnixSeconds now = nowSeconds();
+
+  // The reader: the only hardware. sim for the demo and UI tests, libnfc otherwise.
+  std::unique_ptr<reader::Reader> reader;
+  reader::SimReader* sim = nullptr;
+  if (cfg.reader == "sim") {
+    auto s = std::make_unique<reader::SimReader>();
+    sim = s.get();
+    reader = std::move(s);
+  } else {
+    reader::LibnfcOptions options;
+    if (cfg.reader != "auto") options.connstring = cfg.reader;
+    reader = std::make_unique<reader::LibnfcReader>(options);
+  }
+
+  // Trust root, cache and originality keys: from the demo, or from the config's files.
+  std::unique_ptr<kiosk::Demo> demo;
+  std::optional<trust::TrustRoot> root;
+  std::optional<cache::Cache> cache;
+  std::unique_ptr<kiosk::DataSource> source;
+  std::vector<card::OriginalityKey> originality_keys;
+  kiosk::DataSource* data = nullptr;
+  if (demo_mode) {
+    auto d = kiosk::Demo::prepare(cfg.state_dir, *sim, policyOf(cfg), now);
+    if (!d) return printError(d.error());
+    demo = std::move(*d);
+    originality_keys = demo->originalityKeys();
+    data = demo.get();
+  } else {
+    auto r = trust::TrustRoot::load(cfg.root, now);
+    if (!r) return printError(Error{r.error().code, cfg.root + ": " + r.error().message});
+    root = std::move(*r);
+    cache::CacheOptions options;
+    options.freshness = policyOf(cfg);
+    options.profile = roster::Profile::Kiosk;
+    cache = cache::Cache::open(cfg.dbPath(), *root, now, options);
+    source = std::make_unique<kiosk::CacheSource>(*cache);
+    data = source.get();
+    auto key = cfg.originality_key.empty() ? card::OriginalityKey::nxpNtag21x()
+                                           : card::OriginalityKey::fromPoint(hexDecode(cfg.originality_key).value_or(""));
+    if (!key) return printError(Error{Errc::Config, "originality_key: " + key.error().message});
+    originality_keys.push_back(*key);
+  }
+  const trust::TrustRoot& trust_root = demo ? demo->root() : *root;
+
+  net::io_context io(1);
+  auto kiosk_strand = net::make_strand(io);
+  web::Broadcaster broadcaster(kiosk_strand);
+  kiosk::Timeouts timeouts{std::chrono::milliseconds(cfg.removal_timeout_ms),
+                           std::chrono::milliseconds(cfg.idle_timeout_ms),
+                           std::chrono::milliseconds(cfg.error_timeout_ms)};
+  kiosk::Machine machine(timeouts, sim ? "sim" : "libnfc", demo_mode, cfg.public_guidance_url);
+  kiosk::KioskService kiosk(kiosk_strand, std::move(machine), *data,
+                            [&broadcaster](std::shared_ptr<const std::string> s) { broadcaster.publish(std::move(s)); },
+                            log);
+
+  web::HttpCounters counters;
+  web::KioskApi api{kiosk, broadcaster, counters, cfg.ui_dir, cfg.public_guidance_url, demo.get()};
+  web::Router router;
+  web::addKioskRoutes(router, api);
+  web::Server server(io, router, broadcaster, counters, [&kiosk](std::string text) { kiosk.uiAction(std::move(text)); });
+  auto endpoint = server.listen(cfg.listen_address, cfg.listen_port);
+  if (!endpoint) return printError(endpoint.error());
+
+  kiosk::ReaderLoop reader_loop(*reader, trust_root, originality_keys, kiosk, log);
+  kiosk.start();
+  server.start();
+  reader_loop.start();
+
+  std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
+                                                 : endpoint->address().to_string();
+  std::string url = "http://" + host + ":" + std::to_string(endpoint->port()) + "/";
+  log.info("kartu-bahagiad", "listening on " + url + " reader=" + cfg.reader + (demo_mode ? " demo" : ""));
+  if (demo_mode) {
+    std::printf(
+        "Kartu Bahagia kiosk demo (DEV keys, synthetic data: %zu cards) in %s\n"
+        "  Open the kiosk:    %s\n"
+        "  Tap a demo card:   curl -X POST -d '{\"card_no\":\"KB-DEMO-ACTIVE\"}' %sapi/demo/tap\n"
+        "  Take it away:      curl -X POST %sapi/demo/remove\n"
+        "  Every demo card:   curl %sapi/demo/cards\n"
+        "  Stop: Ctrl-C\n",
+        demo->rosterSize(), state_dir_shown.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str());
+    std::fflush(stdout);
+  }
+
+  // SIGTERM/SIGINT: stop accepting, close sessions, stop timers; hard stop after a bound.
+  net::signal_set signals(io, SIGTERM, SIGINT);
+  net::steady_timer guard(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    log.info("kartu-bahagiad", std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    server.stop();
+    kiosk.stop();
+    guard.expires_after(std::chrono::milliseconds(500));
+    guard.async_wait([&io](const boost::system::error_code& e) {
+      if (!e) io.stop();
+    });
+  });
+  io.run();
+  reader_loop.stop();
+  log.info("kartu-bahagiad", "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto args = parseArgs(argc, argv);
+  if (!args) return printError(args.error());
+  if (args->help) {
+    std::printf("%s", kUsage);
+    for (const auto& k : config::keyTable())
+      std::printf("  %-20s %-38s %s\n", std::string(k.name).c_str(), std::string(k.kind).c_str(),
+                  std::string(k.help).c_str());
+    return 0;
+  }
+  if (args->check_config) {
+    auto c = config::load(*args->check_config);
+    if (!c) return printError(c.error());
+    std::printf("%s: ok\n", args->check_config->c_str());
+    return 0;
+  }
+  if (args->config) {
+    auto c = config::load(*args->config);
+    if (!c) return printError(c.error());
+    return run(*c, false, c->state_dir);
+  }
+  // Demo: no files needed; defaults suited to a laptop, overridable by flags.
+  config::Config c;
+  c.reader = "sim";
+  c.state_dir = "./demo-state";
+  c.ui_dir = defaultUiDir(argv[0]);
+  if (args->state_dir) c.state_dir = *args->state_dir;
+  if (args->listen)
+    if (auto r = config::setKey(c, "listen", *args->listen); !r) return printError(Error{Errc::Usage, r.error().message});
+  for (const auto& s : args->sets)
+    if (auto r = config::applyOverride(c, s); !r) return printError(Error{Errc::Usage, "--set " + r.error().message});
+  if (c.reader != "sim") return printError(Error{Errc::Usage, "--demo needs reader=sim"});
+  return run(c, true, c.state_dir);
+}

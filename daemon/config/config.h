@@ -1,0 +1,58 @@
+#pragma once
+/// The daemon's one configuration file: `key = value` lines, `#` comments,
+/// every key checked against a table of types, defaults and ranges.
+/// Any unknown key or bad value is an error "file:line: key: reason".
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace kb::config {
+
+struct Config {
+  std::vector<std::string> roles{"kiosk"};  ///< kiosk and/or console
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string state_dir = "/var/lib/kartu-bahagia";
+  std::string db;    ///< empty: <state_dir>/cache.db
+  std::string root = "/etc/kartu-bahagia/root.json";
+  std::string reader = "auto";  ///< sim | auto | a libnfc connstring
+  std::string originality_key;  ///< hex originality public key point; empty: NXP's published NTAG21x key
+  int soft_age_hours = 36;
+  int grace_days = 3;
+  int removal_timeout_ms = 20000;
+  int idle_timeout_ms = 90000;
+  int error_timeout_ms = 15000;
+  std::string ui_dir = "/usr/share/kartu-bahagia/kiosk-ui";
+  std::string public_guidance_url = "https://kartubahagia.jambikota.go.id/panduan";
+  std::string log_level = "info";  ///< error | warning | info | debug
+
+  /// db, or <state_dir>/cache.db when db is empty.
+  std::string dbPath() const;
+};
+
+/// One row of the key table, for --help and docs.
+struct KeyInfo {
+  std::string_view name;
+  std::string_view kind;  ///< what a value looks like, e.g. "integer 100..600000"
+  std::string_view help;
+};
+const std::vector<KeyInfo>& keyTable();
+
+/// Sets one key on `config`. On failure the error message is "key: reason".
+Result<void> setKey(Config& config, std::string_view key, std::string_view value);
+
+/// Parses a whole file's text; `file_name` only labels errors ("file:line: key: reason").
+/// Duplicate keys are errors: two values for one key hide a mistake.
+Result<Config> parse(std::string_view text, std::string_view file_name, Config base = {});
+
+/// Reads and parses a file (at most 64 KiB).
+Result<Config> load(const std::string& path, Config base = {});
+
+/// "key=value" (from the command line) applied to `config`; error "key: reason".
+Result<void> applyOverride(Config& config, std::string_view assignment);
+
+}  // namespace kb::config

@@ -1,0 +1,45 @@
+#include "kiosk/data_source.h"
+
+#include "cache/cache.h"
+
+namespace kb::kiosk {
+
+Lookup CacheSource::lookup(std::string_view card_no, UnixSeconds now) {
+  Lookup out;
+  if (!cache_.info(now).serving) {
+    out.no_cache = true;
+    return out;
+  }
+  out.verdict = cache::toJson(cache_.lookup(card_no, now));
+  return out;
+}
+
+DataStatus CacheSource::status(UnixSeconds now) {
+  auto info = cache_.info(now);
+  DataStatus s;
+  s.serving = info.serving;
+  nlohmann::json null;
+  s.data = {{"freshness", "NONE"}, {"serial", null},      {"signed_at", null},      {"expires_at", null},
+            {"age_seconds", null}, {"last_sync", null}, {"last_sync_error", null}};
+  if (info.imported_at > 0) s.data["last_sync"] = formatUtc(info.imported_at);
+  if (!info.serving) {
+    s.reason = info.reason.empty() ? "no verified cache" : info.reason;
+    s.data["last_sync_error"] = s.reason;
+    return s;
+  }
+  s.usable = info.freshness != cache::Freshness::Expired;
+  if (!s.usable) s.reason = "data past its signed expiry and grace period";
+  s.data["freshness"] = cache::freshnessName(info.freshness);
+  s.data["age_seconds"] = info.age_seconds;
+  s.age_seconds = info.age_seconds;
+  s.records = info.record_count;
+  if (info.snapshot) {
+    s.serial = info.snapshot->serial;
+    s.data["serial"] = info.snapshot->serial;
+    s.data["signed_at"] = formatUtc(info.snapshot->signed_at);
+    s.data["expires_at"] = formatUtc(info.snapshot->expires_at);
+  }
+  return s;
+}
+
+}  // namespace kb::kiosk

@@ -1,0 +1,84 @@
+#pragma once
+/// Runs the kiosk Machine on one strand: reader events and UI actions are
+/// posted to it, one timer follows Machine::deadline(), every change is
+/// published as a state document. The only place a tap is logged.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "kiosk/data_source.h"
+#include "kiosk/log.h"
+#include "kiosk/machine.h"
+#include "kiosk/reader_events.h"
+
+namespace kb::kiosk {
+
+namespace net = boost::asio;
+using Strand = net::strand<net::io_context::executor_type>;
+
+struct Health {
+  bool ok = false;
+  nlohmann::json body;
+};
+
+class KioskService : public ReaderEvents {
+ public:
+  using Publish = std::function<void(std::shared_ptr<const std::string>)>;
+
+  KioskService(Strand strand, Machine machine, DataSource& data, Publish publish, const Logger& log);
+
+  /// Publishes the first state and starts the periodic data refresh.
+  void start();
+  /// Cancels the timers (thread-safe).
+  void stop();
+
+  // ReaderEvents, thread-safe: each posts to the strand.
+  void cardArrived() override;
+  void cardRead(CardReading reading) override;
+  void cardRemoved() override;
+  void readerLost(std::string why) override;
+  void readerBack() override;
+
+  /// A WebSocket message from the UI (thread-safe). Bad actions are ignored.
+  void uiAction(std::string text);
+  /// Re-reads the data status (after an import or a demo change); thread-safe.
+  void refreshData();
+
+  /// Answered on the strand.
+  net::awaitable<Health> health();
+  net::awaitable<std::string> metrics();
+
+  const Strand& strand() const { return strand_; }
+
+ private:
+  void changed();
+  void rearm();
+  void scheduleRefresh();
+  bool updateData();
+
+  Strand strand_;
+  Machine machine_;
+  DataSource& data_;
+  Publish publish_;
+  const Logger& log_;
+  net::steady_timer timer_;
+  net::steady_timer refresh_timer_;
+  bool stopped_ = false;
+
+  // Metrics, touched only on the strand.
+  std::map<std::string, std::uint64_t> taps_;         // by outcome (verdict or error)
+  std::map<std::string, std::uint64_t> card_checks_;  // by card_check
+  std::uint64_t reader_losses_ = 0;
+  std::uint64_t bad_actions_ = 0;
+  DataStatus last_status_;
+};
+
+}  // namespace kb::kiosk

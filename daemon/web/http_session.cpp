@@ -1,0 +1,105 @@
+#include "web/http_session.h"
+
+#include <array>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+namespace kb::web {
+
+namespace beast = boost::beast;
+
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, const HttpContext& context)
+    : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {}
+
+net::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) { co_await self->loop(); }
+
+void HttpSession::close() {
+  net::post(executor_, [self = shared_from_this()] {
+    if (self->upgraded_) return;  // the WebSocket session owns the socket now
+    beast::error_code ec;
+    self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    self->stream_.close();
+  });
+}
+
+std::optional<Response> HttpSession::reject(const Request& req) const {
+  // DNS rebinding and cross-site requests: a page from elsewhere must not read
+  // or drive the kiosk, so Host (and Origin when a browser sends one) must be loopback.
+  if (!isLoopbackHost(req[http::field::host]))
+    return errorResponse(http::status::misdirected_request, "BAD_HOST", "host must be loopback");
+  auto origin = req.find(http::field::origin);
+  if (origin != req.end() && !isLoopbackOrigin(origin->value()))
+    return errorResponse(http::status::forbidden, "BAD_ORIGIN", "origin must be loopback");
+  return std::nullopt;
+}
+
+net::awaitable<void> HttpSession::loop() {
+  const auto& opt = context_.options;
+  beast::flat_buffer buffer(opt.header_limit + 4096);
+  beast::error_code ec;
+  while (true) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(opt.header_limit);
+    parser.body_limit(opt.body_limit);
+    stream_.expires_after(opt.read_timeout);
+    co_await http::async_read(stream_, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+    Response res;
+    bool keep_alive = false;
+    bool unread_input = false;  // a refused request whose rest we never read
+    if (ec == http::error::body_limit) {
+      unread_input = true;
+      res = errorResponse(http::status::payload_too_large, "TOO_LARGE", "request body too large");
+    } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      unread_input = true;
+      res = errorResponse(http::status::request_header_fields_too_large, "TOO_LARGE", "request header too large");
+    } else if (ec) {
+      break;  // timeout, reset, end of stream or a malformed request: nothing worth answering
+    } else {
+      Request req = parser.release();
+      keep_alive = req.keep_alive();
+      if (auto rejected = reject(req)) {
+        res = std::move(*rejected);
+      } else if (beast::websocket::is_upgrade(req)) {
+        if (targetPath(req.target()) != "/api/ws") {
+          res = errorResponse(http::status::not_found, "NOT_FOUND", "no WebSocket here");
+        } else {
+          context_.counters.count(101);
+          upgraded_ = true;
+          auto ws = std::make_shared<WebSocketSession>(std::move(stream_), context_.broadcaster, context_.on_action,
+                                                       opt.websocket);
+          co_await WebSocketSession::run(std::move(ws), std::move(req));
+          co_return;
+        }
+      } else {
+        res = co_await context_.router.route(req);
+      }
+    }
+    context_.counters.count(res.result_int());
+    res.keep_alive(keep_alive);
+    stream_.expires_after(opt.read_timeout);
+    co_await http::async_write(stream_, res, net::redirect_error(net::use_awaitable, ec));
+    if (!ec && unread_input) {
+      // Closing with unread input makes the kernel send RST, which can destroy the
+      // answer in flight; shut down our side, then discard input briefly first.
+      stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+      std::array<char, 4096> sink;
+      std::size_t drained = 0;
+      stream_.expires_after(std::chrono::milliseconds(500));
+      while (drained < 256 * 1024) {
+        auto n = co_await stream_.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));
+        if (ec) break;
+        drained += n;
+      }
+      break;
+    }
+    if (ec || !keep_alive) break;
+  }
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  stream_.close();
+}
+
+}  // namespace kb::web

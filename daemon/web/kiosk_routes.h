@@ -1,0 +1,28 @@
+#pragma once
+/// The kiosk's HTTP API (contracts.md §4–5, brief-kiosk.md) on a Router:
+/// /api/state, /healthz, /metrics, /api/qr/<program>.svg, the UI's static
+/// files, and the demo endpoints only when a DemoControl is given.
+
+#include <string>
+
+#include "kiosk/demo_control.h"
+#include "kiosk/service.h"
+#include "web/broadcaster.h"
+#include "web/http_session.h"
+#include "web/router.h"
+
+namespace kb::web {
+
+struct KioskApi {
+  kiosk::KioskService& kiosk;
+  Broadcaster& broadcaster;
+  const HttpCounters& counters;
+  std::string ui_dir;
+  std::string public_guidance_url;
+  kiosk::DemoControl* demo = nullptr;  ///< null outside --demo: the endpoints do not exist
+};
+
+/// `api` must outlive the router.
+void addKioskRoutes(Router& router, const KioskApi& api);
+
+}  // namespace kb::web

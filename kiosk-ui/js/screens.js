@@ -1,0 +1,162 @@
+// One function per screen of product.md. Each returns a fresh DOM subtree
+// built only from the state it is given; the caller swaps it in whole, so a
+// screen that is left takes its personal content with it.
+
+import { h } from './dom.js';
+import { icon, tapPicture } from './icons.js';
+import { MAIN_PROGRAMS, programsToShow, coveragesFor, isCovered, validityLine, funderLine } from './coverage.js';
+
+const ACTION_ICONS = { JKK: 'accident', JKM: 'flower', JKN: 'health' };
+
+export const ERROR_CODES = ['READ_ERROR', 'NOT_KARTU_BAHAGIA', 'CANNOT_VERIFY_CARD', 'BLOCKED',
+  'NOT_FOUND', 'DATA_TOO_OLD', 'READER_LOST', 'NO_DATA'];
+
+// Errors where the citizen should be pointed at 112 on screen.
+const CALL_112 = new Set(['DATA_TOO_OLD', 'NO_DATA']);
+// Errors a tap on "back to start" cannot fix: they last until the hardware or data returns.
+const NO_DONE_BUTTON = new Set(['READER_LOST']);
+
+const ERROR_ICONS = {
+  READ_ERROR: 'card', NOT_KARTU_BAHAGIA: 'card', CANNOT_VERIFY_CARD: 'person', BLOCKED: 'info',
+  NOT_FOUND: 'info', DATA_TOO_OLD: 'clock', READER_LOST: 'person', NO_DATA: 'info',
+};
+
+export function idleScreen(state, ctx) {
+  return h('section', { class: 'screen idle', 'aria-labelledby': 'idle-title' },
+    h('div', { class: 'idle-text' },
+      h('h1', { id: 'idle-title', class: 'idle-title', text: ctx.t('idle.title') }),
+      h('p', { class: 'idle-hint', text: ctx.t('idle.hint') }),
+      h('p', { class: 'idle-nologin' }, icon('check'), h('span', { text: ctx.t('idle.no_login') }))),
+    h('div', { class: 'idle-picture' }, tapPicture(ctx.t('idle.picture_alt'))),
+    dataFooter(state, ctx));
+}
+
+export function readingScreen(state, ctx) {
+  return h('section', { class: 'screen reading', 'aria-labelledby': 'reading-title' },
+    h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+    h('h1', { id: 'reading-title', class: 'reading-title', text: ctx.t('reading.title') }),
+    h('p', { class: 'reading-body', text: ctx.t('reading.body') }));
+}
+
+export function offlineScreen(ctx) {
+  return h('section', { class: 'screen offline', 'aria-labelledby': 'offline-title' },
+    h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+    h('h1', { id: 'offline-title', class: 'reading-title', text: ctx.t('offline.title') }),
+    h('p', { class: 'reading-body', text: ctx.t('offline.body') }));
+}
+
+export function statusScreen(state, ctx) {
+  const tap = state.tap ?? {};
+  const card = tap.card ?? {};
+  const coverages = tap.coverages ?? [];
+  const verdictOk = tap.verdict === 'ACTIVE';
+  const facts = [ctx.has(`category.${card.category}`) ? ctx.t(`category.${card.category}`) : null,
+    card.kelurahan || null, card.rt ? ctx.t('status.rt', { rt: card.rt }) : null].filter(Boolean);
+
+  return h('section', { class: 'screen status', 'aria-labelledby': 'status-holder' },
+    h('div', { class: 'person' },
+      h('div', { class: 'person-id' },
+        h('p', { class: 'label', text: ctx.t('status.holder') }),
+        h('h1', { id: 'status-holder', class: 'holder', text: card.holder ?? '' }),
+        facts.length ? h('p', { class: 'person-facts', text: facts.join(' · ') }) : null),
+      h('dl', { class: 'card-facts' },
+        h('div', null, h('dt', { text: ctx.t('status.card_no') }), h('dd', { class: 'card-no', text: card.card_no ?? '' })),
+        h('div', null, h('dt', { text: ctx.t('status.card_status') }),
+          h('dd', { class: ['card-status', card.status === 'active' ? 'is-ok' : 'is-neutral'],
+            text: ctx.has(`card_status.${card.status}`) ? ctx.t(`card_status.${card.status}`) : (card.status ?? '') })))),
+    h('p', { class: ['summary', verdictOk ? 'is-ok' : 'is-neutral'] },
+      icon(verdictOk ? 'check' : 'info'), h('span', { text: ctx.t(`status.summary.${verdictOk ? 'ACTIVE' : 'INACTIVE'}`) })),
+    dataBanner(state, ctx),
+    h('div', { class: 'tiles' },
+      MAIN_PROGRAMS.map((p) => programTile(p, coverages, ctx)),
+      otherPrograms(programsToShow(coverages).filter((p) => !MAIN_PROGRAMS.includes(p)), coverages, ctx)),
+    h('nav', { class: 'actions', 'aria-label': ctx.t('status.situation') },
+      h('h2', { class: 'actions-title', text: ctx.t('status.situation') }),
+      ['JKK', 'JKM', 'JKN'].map((p) => h('button', {
+        type: 'button', class: 'btn btn-situation', 'data-action': 'guidance', 'data-program': p,
+        onclick: () => ctx.send({ action: 'guidance', program: p }),
+      }, icon(ACTION_ICONS[p]), h('span', { text: ctx.t(`action.${p}`) }))),
+      h('button', { type: 'button', class: 'btn btn-done', 'data-action': 'done', onclick: () => ctx.send({ action: 'done' }) },
+        icon('done'), h('span', { text: ctx.t('action.done') }))),
+    dataFooter(state, ctx));
+}
+
+function programTile(program, coverages, ctx) {
+  const entries = coveragesFor(coverages, program);
+  const covered = isCovered(coverages, program);
+  const stateText = covered ? ctx.t('tile.covered') : entries.length ? ctx.t('tile.not_covered') : ctx.t('tile.not_registered');
+  return h('article', { class: ['tile', covered ? 'is-covered' : 'is-not-covered'], 'data-program': program, 'data-covered': String(covered) },
+    h('div', { class: 'tile-id' },
+      h('header', { class: 'tile-head' },
+        h('span', { class: 'tile-code', text: program }),
+        h('span', { class: 'tile-state' }, icon(covered ? 'check' : 'minus'), h('span', { text: stateText }))),
+      h('h3', { class: 'tile-name', text: ctx.t(`program.${program}`) })),
+    h('div', { class: 'tile-details' },
+      entries.length === 0
+        ? h('p', { class: 'tile-line tile-agency', text: ctx.t(`program.agency.${program}`) })
+        : entries.map((c) => h('div', { class: 'tile-entry' },
+          h('p', { class: 'tile-line tile-validity', text: validityLine(c, ctx) }),
+          c.funder ? h('p', { class: 'tile-line tile-funder', text: funderLine(c.funder, ctx) }) : null,
+          c.legal_basis ? h('p', { class: 'tile-line tile-basis', text: ctx.t('tile.legal_basis', { basis: c.legal_basis }) }) : null,
+          c.activity ? h('div', { class: 'tile-kb' },
+            h('p', { class: 'tile-line tile-activity', text: ctx.t('tile.activity', { activity: c.activity }) }),
+            h('p', { class: 'tile-line tile-period' },
+              h('span', { text: ctx.t('tile.period', { from: ctx.date(c.valid_from), to: ctx.date(c.valid_to) }) }),
+              c.sk_rt_no ? h('span', { class: 'tile-sk', text: ` · ${ctx.t('tile.sk', { sk: c.sk_rt_no })}` }) : null)) : null))));
+}
+
+// JHT and JP are mostly for wage earners: shown when present, one line each, no walkthrough.
+function otherPrograms(programs, coverages, ctx) {
+  if (programs.length === 0) return null;
+  return h('article', { class: 'tile tile-others' },
+    programs.map((p) => {
+      const entry = coveragesFor(coverages, p)[0];
+      const covered = isCovered(coverages, p);
+      return h('div', { class: ['other', covered ? 'is-covered' : 'is-not-covered'], 'data-program': p, 'data-covered': String(covered) },
+        h('p', { class: 'other-head' },
+          h('span', { class: 'tile-code', text: p }),
+          h('span', { class: 'tile-name', text: ctx.t(`program.${p}`) })),
+        h('p', { class: 'tile-line' },
+          icon(covered ? 'check' : 'minus'),
+          h('span', { text: `${covered ? ctx.t('tile.covered') : ctx.t('tile.not_covered')} · ${validityLine(entry, ctx)}` })),
+        entry?.funder ? h('p', { class: 'tile-line tile-funder', text: funderLine(entry.funder, ctx) }) : null);
+    }));
+}
+
+export function errorScreen(state, ctx) {
+  const code = ERROR_CODES.includes(state.error) ? state.error : 'READ_ERROR';
+  return h('section', { class: ['screen', 'error', `error-${code}`], 'aria-labelledby': 'error-title', 'data-error': code },
+    h('div', { class: 'error-icon' }, icon(ERROR_ICONS[code])),
+    h('h1', { id: 'error-title', class: 'error-title', text: ctx.t(`error.${code}.title`) }),
+    h('p', { class: 'error-body', text: ctx.t(`error.${code}.body`) }),
+    CALL_112.has(code) ? callBox(ctx) : null,
+    NO_DONE_BUTTON.has(code) ? null : h('button', {
+      type: 'button', class: 'btn btn-done', 'data-action': 'done', onclick: () => ctx.send({ action: 'done' }),
+    }, icon('back'), h('span', { text: ctx.t('error.ok') })),
+    dataFooter(state, ctx));
+}
+
+export function callBox(ctx) {
+  return h('div', { class: 'call-box' },
+    h('p', { class: 'call-lead', text: ctx.t('guidance.call') }),
+    h('p', { class: 'call-line' }, icon('phone'), h('span', { text: ctx.t('guidance.call_line') })),
+    h('p', { class: 'call-number', 'aria-label': '1 1 2', text: '112' }),
+    h('p', { class: 'call-ambulance', text: ctx.t('guidance.call_ambulance') }));
+}
+
+/** Amber banner: data past its soft age, or the kiosk cannot reach its data source. */
+export function dataBanner(state, ctx) {
+  const data = state.data ?? {};
+  const date = ctx.instant(data.signed_at) ?? ctx.t('footer.no_data');
+  const stale = state.tap?.freshness === 'STALE' || data.freshness === 'STALE';
+  const offline = Boolean(data.last_sync_error);
+  if (!stale && !offline) return null;
+  return h('p', { class: 'banner banner-amber', role: 'status', 'data-banner': offline ? 'offline' : 'stale' },
+    icon('warn'), h('span', { text: ctx.t(offline ? 'banner.offline' : 'banner.stale', { date }) }));
+}
+
+export function dataFooter(state, ctx) {
+  const when = ctx.instant(state.data?.signed_at);
+  return h('footer', { class: 'data-footer' },
+    h('span', { class: 'data-as-of', text: when ? ctx.t('footer.data_as_of', { date: when }) : ctx.t('footer.no_data') }));
+}

@@ -1,0 +1,309 @@
+// The real kartu-bahagiad binary: --check-config, --demo end to end (every demo
+// card gives its screen), SIGTERM.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <regex>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <boost/beast/websocket.hpp>
+
+#include "tests/web/http_client.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using kb::testing::httpGet;
+using kb::testing::httpRequest;
+namespace http = boost::beast::http;
+
+std::string daemonPath() {
+  const char* bin = std::getenv("KB_BINARY_DIR");
+  return std::string(bin ? bin : ".") + "/daemon/bin/kartu-bahagiad/kartu-bahagiad";
+}
+
+fs::path tempDir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("kb_daemon_test_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// A child process with its stdout and stderr on pipes.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> args) {
+    int out[2], err[2];
+    EXPECT_EQ(::pipe(out), 0);
+    EXPECT_EQ(::pipe(err), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    posix_spawn_file_actions_addclose(&actions, err[0]);
+    args.insert(args.begin(), daemonPath());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+    ::fcntl(out_, F_SETFL, O_NONBLOCK);
+    ::fcntl(err_, F_SETFL, O_NONBLOCK);
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait(5s);
+    }
+    ::close(out_);
+    ::close(err_);
+  }
+
+  /// Reads output until `pattern` appears in stdout (or the bound passes).
+  std::optional<std::smatch> waitForOutput(const std::regex& pattern, std::chrono::seconds bound = 60s) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      drain();
+      std::smatch m;
+      if (std::regex_search(stdout_, m, pattern)) return m;
+      if (exited()) return std::nullopt;
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
+
+  /// Exit status, or nullopt if still running after `bound`.
+  std::optional<int> wait(std::chrono::milliseconds bound) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (true) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        drain();
+        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return status_;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+  bool exited() {
+    if (pid_ < 0) return true;
+    return wait(0ms).has_value();
+  }
+
+  void signal(int sig) { ::kill(pid_, sig); }
+  const std::string& out() {
+    drain();
+    return stdout_;
+  }
+  const std::string& err() {
+    drain();
+    return stderr_;
+  }
+
+ private:
+  void drain() {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(out_, buf, sizeof buf)) > 0) stdout_.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(err_, buf, sizeof buf)) > 0) stderr_.append(buf, static_cast<std::size_t>(n));
+  }
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+  std::string stdout_, stderr_;
+  std::optional<int> status_;
+};
+
+TEST(CheckConfig, AcceptsAGoodFile) {
+  auto dir = tempDir("good");
+  std::ofstream(dir / "kiosk.conf") << "# test\nreader = pn532_uart:/dev/ttyUSB0\nlisten = 127.0.0.1:8080\n";
+  Child c({"--check-config", (dir / "kiosk.conf").string()});
+  EXPECT_EQ(c.wait(30s), 0) << c.err();
+  fs::remove_all(dir);
+}
+
+TEST(CheckConfig, RejectsWithFileLineKeyReason) {
+  auto dir = tempDir("bad");
+  auto file = (dir / "kiosk.conf").string();
+  std::ofstream(file) << "reader = sim\n\nidle_timeout_ms = soon\n";
+  Child c({"--check-config", file});
+  auto status = c.wait(30s);
+  ASSERT_TRUE(status);
+  EXPECT_NE(*status, 0);
+  EXPECT_NE(c.err().find("error: CONFIG: " + file + ":3: idle_timeout_ms: not an integer: 'soon'"), std::string::npos)
+      << c.err();
+
+  std::ofstream(file) << "colour = blue\n";
+  Child unknown({"--check-config", file});
+  EXPECT_NE(unknown.wait(30s).value_or(0), 0);
+  EXPECT_NE(unknown.err().find(file + ":1: colour: unknown key"), std::string::npos) << unknown.err();
+  fs::remove_all(dir);
+}
+
+TEST(CommandLine, HelpAndUsageErrors) {
+  Child help({"--help"});
+  EXPECT_EQ(help.wait(30s), 0);
+  EXPECT_NE(help.out().find("--check-config"), std::string::npos);
+  EXPECT_NE(help.out().find("removal_timeout_ms"), std::string::npos);
+  Child none({});
+  EXPECT_EQ(none.wait(30s), 64);
+  EXPECT_NE(none.err().find("error: USAGE:"), std::string::npos);
+  Child set_without_demo({"--check-config", "x", "--set", "reader=sim"});
+  EXPECT_EQ(set_without_demo.wait(30s), 64);
+  Child bad_set({"--demo", "--set", "removal_timeout_ms=fast"});
+  EXPECT_EQ(bad_set.wait(30s), 64);
+  EXPECT_NE(bad_set.err().find("removal_timeout_ms: not an integer"), std::string::npos) << bad_set.err();
+}
+
+class DemoDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = tempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    child_ = std::make_unique<Child>(std::vector<std::string>{
+        "--demo", "--listen", "127.0.0.1:0", "--state-dir", (dir_ / "state").string(), "--set",
+        "removal_timeout_ms=200", "--set", "error_timeout_ms=5000", "--set", "ui_dir=" + dir_.string()});
+    auto m = child_->waitForOutput(std::regex(R"(Open the kiosk: +http://127\.0\.0\.1:([0-9]+)/)"));
+    ASSERT_TRUE(m) << child_->out() << child_->err();
+    port_ = static_cast<unsigned short>(std::stoi((*m)[1].str()));
+  }
+  void TearDown() override {
+    child_.reset();
+    fs::remove_all(dir_);
+  }
+
+  nlohmann::json state() { return nlohmann::json::parse(httpGet(port_, "/api/state").body); }
+
+  // Polls /api/state until `pred` (bounded; only catches a hang).
+  std::optional<nlohmann::json> waitState(const std::function<bool(const nlohmann::json&)>& pred) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto s = state();
+      if (pred(s)) return s;
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::nullopt;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Child> child_;
+  unsigned short port_ = 0;
+};
+
+TEST_F(DemoDaemon, EveryDemoCardShowsItsScreen) {
+  auto cards = nlohmann::json::parse(httpGet(port_, "/api/demo/cards").body);
+  ASSERT_TRUE(cards.is_array());
+  std::set<std::string> verdicts;
+  for (const auto& card : cards) verdicts.insert(card["expected_verdict"].get<std::string>());
+  for (auto v : {"ACTIVE", "INACTIVE", "BLOCKED", "NOT_FOUND", "CLONED", "FORGED", "UNKNOWN_FORMAT", "READ_ERROR",
+                 "DATA_TOO_OLD", "NO_DATA"})
+    EXPECT_TRUE(verdicts.count(v)) << v;
+  auto initial = state();
+  EXPECT_EQ(initial["demo"], true);
+  EXPECT_EQ(initial["data"]["freshness"], "FRESH");
+
+  for (const auto& card : cards) {
+    const std::string card_no = card["card_no"];
+    auto r = httpRequest(port_, http::verb::post, "/api/demo/tap", nlohmann::json{{"card_no", card_no}}.dump());
+    ASSERT_EQ(r.status, 200) << card_no << r.body;
+    auto shown = waitState([](const nlohmann::json& s) { return s["screen"] != "idle" && s["screen"] != "reading"; });
+    ASSERT_TRUE(shown) << card_no;
+    EXPECT_EQ((*shown)["screen"], card["screen"]) << card_no;
+    EXPECT_EQ((*shown)["error"], card["error"]) << card_no;
+    if (card["screen"] == "status") {
+      EXPECT_EQ((*shown)["tap"]["card"]["card_no"], card_no);
+      EXPECT_EQ((*shown)["tap"]["card_check"], "GENUINE");
+      EXPECT_EQ((*shown)["tap"]["originality"], "VALID");
+    } else {
+      EXPECT_TRUE((*shown)["tap"].is_null()) << card_no;
+    }
+    if (card_no == "KB-DEMO-STALE") {
+      EXPECT_EQ((*shown)["tap"]["freshness"], "STALE");
+    }
+    ASSERT_EQ(httpRequest(port_, http::verb::post, "/api/demo/remove").status, 200);
+    ASSERT_TRUE(waitState([](const nlohmann::json& s) { return s["screen"] == "idle"; })) << card_no;
+  }
+  // A genuine card's credential on another chip: a clone.
+  auto clone = httpRequest(port_, http::verb::post, "/api/demo/tap",
+                           R"({"card_no":"KB-DEMO-KAMPUNG","uid":"04aabbccddeeff"})");
+  ASSERT_EQ(clone.status, 200);
+  auto shown = waitState([](const nlohmann::json& s) { return s["screen"] == "error"; });
+  ASSERT_TRUE(shown);
+  EXPECT_EQ((*shown)["error"], "CANNOT_VERIFY_CARD");
+  httpRequest(port_, http::verb::post, "/api/demo/remove");
+
+  EXPECT_EQ(httpRequest(port_, http::verb::post, "/api/demo/tap", R"({"card_no":"NOPE-000"})").status, 404);
+  EXPECT_EQ(httpRequest(port_, http::verb::post, "/api/demo/tap", R"({"uid":"04"})").status, 400);
+
+  // Logs carry verdicts, never card numbers or names.
+  child_->signal(SIGTERM);
+  ASSERT_TRUE(child_->wait(5s));
+  const auto& log = child_->err();
+  EXPECT_NE(log.find("<6>kiosk: tap card_check=GENUINE"), std::string::npos) << log;
+  EXPECT_EQ(log.find("KB-DEMO"), std::string::npos) << log;
+  EXPECT_EQ(log.find("SIT*"), std::string::npos) << log;
+}
+
+TEST_F(DemoDaemon, HealthAndMetricsWithTheDemoCache) {
+  EXPECT_EQ(httpGet(port_, "/healthz").status, 200);
+  auto metrics = httpGet(port_, "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("kb_snapshot_serial 1"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("kb_data_valid 1"), std::string::npos);
+}
+
+TEST_F(DemoDaemon, SigtermStopsPromptlyEvenWithClientsConnected) {
+  // An idle keep-alive connection and a WebSocket client must not hold the exit.
+  boost::asio::io_context io;
+  boost::beast::tcp_stream idle(io);
+  idle.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  boost::beast::websocket::stream<boost::beast::tcp_stream> ws(io);
+  boost::beast::get_lowest_layer(ws).connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  ws.handshake("127.0.0.1:" + std::to_string(port_), "/api/ws");
+  child_->signal(SIGTERM);
+  auto status = child_->wait(5s);  // the daemon's own bound is 1 s; this only catches a hang
+  ASSERT_TRUE(status) << "still running 5 s after SIGTERM";
+  EXPECT_EQ(*status, 0) << child_->err();
+  EXPECT_NE(child_->err().find("stopping on SIGTERM"), std::string::npos);
+}
+
+TEST_F(DemoDaemon, RerunReusesTheStateDirectoryAndRefusesForeignOnes) {
+  child_->signal(SIGINT);
+  ASSERT_TRUE(child_->wait(5s));
+  Child again({"--demo", "--listen", "127.0.0.1:0", "--state-dir", (dir_ / "state").string()});
+  ASSERT_TRUE(again.waitForOutput(std::regex("Open the kiosk")));
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(5s), 0);
+
+  fs::create_directories(dir_ / "foreign");
+  std::ofstream(dir_ / "foreign" / "precious.txt") << "keep me";
+  Child foreign({"--demo", "--listen", "127.0.0.1:0", "--state-dir", (dir_ / "foreign").string()});
+  EXPECT_EQ(foreign.wait(30s), 64);
+  EXPECT_TRUE(fs::exists(dir_ / "foreign" / "precious.txt"));
+}
+
+}  // namespace

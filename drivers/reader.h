@@ -30,7 +30,8 @@ class Reader {
 
   /// Opens the device. IO or READER_LOST if it is not there.
   virtual Result<void> open() = 0;
-  /// Waits up to `timeout` for a card. NO_CARD on timeout or abort, READER_LOST if the device went away.
+  /// Waits up to `timeout` for a card. NO_CARD on timeout or abort, READER_LOST if the device went
+  /// away.
   virtual Result<CardPresence> waitForCard(std::chrono::milliseconds timeout) = 0;
   /// Reads `count` 4-byte pages from `first`. READ_ERROR if the card left mid-read.
   virtual Result<std::string> readPages(int first, int count) = 0;

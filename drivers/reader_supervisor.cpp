@@ -7,10 +7,14 @@ namespace kb::reader {
 
 std::string_view eventName(ReaderEvent::Kind kind) {
   switch (kind) {
-    case ReaderEvent::Kind::CardArrived: return "card_arrived";
-    case ReaderEvent::Kind::CardRemoved: return "card_removed";
-    case ReaderEvent::Kind::ReaderLost: return "reader_lost";
-    case ReaderEvent::Kind::ReaderBack: return "reader_back";
+    case ReaderEvent::Kind::CardArrived:
+      return "card_arrived";
+    case ReaderEvent::Kind::CardRemoved:
+      return "card_removed";
+    case ReaderEvent::Kind::ReaderLost:
+      return "reader_lost";
+    case ReaderEvent::Kind::ReaderBack:
+      return "reader_back";
   }
   return "unknown";
 }
@@ -18,7 +22,9 @@ std::string_view eventName(ReaderEvent::Kind kind) {
 ReaderSupervisor::ReaderSupervisor(Reader& reader, Callback callback, SupervisorOptions options)
     : reader_(reader), callback_(std::move(callback)), options_(options) {}
 
-ReaderSupervisor::~ReaderSupervisor() { stop(); }
+ReaderSupervisor::~ReaderSupervisor() {
+  stop();
+}
 
 void ReaderSupervisor::start() {
   std::lock_guard lock(mutex_);
@@ -76,7 +82,8 @@ void ReaderSupervisor::run() {
           backoff = options_.backoffStart;
           state = State::Idle;
         } else {
-          if (!lostReported) emit(ReaderEvent::Kind::ReaderLost, std::nullopt, opened.error().message);
+          if (!lostReported)
+            emit(ReaderEvent::Kind::ReaderLost, std::nullopt, opened.error().message);
           lostReported = true;
           if (!sleepFor(backoff)) break;
           backoff = std::min(backoff * 2, options_.backoffMax);

@@ -25,7 +25,7 @@ struct ReaderEvent {
 std::string_view eventName(ReaderEvent::Kind kind);
 
 struct SupervisorOptions {
-  std::chrono::milliseconds waitSlice{200};        ///< one waitForCard call; bounds stop latency
+  std::chrono::milliseconds waitSlice{200};         ///< one waitForCard call; bounds stop latency
   std::chrono::milliseconds presenceInterval{100};  ///< pause between removal checks
   int removalDebounce = 2;                          ///< consecutive misses before CardRemoved
   std::chrono::milliseconds backoffStart{100};

@@ -6,8 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "cache/digest.h"
 #include "cache/record_codec.h"

@@ -2,10 +2,11 @@
 /// What a lookup resolves to (contracts.md §3), decided by a pure function.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/time.h"
 #include "roster/record.h"

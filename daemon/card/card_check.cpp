@@ -22,7 +22,8 @@ CardVerdict verdict(CardCheck check, std::string reason, std::string card_no = {
 // NFC Forum external type names compare case-insensitively.
 bool sameType(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -33,17 +34,24 @@ std::size_t dataAreaSize(const ChipLayout& layout, std::string_view cc) {
   return std::min(declared, static_cast<std::size_t>(layout.user_pages * kPageSize));
 }
 
-bool isCardFailure(const Error& e) { return e.code != Errc::ReaderLost && e.code != Errc::NoCard; }
+bool isCardFailure(const Error& e) {
+  return e.code != Errc::ReaderLost && e.code != Errc::NoCard;
+}
 
 }  // namespace
 
 std::string_view cardCheckName(CardCheck check) {
   switch (check) {
-    case CardCheck::Genuine: return "GENUINE";
-    case CardCheck::Cloned: return "CLONED";
-    case CardCheck::Forged: return "FORGED";
-    case CardCheck::UnknownFormat: return "UNKNOWN_FORMAT";
-    case CardCheck::ReadError: return "READ_ERROR";
+    case CardCheck::Genuine:
+      return "GENUINE";
+    case CardCheck::Cloned:
+      return "CLONED";
+    case CardCheck::Forged:
+      return "FORGED";
+    case CardCheck::UnknownFormat:
+      return "UNKNOWN_FORMAT";
+    case CardCheck::ReadError:
+      return "READ_ERROR";
   }
   return "READ_ERROR";
 }
@@ -56,8 +64,8 @@ bool isNtag21x(const reader::CardPresence& presence) {
   return true;
 }
 
-CardVerdict checkCard(const trust::TrustRoot& root, const reader::CardPresence& presence, std::string_view cc,
-                      std::string_view user) {
+CardVerdict checkCard(const trust::TrustRoot& root, const reader::CardPresence& presence,
+                      std::string_view cc, std::string_view user) {
   if (!isNtag21x(presence)) {
     std::string why = "not an NTAG21x";
     if (presence.atqa_sak.size() == 3)
@@ -75,34 +83,43 @@ CardVerdict checkCard(const trust::TrustRoot& root, const reader::CardPresence& 
   if (!scan) return verdict(CardCheck::UnknownFormat, "bad TLV data: " + scan.error().message);
   if (scan->kind == ndef::TlvScan::Kind::NeedMore)
     return verdict(CardCheck::ReadError, "user memory read only in part");
-  if (scan->kind == ndef::TlvScan::Kind::NoNdef) return verdict(CardCheck::UnknownFormat, "no NDEF message");
+  if (scan->kind == ndef::TlvScan::Kind::NoNdef)
+    return verdict(CardCheck::UnknownFormat, "no NDEF message");
 
   auto records = ndef::parseMessage(user.substr(scan->value_offset, scan->value_length));
-  if (!records) return verdict(CardCheck::UnknownFormat, "bad NDEF message: " + records.error().message);
+  if (!records)
+    return verdict(CardCheck::UnknownFormat, "bad NDEF message: " + records.error().message);
   if (records->empty()) return verdict(CardCheck::UnknownFormat, "empty NDEF message (blank tag)");
   auto ours = std::find_if(records->begin(), records->end(), [](const ndef::Record& r) {
     return r.tnf == ndef::Tnf::External && sameType(r.type, kRecordType);
   });
-  if (ours == records->end()) return verdict(CardCheck::UnknownFormat, "NDEF holds no Kartu Bahagia record");
+  if (ours == records->end())
+    return verdict(CardCheck::UnknownFormat, "NDEF holds no Kartu Bahagia record");
   // A record of our type that we cannot read claims to be a Kartu Bahagia and is
   // not one: FORGED. A newer version we do not know is only not understood.
   if (ours->payload.empty() || static_cast<std::uint8_t>(ours->payload[0]) != kCredentialVersion)
     return verdict(CardCheck::UnknownFormat, "credential version not supported");
   auto credential = decodeCredential(ours->payload);
-  if (!credential) return verdict(CardCheck::Forged, "credential malformed: " + credential.error().message);
+  if (!credential)
+    return verdict(CardCheck::Forged, "credential malformed: " + credential.error().message);
 
   switch (verifyCredential(root, presence.uid, *credential)) {
     case CredentialCheck::Genuine:
-      return verdict(CardCheck::Genuine, "credential valid and bound to this chip", credential->card_no);
+      return verdict(CardCheck::Genuine, "credential valid and bound to this chip",
+                     credential->card_no);
     case CredentialCheck::Cloned:
-      return verdict(CardCheck::Cloned, "valid credential of another chip (copied card)", credential->card_no);
-    case CredentialCheck::Forged: break;
+      return verdict(CardCheck::Cloned, "valid credential of another chip (copied card)",
+                     credential->card_no);
+    case CredentialCheck::Forged:
+      break;
   }
-  return verdict(CardCheck::Forged, "signature invalid or issuer key not a card key of the trust root");
+  return verdict(CardCheck::Forged,
+                 "signature invalid or issuer key not a card key of the trust root");
 }
 
 Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresence& presence,
-                               const trust::TrustRoot& root, const std::vector<OriginalityKey>& originality_keys) {
+                               const trust::TrustRoot& root,
+                               const std::vector<OriginalityKey>& originality_keys) {
   TapResult tap;
   tap.presence = presence;
   if (!isNtag21x(presence)) {
@@ -163,7 +180,8 @@ Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresenc
 nlohmann::json tapJson(const TapResult& tap) {
   const ChipLayout* layout = chipLayout(tap.presence.chip);
   nlohmann::json out;
-  out["card_no"] = tap.verdict.card_no.empty() ? nlohmann::json(nullptr) : nlohmann::json(tap.verdict.card_no);
+  out["card_no"] =
+      tap.verdict.card_no.empty() ? nlohmann::json(nullptr) : nlohmann::json(tap.verdict.card_no);
   out["uid"] = hexEncode(tap.presence.uid);
   out["chip"] = layout ? std::string(layout->name) : std::string("unknown");
   out["card_check"] = std::string(cardCheckName(tap.verdict.check));

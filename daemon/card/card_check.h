@@ -34,8 +34,8 @@ bool isNtag21x(const reader::CardPresence& presence);
 
 /// Pure check of data already read: `cc` is page 3 (4 bytes), `user` the user memory
 /// from page 4 as far as it was read.
-CardVerdict checkCard(const trust::TrustRoot& root, const reader::CardPresence& presence, std::string_view cc,
-                      std::string_view user);
+CardVerdict checkCard(const trust::TrustRoot& root, const reader::CardPresence& presence,
+                      std::string_view cc, std::string_view user);
 
 struct TapResult {
   reader::CardPresence presence;
@@ -49,7 +49,8 @@ struct TapResult {
 /// mid-read gives READ_ERROR. Errors are only for the reader itself (READER_LOST,
 /// or NO_CARD after abort()).
 Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresence& presence,
-                               const trust::TrustRoot& root, const std::vector<OriginalityKey>& originality_keys);
+                               const trust::TrustRoot& root,
+                               const std::vector<OriginalityKey>& originality_keys);
 
 /// {card_no, uid, chip, card_check, originality}: `kbctl card read --json`.
 nlohmann::json tapJson(const TapResult& tap);

@@ -37,18 +37,21 @@ std::optional<reader::Chip> chipFromName(std::string_view name) {
 }
 
 std::string credentialArea(const Credential& credential) {
-  ndef::Record record{ndef::Tnf::External, std::string(kRecordType), {}, encodeCredential(credential)};
+  ndef::Record record{
+      ndef::Tnf::External, std::string(kRecordType), {}, encodeCredential(credential)};
   return ndef::encodeTlv(ndef::encodeMessage({record}));
 }
 
-Result<std::string> formatCardImage(reader::Chip chip, std::string_view uid, std::string_view user_area) {
+Result<std::string> formatCardImage(reader::Chip chip, std::string_view uid,
+                                    std::string_view user_area) {
   const ChipLayout* layout = chipLayout(chip);
   if (!layout) return fail(Errc::Malformed, "unknown chip type");
   if (uid.size() != 7) return fail(Errc::Malformed, "NTAG21x UIDs are 7 bytes");
   const auto user_bytes = static_cast<std::size_t>(layout->user_pages * kPageSize);
   if (user_area.size() > user_bytes)
     return fail(Errc::TooLarge, "data needs " + std::to_string(user_area.size()) + " bytes, " +
-                                    std::string(layout->name) + " holds " + std::to_string(user_bytes));
+                                    std::string(layout->name) + " holds " +
+                                    std::to_string(user_bytes));
   std::string image(static_cast<std::size_t>(layout->pages * kPageSize), '\0');
   auto u = [&](std::size_t i) { return static_cast<std::uint8_t>(uid[i]); };
   // ISO/IEC 14443-3 cascade: BCC0 includes the cascade tag 0x88.
@@ -70,7 +73,8 @@ Result<std::string> formatCardImage(reader::Chip chip, std::string_view uid, std
   return image;
 }
 
-Result<std::string> encodeCardImage(reader::Chip chip, std::string_view uid, const Credential& credential) {
+Result<std::string> encodeCardImage(reader::Chip chip, std::string_view uid,
+                                    const Credential& credential) {
   return formatCardImage(chip, uid, credentialArea(credential));
 }
 

@@ -39,10 +39,12 @@ Result<Credential> decodeCredential(std::string_view bytes) {
   if (bytes.size() < 2) return fail(Errc::Malformed, "credential too short");
   const auto version = static_cast<std::uint8_t>(bytes[0]);
   if (version != kCredentialVersion)
-    return fail(Errc::Malformed, "credential version " + std::to_string(version) + " is not supported");
+    return fail(Errc::Malformed,
+                "credential version " + std::to_string(version) + " is not supported");
   const std::size_t n = static_cast<std::uint8_t>(bytes[1]);
   if (bytes.size() != kFixedSize + n)
-    return fail(Errc::Malformed, "credential length " + std::to_string(bytes.size()) + " does not match");
+    return fail(Errc::Malformed,
+                "credential length " + std::to_string(bytes.size()) + " does not match");
   Credential c;
   c.version = version;
   std::size_t pos = 2;
@@ -82,7 +84,8 @@ CredentialCheck verifyCredential(const trust::TrustRoot& root, std::string_view 
   const std::string message = signedBytes(credential);
   bool signature_ok = false;
   for (const auto& keyid : root.role(trust::Role::Card).keyids) {
-    if (keyid.size() < prefix_hex.size() || keyid.compare(0, prefix_hex.size(), prefix_hex) != 0) continue;
+    if (keyid.size() < prefix_hex.size() || keyid.compare(0, prefix_hex.size(), prefix_hex) != 0)
+      continue;
     const crypto::PublicKey* key = root.key(trust::Role::Card, keyid);
     if (key && key->verify(message, credential.signature)) {
       signature_ok = true;

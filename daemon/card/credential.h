@@ -46,7 +46,7 @@ inline constexpr std::string_view kRecordType = "kartubahagia.jambikota.go.id:c"
 struct Credential {
   std::uint8_t version = kCredentialVersion;
   std::string card_no;
-  std::string uid;         ///< 7 raw bytes
+  std::string uid;  ///< 7 raw bytes
   EpochDay issued = 0;
   std::string key_prefix;  ///< 8 raw bytes
   std::string signature;   ///< 64 raw bytes

@@ -18,7 +18,9 @@ constexpr std::uint8_t kTnfMask = 0x07;
 // not one we wrote and only costs time to walk.
 constexpr std::size_t kMaxRecords = 64;
 
-std::uint8_t byteAt(std::string_view s, std::size_t i) { return static_cast<std::uint8_t>(s[i]); }
+std::uint8_t byteAt(std::string_view s, std::size_t i) {
+  return static_cast<std::uint8_t>(s[i]);
+}
 
 TlvScan needMore(std::size_t needed) {
   TlvScan scan;
@@ -58,14 +60,17 @@ Result<TlvScan> scanTlvs(std::string_view area, std::size_t area_size) {
       header = 4;
       // The 3-byte form exists for lengths 0xFF..0xFFFE only.
       if (length < 0xFF || length == 0xFFFF)
-        return fail(Errc::Malformed, "TLV 3-byte length " + std::to_string(length) + " out of range");
+        return fail(Errc::Malformed,
+                    "TLV 3-byte length " + std::to_string(length) + " out of range");
     }
     const std::size_t value_offset = pos + header;
     if (value_offset > area_size || length > area_size - value_offset)
-      return fail(Errc::Malformed, "TLV at offset " + std::to_string(pos) + " runs past the data area");
+      return fail(Errc::Malformed,
+                  "TLV at offset " + std::to_string(pos) + " runs past the data area");
     if (tag == kTlvNdef) {
       TlvScan scan;
-      scan.kind = value_offset + length <= area.size() ? TlvScan::Kind::Found : TlvScan::Kind::NeedMore;
+      scan.kind =
+          value_offset + length <= area.size() ? TlvScan::Kind::Found : TlvScan::Kind::NeedMore;
       scan.value_offset = value_offset;
       scan.value_length = length;
       scan.needed = value_offset + length;
@@ -89,7 +94,8 @@ Result<std::vector<Record>> parseMessage(std::string_view message) {
     const std::uint8_t flags = byteAt(message, pos);
     const bool first = records.empty();
     if (((flags & kFlagMb) != 0) != first) return fail(Errc::Malformed, "MB flag out of place");
-    if ((flags & kFlagCf) != 0) return fail(Errc::Malformed, "chunked NDEF records are not supported");
+    if ((flags & kFlagCf) != 0)
+      return fail(Errc::Malformed, "chunked NDEF records are not supported");
     const auto tnf_value = static_cast<std::uint8_t>(flags & kTnfMask);
     if (tnf_value == 7) return fail(Errc::Malformed, "reserved TNF 7");
     ended = (flags & kFlagMe) != 0;
@@ -120,7 +126,8 @@ Result<std::vector<Record>> parseMessage(std::string_view message) {
     if (!need(id_length)) return fail(Errc::Truncated, "NDEF record id runs past the message");
     record.id = std::string(message.substr(pos, id_length));
     pos += id_length;
-    if (!need(payload_length)) return fail(Errc::Truncated, "NDEF record payload runs past the message");
+    if (!need(payload_length))
+      return fail(Errc::Truncated, "NDEF record payload runs past the message");
     record.payload = std::string(message.substr(pos, payload_length));
     pos += payload_length;
 
@@ -133,7 +140,8 @@ Result<std::vector<Record>> parseMessage(std::string_view message) {
       return fail(Errc::Malformed, "record without a type");
     records.push_back(std::move(record));
   }
-  if (!records.empty() && !ended) return fail(Errc::Truncated, "NDEF message ends without an ME record");
+  if (!records.empty() && !ended)
+    return fail(Errc::Truncated, "NDEF message ends without an ME record");
   return records;
 }
 
@@ -153,7 +161,8 @@ std::string encodeMessage(const std::vector<Record>& records) {
       out.push_back(static_cast<char>(r.payload.size()));
     } else {
       const auto n = static_cast<std::uint32_t>(r.payload.size());
-      for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xFF));
+      for (int shift = 24; shift >= 0; shift -= 8)
+        out.push_back(static_cast<char>((n >> shift) & 0xFF));
     }
     if (!r.id.empty()) out.push_back(static_cast<char>(r.id.size()));
     out += r.type;

@@ -14,8 +14,15 @@
 namespace kb::card::ndef {
 
 /// Type Name Format values (NFC Forum NDEF 1.0, 3.2.6).
-enum class Tnf : std::uint8_t { Empty = 0, WellKnown = 1, Media = 2, Uri = 3, External = 4,
-                                Unknown = 5, Unchanged = 6 };
+enum class Tnf : std::uint8_t {
+  Empty = 0,
+  WellKnown = 1,
+  Media = 2,
+  Uri = 3,
+  External = 4,
+  Unknown = 5,
+  Unchanged = 6
+};
 
 struct Record {
   Tnf tnf = Tnf::Empty;

@@ -51,14 +51,19 @@ using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, CtxDeleter>;
 using SigPtr = std::unique_ptr<ECDSA_SIG, SigDeleter>;
 using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
 
-std::shared_ptr<EVP_PKEY> own(EVP_PKEY* key) { return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free); }
+std::shared_ptr<EVP_PKEY> own(EVP_PKEY* key) {
+  return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
+}
 
-const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+const unsigned char* bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
 
 bool onCurve(EVP_PKEY* key) {
   std::array<char, 32> group{};
   std::size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(), &len) != 1 ||
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group.data(), group.size(),
+                                     &len) != 1 ||
       std::string_view(group.data(), len) != kCurve)
     return false;
   CtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
@@ -75,21 +80,29 @@ std::string bioText(BIO* bio) {
 
 std::string_view originalityName(Originality o) {
   switch (o) {
-    case Originality::Valid: return "VALID";
-    case Originality::Invalid: return "INVALID";
-    case Originality::NotSupported: return "NOT_SUPPORTED";
+    case Originality::Valid:
+      return "VALID";
+    case Originality::Invalid:
+      return "INVALID";
+    case Originality::NotSupported:
+      return "NOT_SUPPORTED";
   }
   return "NOT_SUPPORTED";
 }
 
-std::string nxpNtag21xPublicKey() { return *hexDecode(kNxpNtag21xKeyHex); }
+std::string nxpNtag21xPublicKey() {
+  return *hexDecode(kNxpNtag21xKeyHex);
+}
 
 Result<OriginalityKey> OriginalityKey::fromPoint(std::string_view point) {
   if (point.size() != kPointSize || point[0] != '\x04')
-    return fail(Errc::Malformed, "originality key must be an uncompressed secp128r1 point (33 bytes)");
+    return fail(Errc::Malformed,
+                "originality key must be an uncompressed secp128r1 point (33 bytes)");
   std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter> bld(OSSL_PARAM_BLD_new());
-  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kCurve, 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1)
+  if (!bld ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, kCurve, 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1)
     return fail(Errc::Internal, "OpenSSL parameter build failed");
   std::unique_ptr<OSSL_PARAM, ParamDeleter> params(OSSL_PARAM_BLD_to_param(bld.get()));
   CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
@@ -98,7 +111,8 @@ Result<OriginalityKey> OriginalityKey::fromPoint(std::string_view point) {
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
     return fail(Errc::Malformed, "originality key is not a point on secp128r1");
   auto key = own(raw);
-  if (!onCurve(key.get())) return fail(Errc::Malformed, "originality key is not a point on secp128r1");
+  if (!onCurve(key.get()))
+    return fail(Errc::Malformed, "originality key is not a point on secp128r1");
   return OriginalityKey(std::move(key));
 }
 
@@ -106,16 +120,20 @@ Result<OriginalityKey> OriginalityKey::fromPem(std::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return fail(Errc::Internal, "BIO_new_mem_buf failed");
   auto key = own(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || !onCurve(key.get())) return fail(Errc::Malformed, "not a secp128r1 public key in PEM");
+  if (!key || !onCurve(key.get()))
+    return fail(Errc::Malformed, "not a secp128r1 public key in PEM");
   return OriginalityKey(std::move(key));
 }
 
-Result<OriginalityKey> OriginalityKey::nxpNtag21x() { return fromPoint(nxpNtag21xPublicKey()); }
+Result<OriginalityKey> OriginalityKey::nxpNtag21x() {
+  return fromPoint(nxpNtag21xPublicKey());
+}
 
 std::string OriginalityKey::point() const {
   std::array<unsigned char, 2 * kPointSize> buf{};
   std::size_t len = 0;
-  if (EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_PUB_KEY, buf.data(), buf.size(), &len) != 1)
+  if (EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_PUB_KEY, buf.data(), buf.size(),
+                                      &len) != 1)
     return {};
   return std::string(reinterpret_cast<const char*>(buf.data()), len);
 }
@@ -137,10 +155,12 @@ bool OriginalityKey::verify(std::string_view uid, std::string_view signature) co
   unsigned char* der = nullptr;
   int der_len = i2d_ECDSA_SIG(sig.get(), &der);
   if (der_len <= 0) return false;
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(der, [](unsigned char* p) { OPENSSL_free(p); });
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(
+      der, [](unsigned char* p) { OPENSSL_free(p); });
   CtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-         EVP_PKEY_verify(ctx.get(), der, static_cast<std::size_t>(der_len), bytes(uid), uid.size()) == 1;
+         EVP_PKEY_verify(ctx.get(), der, static_cast<std::size_t>(der_len), bytes(uid),
+                         uid.size()) == 1;
 }
 
 Result<OriginalitySigningKey> OriginalitySigningKey::generate() {
@@ -153,18 +173,22 @@ Result<OriginalitySigningKey> OriginalitySigningKey::fromPem(std::string_view pe
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return fail(Errc::Internal, "BIO_new_mem_buf failed");
   auto key = own(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key || !onCurve(key.get())) return fail(Errc::Malformed, "not a secp128r1 private key in PEM");
+  if (!key || !onCurve(key.get()))
+    return fail(Errc::Malformed, "not a secp128r1 private key in PEM");
   return OriginalitySigningKey(std::move(key));
 }
 
 std::string OriginalitySigningKey::toPem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
     return {};
   return bioText(bio.get());
 }
 
-OriginalityKey OriginalitySigningKey::publicKey() const { return OriginalityKey(key_); }
+OriginalityKey OriginalitySigningKey::publicKey() const {
+  return OriginalityKey(key_);
+}
 
 Result<std::string> OriginalitySigningKey::sign(std::string_view uid) const {
   CtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));

@@ -44,7 +44,9 @@ std::string base64Encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  auto at = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3) {
     std::uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
     for (int s = 18; s >= 0; s -= 6) out.push_back(kB64[(v >> s) & 0x3F]);
@@ -64,7 +66,8 @@ std::optional<std::string> base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   std::array<int, 256> rev{};
   rev.fill(-1);
-  for (std::size_t k = 0; k < kB64.size(); ++k) rev[static_cast<unsigned char>(kB64[k])] = static_cast<int>(k);
+  for (std::size_t k = 0; k < kB64.size(); ++k)
+    rev[static_cast<unsigned char>(kB64[k])] = static_cast<int>(k);
   std::string out;
   out.reserve(text.size() / 4 * 3);
   for (std::size_t i = 0; i < text.size(); i += 4) {

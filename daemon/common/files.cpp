@@ -66,7 +66,8 @@ Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view
     }
     if (::fsync(f.fd) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return std::unexpected(ioError(path, "cannot rename"));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return std::unexpected(ioError(path, "cannot rename"));
   return syncDirectory(path.parent_path());
 }
 

@@ -13,10 +13,10 @@ using UnixSeconds = std::int64_t;
 using EpochDay = std::int32_t;
 
 UnixSeconds nowSeconds();
-std::string formatUtc(UnixSeconds t);                       ///< "2026-11-21T04:52:00Z"
-std::optional<UnixSeconds> parseUtc(std::string_view text); ///< exactly that form
-std::string formatDate(EpochDay d);                         ///< "2026-11-21"
-std::optional<EpochDay> parseDate(std::string_view text);   ///< exactly "YYYY-MM-DD", a real date
+std::string formatUtc(UnixSeconds t);                        ///< "2026-11-21T04:52:00Z"
+std::optional<UnixSeconds> parseUtc(std::string_view text);  ///< exactly that form
+std::string formatDate(EpochDay d);                          ///< "2026-11-21"
+std::optional<EpochDay> parseDate(std::string_view text);    ///< exactly "YYYY-MM-DD", a real date
 EpochDay dayOf(UnixSeconds t);
 
 }  // namespace kb

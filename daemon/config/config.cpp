@@ -21,9 +21,12 @@ struct KeyRule {
 Reason parseInt(std::string_view value, int lo, int hi, int& out) {
   int v = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-  if (ec == std::errc::result_out_of_range) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
-  if (ec != std::errc() || end != value.data() + value.size() || value.empty()) return "not an integer: '" + std::string(value) + "'";
-  if (v < lo || v > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+  if (ec == std::errc::result_out_of_range)
+    return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+  if (ec != std::errc() || end != value.data() + value.size() || value.empty())
+    return "not an integer: '" + std::string(value) + "'";
+  if (v < lo || v > hi)
+    return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
   out = v;
   return std::nullopt;
 }
@@ -33,7 +36,8 @@ Reason intKey(std::string_view value, int lo, int hi, int Config::*member, Confi
 }
 
 bool hasControl(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+  return std::any_of(s.begin(), s.end(),
+                     [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
 }
 
 Reason pathKey(std::string_view value, bool may_be_empty, std::string Config::*member, Config& c) {
@@ -50,8 +54,10 @@ Reason parseRoles(Config& c, std::string_view value) {
     std::string_view item = value.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item != "kiosk" && item != "console") return "unknown role '" + std::string(item) + "' (kiosk, console)";
-    if (std::find(roles.begin(), roles.end(), item) != roles.end()) return "role '" + std::string(item) + "' listed twice";
+    if (item != "kiosk" && item != "console")
+      return "unknown role '" + std::string(item) + "' (kiosk, console)";
+    if (std::find(roles.begin(), roles.end(), item) != roles.end())
+      return "role '" + std::string(item) + "' listed twice";
     roles.emplace_back(item);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -69,7 +75,9 @@ bool isLoopbackV4(std::string_view a) {
     std::string_view part = a.substr(0, dot);
     int v = 0;
     auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-    if (ec != std::errc() || end != part.data() + part.size() || part.empty() || part.size() > 3 || v > 255) return false;
+    if (ec != std::errc() || end != part.data() + part.size() || part.empty() || part.size() > 3 ||
+        v > 255)
+      return false;
     if (parts == 0) first = v;
     ++parts;
     if (dot == std::string_view::npos) break;
@@ -81,7 +89,8 @@ bool isLoopbackV4(std::string_view a) {
 
 Reason parseListen(Config& c, std::string_view value) {
   auto colon = value.rfind(':');
-  if (colon == std::string_view::npos) return std::string("expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
+  if (colon == std::string_view::npos)
+    return std::string("expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
   std::string_view addr = value.substr(0, colon);
   int port = 0;
   if (auto r = parseInt(value.substr(colon + 1), 0, 65535, port)) return "port " + *r;
@@ -100,17 +109,19 @@ Reason parseListen(Config& c, std::string_view value) {
 
 Reason parseReader(Config& c, std::string_view value) {
   static constexpr std::array<std::string_view, 10> kDrivers = {
-      "acr122_usb", "acr122_pcsc", "acr122s", "arygon", "pn532_uart",
-      "pn532_spi",  "pn532_i2c",   "pn53x_usb", "pcsc", "pn71xx"};
+      "acr122_usb", "acr122_pcsc", "acr122s",   "arygon", "pn532_uart",
+      "pn532_spi",  "pn532_i2c",   "pn53x_usb", "pcsc",   "pn71xx"};
   if (value == "sim" || value == "auto") {
     c.reader = std::string(value);
     return std::nullopt;
   }
   std::string_view driver = value.substr(0, value.find(':'));
   if (std::find(kDrivers.begin(), kDrivers.end(), driver) == kDrivers.end())
-    return "expected sim, auto or a libnfc connstring (e.g. pn532_uart:/dev/ttyUSB0); unknown driver '" +
+    return "expected sim, auto or a libnfc connstring (e.g. pn532_uart:/dev/ttyUSB0); unknown "
+           "driver '" +
            std::string(driver) + "'";
-  if (hasControl(value) || value.find(' ') != std::string_view::npos) return std::string("connstring contains spaces or control characters");
+  if (hasControl(value) || value.find(' ') != std::string_view::npos)
+    return std::string("connstring contains spaces or control characters");
   c.reader = std::string(value);
   return std::nullopt;
 }
@@ -120,15 +131,18 @@ Reason parseHexKey(Config& c, std::string_view value) {
     bool hex = std::all_of(value.begin(), value.end(), [](char ch) {
       return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
     });
-    if (!hex || value.size() % 2 != 0 || value.size() > 132) return std::string("expected an even number of hex digits (at most 132) or nothing");
+    if (!hex || value.size() % 2 != 0 || value.size() > 132)
+      return std::string("expected an even number of hex digits (at most 132) or nothing");
   }
   c.originality_key = std::string(value);
   return std::nullopt;
 }
 
 Reason parseUrl(Config& c, std::string_view value) {
-  if (!value.starts_with("https://") && !value.starts_with("http://")) return std::string("must start with https:// or http://");
-  if (value.size() > 200) return std::string("longer than 200 characters (it is shown as a QR code)");
+  if (!value.starts_with("https://") && !value.starts_with("http://"))
+    return std::string("must start with https:// or http://");
+  if (value.size() > 200)
+    return std::string("longer than 200 characters (it is shown as a QR code)");
   if (hasControl(value) || value.find_first_of(" ?#\"<>\\") != std::string_view::npos)
     return std::string("must not contain spaces, quotes, '?' or '#'");
   const auto host = value.find("://") + 3;  // the prefix check guarantees "://"
@@ -139,7 +153,8 @@ Reason parseUrl(Config& c, std::string_view value) {
 }
 
 Reason parseLogLevel(Config& c, std::string_view value) {
-  if (value != "error" && value != "warning" && value != "info" && value != "debug") return std::string("expected error, warning, info or debug");
+  if (value != "error" && value != "warning" && value != "info" && value != "debug")
+    return std::string("expected error, warning, info or debug");
   c.log_level = std::string(value);
   return std::nullopt;
 }
@@ -155,34 +170,51 @@ const std::vector<KeyRule>& rules() {
       {{"root", "path", "the trust root document"},
        [](Config& c, std::string_view v) { return pathKey(v, false, &Config::root, c); }},
       {{"reader", "sim | auto | libnfc connstring", "the card reader"}, parseReader},
-      {{"originality_key", "hex (empty: NXP's NTAG21x key)", "chip originality public key (uncompressed point)"}, parseHexKey},
+      {{"originality_key", "hex (empty: NXP's NTAG21x key)",
+        "chip originality public key (uncompressed point)"},
+       parseHexKey},
       {{"soft_age_hours", "integer 1..8760", "data older than this shows an amber warning"},
-       [](Config& c, std::string_view v) { return intKey(v, 1, 8760, &Config::soft_age_hours, c); }},
-      {{"grace_days", "integer 0..365", "days past the signed expiry still answered (long outages)"},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 1, 8760, &Config::soft_age_hours, c);
+       }},
+      {{"grace_days", "integer 0..365",
+        "days past the signed expiry still answered (long outages)"},
        [](Config& c, std::string_view v) { return intKey(v, 0, 365, &Config::grace_days, c); }},
       {{"removal_timeout_ms", "integer 100..600000", "card removed -> idle after this"},
-       [](Config& c, std::string_view v) { return intKey(v, 100, 600000, &Config::removal_timeout_ms, c); }},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 100, 600000, &Config::removal_timeout_ms, c);
+       }},
       {{"idle_timeout_ms", "integer 500..3600000", "no touch -> idle after this"},
-       [](Config& c, std::string_view v) { return intKey(v, 500, 3600000, &Config::idle_timeout_ms, c); }},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 500, 3600000, &Config::idle_timeout_ms, c);
+       }},
       {{"error_timeout_ms", "integer 100..600000", "error screen -> idle after this"},
-       [](Config& c, std::string_view v) { return intKey(v, 100, 600000, &Config::error_timeout_ms, c); }},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 100, 600000, &Config::error_timeout_ms, c);
+       }},
       {{"ui_dir", "path", "the kiosk UI's static files"},
        [](Config& c, std::string_view v) { return pathKey(v, false, &Config::ui_dir, c); }},
-      {{"public_guidance_url", "http(s) URL, no query", "base of the public guidance pages (QR codes)"}, parseUrl},
-      {{"log_level", "error | warning | info | debug", "least important message logged"}, parseLogLevel},
+      {{"public_guidance_url", "http(s) URL, no query",
+        "base of the public guidance pages (QR codes)"},
+       parseUrl},
+      {{"log_level", "error | warning | info | debug", "least important message logged"},
+       parseLogLevel},
   };
   return table;
 }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
 }  // namespace
 
-std::string Config::dbPath() const { return db.empty() ? state_dir + "/cache.db" : db; }
+std::string Config::dbPath() const {
+  return db.empty() ? state_dir + "/cache.db" : db;
+}
 
 const std::vector<KeyInfo>& keyTable() {
   static const std::vector<KeyInfo> infos = [] {
@@ -195,9 +227,11 @@ const std::vector<KeyInfo>& keyTable() {
 
 Result<void> setKey(Config& config, std::string_view key, std::string_view value) {
   const auto& table = rules();
-  auto it = std::find_if(table.begin(), table.end(), [&](const KeyRule& r) { return r.info.name == key; });
+  auto it = std::find_if(table.begin(), table.end(),
+                         [&](const KeyRule& r) { return r.info.name == key; });
   if (it == table.end()) return fail(Errc::Config, std::string(key) + ": unknown key");
-  if (auto reason = it->apply(config, value)) return fail(Errc::Config, std::string(key) + ": " + *reason);
+  if (auto reason = it->apply(config, value))
+    return fail(Errc::Config, std::string(key) + ": " + *reason);
   return {};
 }
 
@@ -212,14 +246,16 @@ Result<Config> parse(std::string_view text, std::string_view file_name, Config b
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
     auto where = std::string(file_name) + ":" + std::to_string(line_no) + ": ";
     // An inline comment starts at " #"; '#' cannot occur in any valid value.
-    if (auto hash = line.find('#'); hash != std::string_view::npos &&
-                                    (hash == 0 || line[hash - 1] == ' ' || line[hash - 1] == '\t')) {
+    if (auto hash = line.find('#');
+        hash != std::string_view::npos &&
+        (hash == 0 || line[hash - 1] == ' ' || line[hash - 1] == '\t')) {
       line = line.substr(0, hash);
     }
     line = trim(line);
     if (line.empty()) continue;
     auto eq = line.find('=');
-    if (eq == std::string_view::npos) return fail(Errc::Config, where + std::string(line) + ": expected key = value");
+    if (eq == std::string_view::npos)
+      return fail(Errc::Config, where + std::string(line) + ": expected key = value");
     std::string_view key = trim(line.substr(0, eq));
     std::string_view value = trim(line.substr(eq + 1));
     if (key.empty()) return fail(Errc::Config, where + "-: missing key before '='");
@@ -239,7 +275,8 @@ Result<Config> load(const std::string& path, Config base) {
 
 Result<void> applyOverride(Config& config, std::string_view assignment) {
   auto eq = assignment.find('=');
-  if (eq == std::string_view::npos) return fail(Errc::Usage, std::string(assignment) + ": expected key=value");
+  if (eq == std::string_view::npos)
+    return fail(Errc::Usage, std::string(assignment) + ": expected key=value");
   return setKey(config, trim(assignment.substr(0, eq)), trim(assignment.substr(eq + 1)));
 }
 

@@ -17,10 +17,11 @@ struct Config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string state_dir = "/var/lib/kartu-bahagia";
-  std::string db;    ///< empty: <state_dir>/cache.db
+  std::string db;  ///< empty: <state_dir>/cache.db
   std::string root = "/etc/kartu-bahagia/root.json";
   std::string reader = "auto";  ///< sim | auto | a libnfc connstring
-  std::string originality_key;  ///< hex originality public key point; empty: NXP's published NTAG21x key
+  std::string
+      originality_key;  ///< hex originality public key point; empty: NXP's published NTAG21x key
   int soft_age_hours = 36;
   int grace_days = 3;
   int removal_timeout_ms = 20000;

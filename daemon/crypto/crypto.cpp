@@ -39,12 +39,14 @@ Result<std::string> rawPublic(EVP_PKEY* key) {
 }
 }  // namespace
 
-void PkeyDeleter::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+void PkeyDeleter::operator()(EVP_PKEY* k) const {
+  EVP_PKEY_free(k);
+}
 
 Result<PublicKey> PublicKey::fromRaw(std::string_view raw32) {
   if (raw32.size() != 32) return fail(Errc::Malformed, "an Ed25519 public key has 32 bytes");
-  PkeyPtr key(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                          reinterpret_cast<const unsigned char*>(raw32.data()), 32));
+  PkeyPtr key(EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw32.data()), 32));
   if (!key) return fail(Errc::Malformed, "invalid Ed25519 public key");
   return PublicKey(std::string(raw32), std::move(key));
 }
@@ -65,12 +67,15 @@ std::string PublicKey::toPem() const {
   return bioText(bio.get());
 }
 
-std::string PublicKey::keyId() const { return hexEncode(sha256(raw_).substr(0, 16)); }
+std::string PublicKey::keyId() const {
+  return hexEncode(sha256(raw_).substr(0, 16));
+}
 
 bool PublicKey::verify(std::string_view message, std::string_view signature) const {
   if (signature.size() != 64) return false;
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1) return false;
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1)
+    return false;
   return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                           signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
                           message.size()) == 1;
@@ -130,9 +135,15 @@ std::string hmacSha256(std::string_view key, std::string_view data) {
   return out;
 }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
-void Sha256::update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+}
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
+void Sha256::update(std::string_view data) {
+  EVP_DigestUpdate(ctx_, data.data(), data.size());
+}
 std::string Sha256::finish() {
   std::string out(32, '\0');
   EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()), nullptr);

@@ -19,8 +19,9 @@ DataStatus CacheSource::status(UnixSeconds now) {
   DataStatus s;
   s.serving = info.serving;
   nlohmann::json null;
-  s.data = {{"freshness", "NONE"}, {"serial", null},      {"signed_at", null},      {"expires_at", null},
-            {"age_seconds", null}, {"last_sync", null}, {"last_sync_error", null}};
+  s.data = {{"freshness", "NONE"},    {"serial", null},      {"signed_at", null},
+            {"expires_at", null},     {"age_seconds", null}, {"last_sync", null},
+            {"last_sync_error", null}};
   if (info.imported_at > 0) s.data["last_sync"] = formatUtc(info.imported_at);
   if (!info.serving) {
     s.reason = info.reason.empty() ? "no verified cache" : info.reason;

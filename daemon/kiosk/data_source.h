@@ -24,13 +24,13 @@ struct Lookup {
 };
 
 struct DataStatus {
-  bool serving = false;           ///< a verified cache answers lookups
-  bool usable = false;            ///< serving and not past expiry + grace
-  std::string reason;             ///< why not usable (no personal data)
+  bool serving = false;  ///< a verified cache answers lookups
+  bool usable = false;   ///< serving and not past expiry + grace
+  std::string reason;    ///< why not usable (no personal data)
   std::optional<std::int64_t> serial;
   std::optional<std::int64_t> age_seconds;
   std::uint64_t records = 0;
-  nlohmann::json data;            ///< the "data" block of the state document
+  nlohmann::json data;  ///< the "data" block of the state document
 };
 
 class DataSource {

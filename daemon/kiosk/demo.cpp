@@ -23,8 +23,8 @@ namespace {
 constexpr UnixSeconds kDay = 86400;
 constexpr std::size_t kSyntheticCards = 300;
 
-const char* const kOwnedPrefixes[] = {"keys", "bundles", "cache.db", "stale.db", "expired.db",
-                                      "root.json", "demo.json", "README-DEV.txt"};
+const char* const kOwnedPrefixes[] = {"keys",       "bundles",   "cache.db",  "stale.db",
+                                      "expired.db", "root.json", "demo.json", "README-DEV.txt"};
 
 std::string uidFor(std::string_view card_no) {
   // NXP UIDs start with 0x04; the rest is a stable function of the card number.
@@ -44,8 +44,8 @@ roster::Coverage coverage(std::string program, std::string status, EpochDay from
   return c;
 }
 
-roster::CardRecord person(std::string card_no, std::string_view full_name, std::string status, std::string category,
-                          std::string kelurahan, std::string rt) {
+roster::CardRecord person(std::string card_no, std::string_view full_name, std::string status,
+                          std::string category, std::string kelurahan, std::string rt) {
   roster::CardRecord r;
   r.card_no = std::move(card_no);
   r.card_uid = hexEncode(uidFor(r.card_no));
@@ -62,11 +62,15 @@ Result<void> writeKey(const fs::path& dir, const std::string& name, const std::s
   return writeFileAtomic(dir / (name + ".key"), pem, 0600);
 }
 
-Result<fs::path> publishAndImport(std::vector<roster::CardRecord> records, const trust::TrustRoot& root,
-                                  const crypto::SigningKey& key, const fs::path& out_dir, const fs::path& db,
-                                  UnixSeconds signed_at, UnixSeconds expires_at, UnixSeconds import_at) {
+Result<fs::path> publishAndImport(std::vector<roster::CardRecord> records,
+                                  const trust::TrustRoot& root, const crypto::SigningKey& key,
+                                  const fs::path& out_dir, const fs::path& db,
+                                  UnixSeconds signed_at, UnixSeconds expires_at,
+                                  UnixSeconds import_at) {
   std::sort(records.begin(), records.end(),
-            [](const roster::CardRecord& a, const roster::CardRecord& b) { return a.card_no < b.card_no; });
+            [](const roster::CardRecord& a, const roster::CardRecord& b) {
+              return a.card_no < b.card_no;
+            });
   cache::PublishOptions options;
   options.profile = roster::Profile::Kiosk;
   options.serial = 1;
@@ -89,8 +93,11 @@ Demo::Demo(reader::SimReader& sim, trust::TrustRoot root) : sim_(sim), root_(std
 Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::SimReader& sim,
                                             cache::FreshnessPolicy policy, UnixSeconds now) {
   std::error_code ec;
-  if (fs::exists(state_dir, ec) && !fs::is_empty(state_dir, ec) && !fs::exists(state_dir / "demo.json", ec))
-    return fail(Errc::Usage, state_dir.string() + " is not empty and not a demo directory (no demo.json): not touching it");
+  if (fs::exists(state_dir, ec) && !fs::is_empty(state_dir, ec) &&
+      !fs::exists(state_dir / "demo.json", ec))
+    return fail(Errc::Usage,
+                state_dir.string() +
+                    " is not empty and not a demo directory (no demo.json): not touching it");
   // Recreate from scratch each start: a few hundred cards take well under a second,
   // and a fresh snapshot never runs into its own expiry.
   if (fs::exists(state_dir, ec)) {
@@ -101,7 +108,8 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
     }
   }
   fs::create_directories(state_dir / "keys", ec);
-  if (ec) return fail(Errc::Io, "cannot create " + (state_dir / "keys").string() + ": " + ec.message());
+  if (ec)
+    return fail(Errc::Io, "cannot create " + (state_dir / "keys").string() + ": " + ec.message());
 
   // Keys: all DEV, never to be used for real cards.
   auto root_key = crypto::SigningKey::generate();
@@ -112,8 +120,10 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
   if (!root_key || !snapshot_key || !card_key || !rogue_key || !nxp_key)
     return fail(Errc::Internal, "cannot generate demo keys");
   const auto keys = state_dir / "keys";
-  for (auto r : {writeKey(keys, "DEV-root", root_key->toPem()), writeKey(keys, "DEV-snapshot", snapshot_key->toPem()),
-                 writeKey(keys, "DEV-card", card_key->toPem()), writeKey(keys, "DEV-rogue-card", rogue_key->toPem()),
+  for (auto r : {writeKey(keys, "DEV-root", root_key->toPem()),
+                 writeKey(keys, "DEV-snapshot", snapshot_key->toPem()),
+                 writeKey(keys, "DEV-card", card_key->toPem()),
+                 writeKey(keys, "DEV-rogue-card", rogue_key->toPem()),
                  writeKey(keys, "DEV-originality", nxp_key->toPem())})
     if (!r) return std::unexpected(r.error());
 
@@ -124,7 +134,8 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
   spec.snapshot_keys = {snapshot_key->publicKey()};
   spec.card_keys = {card_key->publicKey()};
   const std::string root_text = trust::makeRoot(spec, {*root_key});
-  if (auto r = writeFileAtomic(state_dir / "root.json", root_text); !r) return std::unexpected(r.error());
+  if (auto r = writeFileAtomic(state_dir / "root.json", root_text); !r)
+    return std::unexpected(r.error());
   auto root = trust::TrustRoot::parse(root_text, now);
   if (!root) return std::unexpected(root.error());
 
@@ -142,57 +153,71 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
   roster::RosterOptions roster_options;
   roster_options.profile = roster::Profile::Kiosk;
   auto roster = roster::parseRoster(csv.str(), "demo-roster.csv", roster_options);
-  if (!roster) return fail(Errc::BadRoster, roster.error().empty() ? "demo roster" : roster.error().front().format());
+  if (!roster)
+    return fail(Errc::BadRoster,
+                roster.error().empty() ? "demo roster" : roster.error().front().format());
   std::vector<roster::CardRecord> records = std::move(roster->cards);
 
   // One card per verdict.
   const EpochDay today = dayOf(now);
-  auto active = person("KB-DEMO-ACTIVE", "SITI NURHALIZA", "active", "pekerja_rentan", "Telanaipura", "007");
+  auto active =
+      person("KB-DEMO-ACTIVE", "SITI NURHALIZA", "active", "pekerja_rentan", "Telanaipura", "007");
   active.occupation = "ojek online";
   active.coverages = {coverage("JKK", "active", today - 200, today + 165),
                       coverage("JKM", "active", today - 200, today + 165),
-                      coverage("JKN", "active", today - 200, today + 165, "APBD Kota Jambi (PBI Daerah)",
-                               "Perwal Jambi No. 3 Tahun 2024")};
-  auto kampung = person("KB-DEMO-KAMPUNG", "AHMAD SYARA'I", "active", "warga", "Buluran Kenali", "012");
+                      coverage("JKN", "active", today - 200, today + 165,
+                               "APBD Kota Jambi (PBI Daerah)", "Perwal Jambi No. 3 Tahun 2024")};
+  auto kampung =
+      person("KB-DEMO-KAMPUNG", "AHMAD SYARA'I", "active", "warga", "Buluran Kenali", "012");
   for (auto program : {"JKK", "JKM"}) {
     auto c = coverage(program, "active", today - 10, today + 20);
     c.activity = "Gotong royong Kampung Bahagia: pembersihan drainase RT 012";
     c.sk_rt_no = "SK-RT012/BK/XI/2026";
     kampung.coverages.push_back(c);
   }
-  auto inactive = person("KB-DEMO-INACTIVE", "RAHMAT HIDAYAT", "active", "phl", "Pematang Sulur", "003");
+  auto inactive =
+      person("KB-DEMO-INACTIVE", "RAHMAT HIDAYAT", "active", "phl", "Pematang Sulur", "003");
   inactive.coverages = {coverage("JKK", "ended", today - 400, today - 30),
                         coverage("JKM", "ended", today - 400, today - 30)};
   auto lost = person("KB-DEMO-LOST", "DEWI LESTARI", "lost", "kader", "Simpang IV Sipin", "005");
   lost.coverages = {coverage("JKK", "active", today - 100, today + 200)};
-  auto revoked = person("KB-DEMO-REVOKED", "JOKO SUSILO", "revoked", "ketua_rt", "Sungai Putri", "009");
+  auto revoked =
+      person("KB-DEMO-REVOKED", "JOKO SUSILO", "revoked", "ketua_rt", "Sungai Putri", "009");
   revoked.coverages = {coverage("JKK", "active", today - 100, today + 200)};
-  auto stale = person("KB-DEMO-STALE", "NURUL AINI", "active", "petugas_keagamaan", "Telanaipura", "002");
-  stale.coverages = {coverage("JKK", "active", today - 50, today + 300), coverage("JKM", "active", today - 50, today + 300)};
-  auto expired = person("KB-DEMO-EXPIRED", "BUDI SANTOSO", "active", "pekerja_rentan", "Telanaipura", "004");
+  auto stale =
+      person("KB-DEMO-STALE", "NURUL AINI", "active", "petugas_keagamaan", "Telanaipura", "002");
+  stale.coverages = {coverage("JKK", "active", today - 50, today + 300),
+                     coverage("JKM", "active", today - 50, today + 300)};
+  auto expired =
+      person("KB-DEMO-EXPIRED", "BUDI SANTOSO", "active", "pekerja_rentan", "Telanaipura", "004");
   expired.coverages = {coverage("JKK", "active", today - 90, today + 300)};
   records.insert(records.end(), {active, kampung, inactive, lost, revoked});
   demo->roster_size_ = records.size();
   for (const auto& r : records) demo->roster_uids_[r.card_no] = hexDecode(r.card_uid).value_or("");
 
-  auto main_snapshot = publishAndImport(records, *root, *snapshot_key, state_dir / "bundles" / "main",
-                                        state_dir / "cache.db", now - 60, now + 30 * kDay, now);
+  auto main_snapshot =
+      publishAndImport(records, *root, *snapshot_key, state_dir / "bundles" / "main",
+                       state_dir / "cache.db", now - 60, now + 30 * kDay, now);
   if (!main_snapshot) return std::unexpected(main_snapshot.error());
-  auto stale_snapshot = publishAndImport({stale}, *root, *snapshot_key, state_dir / "bundles" / "stale",
-                                         state_dir / "stale.db", now - 3 * kDay, now + 27 * kDay, now);
+  auto stale_snapshot =
+      publishAndImport({stale}, *root, *snapshot_key, state_dir / "bundles" / "stale",
+                       state_dir / "stale.db", now - 3 * kDay, now + 27 * kDay, now);
   if (!stale_snapshot) return std::unexpected(stale_snapshot.error());
   // Signed 60 days ago, expired 30 days ago: imported as of the day it was fresh.
-  auto expired_snapshot = publishAndImport({expired}, *root, *snapshot_key, state_dir / "bundles" / "expired",
-                                           state_dir / "expired.db", now - 60 * kDay, now - 30 * kDay,
-                                           now - 60 * kDay + 3600);
+  auto expired_snapshot = publishAndImport(
+      {expired}, *root, *snapshot_key, state_dir / "bundles" / "expired", state_dir / "expired.db",
+      now - 60 * kDay, now - 30 * kDay, now - 60 * kDay + 3600);
   if (!expired_snapshot) return std::unexpected(expired_snapshot.error());
 
   cache::CacheOptions cache_options;
   cache_options.freshness = policy;
   cache_options.profile = roster::Profile::Kiosk;
-  demo->main_ = std::make_unique<cache::Cache>(cache::Cache::open(state_dir / "cache.db", *root, now, cache_options));
-  demo->stale_ = std::make_unique<cache::Cache>(cache::Cache::open(state_dir / "stale.db", *root, now, cache_options));
-  demo->expired_ = std::make_unique<cache::Cache>(cache::Cache::open(state_dir / "expired.db", *root, now, cache_options));
+  demo->main_ = std::make_unique<cache::Cache>(
+      cache::Cache::open(state_dir / "cache.db", *root, now, cache_options));
+  demo->stale_ = std::make_unique<cache::Cache>(
+      cache::Cache::open(state_dir / "stale.db", *root, now, cache_options));
+  demo->expired_ = std::make_unique<cache::Cache>(
+      cache::Cache::open(state_dir / "expired.db", *root, now, cache_options));
   demo->main_source_ = std::make_unique<CacheSource>(*demo->main_);
   demo->roster_uids_["KB-DEMO-STALE"] = uidFor("KB-DEMO-STALE");
   demo->roster_uids_["KB-DEMO-EXPIRED"] = uidFor("KB-DEMO-EXPIRED");
@@ -200,24 +225,31 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
   demo->roster_uids_["KB-DEMO-NOTFOUND"] = uidFor("KB-DEMO-NOTFOUND");
 
   // Card images, made with the card library as `kbctl card encode` makes them.
-  auto genuine = [&](const std::string& card_no) -> Result<reader::CardImage> { return demo->imageFor(card_no, std::nullopt); };
+  auto genuine = [&](const std::string& card_no) -> Result<reader::CardImage> {
+    return demo->imageFor(card_no, std::nullopt);
+  };
   struct Spec {
     std::string card_no, label, expected, screen;
     std::optional<std::string> error;
   };
   const std::vector<Spec> specs = {
       {"KB-DEMO-ACTIVE", "Active: JKK, JKM and JKN", "ACTIVE", "status", std::nullopt},
-      {"KB-DEMO-KAMPUNG", "Active through a Kampung Bahagia activity", "ACTIVE", "status", std::nullopt},
+      {"KB-DEMO-KAMPUNG", "Active through a Kampung Bahagia activity", "ACTIVE", "status",
+       std::nullopt},
       {"KB-DEMO-INACTIVE", "Coverage ended", "INACTIVE", "status", std::nullopt},
       {"KB-DEMO-STALE", "Active, data 3 days old (amber banner)", "ACTIVE", "status", std::nullopt},
       {"KB-DEMO-LOST", "Card reported lost", "BLOCKED", "error", "BLOCKED"},
       {"KB-DEMO-REVOKED", "Card revoked", "BLOCKED", "error", "BLOCKED"},
       {"KB-DEMO-NOTFOUND", "Genuine card, not in the data yet", "NOT_FOUND", "error", "NOT_FOUND"},
-      {"KB-DEMO-CLONED", "Copy of KB-DEMO-ACTIVE on another chip", "CLONED", "error", "CANNOT_VERIFY_CARD"},
-      {"KB-DEMO-FORGED", "Signed by a key the trust root does not list", "FORGED", "error", "CANNOT_VERIFY_CARD"},
-      {"DEMO-BLANK", "Blank NTAG213 (not a Kartu Bahagia)", "UNKNOWN_FORMAT", "error", "NOT_KARTU_BAHAGIA"},
+      {"KB-DEMO-CLONED", "Copy of KB-DEMO-ACTIVE on another chip", "CLONED", "error",
+       "CANNOT_VERIFY_CARD"},
+      {"KB-DEMO-FORGED", "Signed by a key the trust root does not list", "FORGED", "error",
+       "CANNOT_VERIFY_CARD"},
+      {"DEMO-BLANK", "Blank NTAG213 (not a Kartu Bahagia)", "UNKNOWN_FORMAT", "error",
+       "NOT_KARTU_BAHAGIA"},
       {"DEMO-PULLED", "Card pulled away while reading", "READ_ERROR", "error", "READ_ERROR"},
-      {"KB-DEMO-EXPIRED", "Answered from an expired snapshot", "DATA_TOO_OLD", "error", "DATA_TOO_OLD"},
+      {"KB-DEMO-EXPIRED", "Answered from an expired snapshot", "DATA_TOO_OLD", "error",
+       "DATA_TOO_OLD"},
       {"KB-DEMO-NODATA", "Answered as if no valid cache existed", "NO_DATA", "error", "NO_DATA"},
   };
   for (const auto& s : specs) {
@@ -231,7 +263,8 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
       auto pages = card::encodeCardImage(reader::Chip::Ntag213, uid, *cred);
       if (!pages) return std::unexpected(pages.error());
       auto sig = nxp_key->sign(uid);
-      image = reader::CardImage{uid, reader::Chip::Ntag213, *pages, sig ? std::optional(*sig) : std::nullopt};
+      image = reader::CardImage{uid, reader::Chip::Ntag213, *pages,
+                                sig ? std::optional(*sig) : std::nullopt};
     } else if (s.card_no == "DEMO-BLANK") {
       auto uid = uidFor(s.card_no);
       auto pages = card::blankCardImage(reader::Chip::Ntag213, uid);
@@ -248,17 +281,21 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
     demo->specials_.push_back({s.card_no, s.label, s.expected, s.screen, s.error, *image});
   }
 
-  nlohmann::json marker = {{"dev", true},
-                           {"created_at", formatUtc(now)},
-                           {"note", "Kartu Bahagia demo state: DEV keys and synthetic data only. Safe to delete."}};
-  if (auto r = writeFileAtomic(state_dir / "demo.json", marker.dump(2) + "\n"); !r) return std::unexpected(r.error());
-  (void)writeFileAtomic(state_dir / "README-DEV.txt",
-                        "Everything here is DEMO/DEV material made by `kartu-bahagiad --demo`:\n"
-                        "keys/DEV-*.key must never sign real data or cards. Delete the directory at will.\n");
+  nlohmann::json marker = {
+      {"dev", true},
+      {"created_at", formatUtc(now)},
+      {"note", "Kartu Bahagia demo state: DEV keys and synthetic data only. Safe to delete."}};
+  if (auto r = writeFileAtomic(state_dir / "demo.json", marker.dump(2) + "\n"); !r)
+    return std::unexpected(r.error());
+  (void)writeFileAtomic(
+      state_dir / "README-DEV.txt",
+      "Everything here is DEMO/DEV material made by `kartu-bahagiad --demo`:\n"
+      "keys/DEV-*.key must never sign real data or cards. Delete the directory at will.\n");
   return demo;
 }
 
-Result<reader::CardImage> Demo::imageFor(std::string_view card_no, const std::optional<std::string>& uid_hex) const {
+Result<reader::CardImage> Demo::imageFor(std::string_view card_no,
+                                         const std::optional<std::string>& uid_hex) const {
   auto it = roster_uids_.find(card_no);
   if (it == roster_uids_.end()) return fail(Errc::NotFound, "not a demo card");
   std::string uid = it->second.size() == card::kUidSize ? it->second : uidFor(card_no);
@@ -267,14 +304,16 @@ Result<reader::CardImage> Demo::imageFor(std::string_view card_no, const std::op
   std::string chip_uid = uid;
   if (uid_hex) {
     auto raw = hexDecode(*uid_hex);
-    if (!raw || raw->size() != card::kUidSize) return fail(Errc::Malformed, "uid must be 14 hex digits");
+    if (!raw || raw->size() != card::kUidSize)
+      return fail(Errc::Malformed, "uid must be 14 hex digits");
     chip_uid = *raw;
   }
   // A clone carries the original's credential and the original chip's originality signature.
   auto pages = card::formatCardImage(reader::Chip::Ntag213, chip_uid, card::credentialArea(*cred));
   if (!pages) return std::unexpected(pages.error());
   auto sig = nxp_key_->sign(uid);
-  return reader::CardImage{chip_uid, reader::Chip::Ntag213, *pages, sig ? std::optional(*sig) : std::nullopt};
+  return reader::CardImage{chip_uid, reader::Chip::Ntag213, *pages,
+                           sig ? std::optional(*sig) : std::nullopt};
 }
 
 nlohmann::json Demo::cards() const {
@@ -291,7 +330,8 @@ nlohmann::json Demo::cards() const {
 }
 
 Result<void> Demo::tap(std::string_view card_no, const std::optional<std::string>& uid_hex) {
-  auto special = std::find_if(specials_.begin(), specials_.end(), [&](const DemoCard& c) { return c.card_no == card_no; });
+  auto special = std::find_if(specials_.begin(), specials_.end(),
+                              [&](const DemoCard& c) { return c.card_no == card_no; });
   if (special != specials_.end() && !uid_hex) {
     sim_.tap(special->image);
     return {};
@@ -302,7 +342,9 @@ Result<void> Demo::tap(std::string_view card_no, const std::optional<std::string
   return {};
 }
 
-void Demo::remove() { sim_.remove(); }
+void Demo::remove() {
+  sim_.remove();
+}
 
 Lookup Demo::lookup(std::string_view card_no, UnixSeconds now) {
   if (card_no == "KB-DEMO-NODATA") return {nullptr, true};
@@ -311,6 +353,8 @@ Lookup Demo::lookup(std::string_view card_no, UnixSeconds now) {
   return main_source_->lookup(card_no, now);
 }
 
-DataStatus Demo::status(UnixSeconds now) { return main_source_->status(now); }
+DataStatus Demo::status(UnixSeconds now) {
+  return main_source_->status(now);
+}
 
 }  // namespace kb::kiosk

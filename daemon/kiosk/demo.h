@@ -28,7 +28,8 @@ namespace kb::kiosk {
 struct DemoCard {
   std::string card_no;
   std::string label;
-  std::string expected;  ///< ACTIVE, INACTIVE, BLOCKED, NOT_FOUND, CLONED, FORGED, UNKNOWN_FORMAT, READ_ERROR, ...
+  std::string expected;  ///< ACTIVE, INACTIVE, BLOCKED, NOT_FOUND, CLONED, FORGED, UNKNOWN_FORMAT,
+                         ///< READ_ERROR, ...
   std::string screen;    ///< the screen the kiosk should show
   std::optional<std::string> error;
   reader::CardImage image;
@@ -38,7 +39,8 @@ class Demo final : public DemoControl, public DataSource {
  public:
   /// Creates (or recreates) the demo in `state_dir`. Refuses a non-empty
   /// directory that is not a demo directory (no demo.json in it).
-  static Result<std::unique_ptr<Demo>> prepare(const std::filesystem::path& state_dir, reader::SimReader& sim,
+  static Result<std::unique_ptr<Demo>> prepare(const std::filesystem::path& state_dir,
+                                               reader::SimReader& sim,
                                                cache::FreshnessPolicy policy, UnixSeconds now);
 
   const trust::TrustRoot& root() const { return root_; }
@@ -56,7 +58,8 @@ class Demo final : public DemoControl, public DataSource {
 
  private:
   Demo(reader::SimReader& sim, trust::TrustRoot root);
-  Result<reader::CardImage> imageFor(std::string_view card_no, const std::optional<std::string>& uid) const;
+  Result<reader::CardImage> imageFor(std::string_view card_no,
+                                     const std::optional<std::string>& uid) const;
 
   reader::SimReader& sim_;
   trust::TrustRoot root_;
@@ -64,7 +67,8 @@ class Demo final : public DemoControl, public DataSource {
   std::optional<crypto::SigningKey> card_key_;
   std::optional<card::OriginalitySigningKey> nxp_key_;  // plays NXP's part for demo chips
   std::vector<DemoCard> specials_;
-  std::map<std::string, std::string, std::less<>> roster_uids_;  // card_no -> raw UID (possibly empty)
+  std::map<std::string, std::string, std::less<>>
+      roster_uids_;  // card_no -> raw UID (possibly empty)
   std::size_t roster_size_ = 0;
   std::unique_ptr<cache::Cache> main_, stale_, expired_;
   std::unique_ptr<CacheSource> main_source_;

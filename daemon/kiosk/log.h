@@ -14,10 +14,18 @@ class Logger {
  public:
   explicit Logger(LogLevel level = LogLevel::Info) : level_(level) {}
   void log(LogLevel level, std::string_view component, std::string_view message) const;
-  void error(std::string_view component, std::string_view message) const { log(LogLevel::Error, component, message); }
-  void warning(std::string_view component, std::string_view message) const { log(LogLevel::Warning, component, message); }
-  void info(std::string_view component, std::string_view message) const { log(LogLevel::Info, component, message); }
-  void debug(std::string_view component, std::string_view message) const { log(LogLevel::Debug, component, message); }
+  void error(std::string_view component, std::string_view message) const {
+    log(LogLevel::Error, component, message);
+  }
+  void warning(std::string_view component, std::string_view message) const {
+    log(LogLevel::Warning, component, message);
+  }
+  void info(std::string_view component, std::string_view message) const {
+    log(LogLevel::Info, component, message);
+  }
+  void debug(std::string_view component, std::string_view message) const {
+    log(LogLevel::Debug, component, message);
+  }
 
  private:
   LogLevel level_;

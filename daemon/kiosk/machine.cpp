@@ -6,11 +6,16 @@ namespace kb::kiosk {
 
 std::string_view screenName(Screen screen) {
   switch (screen) {
-    case Screen::Idle: return "idle";
-    case Screen::Reading: return "reading";
-    case Screen::Status: return "status";
-    case Screen::Guidance: return "guidance";
-    case Screen::Error: return "error";
+    case Screen::Idle:
+      return "idle";
+    case Screen::Reading:
+      return "reading";
+    case Screen::Status:
+      return "status";
+    case Screen::Guidance:
+      return "guidance";
+    case Screen::Error:
+      return "error";
   }
   return "idle";
 }
@@ -34,9 +39,11 @@ ScreenChoice classify(const TapOutcome& outcome) {
 
 Result<UiAction> parseAction(std::string_view text) {
   auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return fail(Errc::Malformed, "action is not a JSON object");
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(Errc::Malformed, "action is not a JSON object");
   auto it = doc.find("action");
-  if (it == doc.end() || !it->is_string()) return fail(Errc::Malformed, "action has no \"action\" string");
+  if (it == doc.end() || !it->is_string())
+    return fail(Errc::Malformed, "action has no \"action\" string");
   const auto& name = it->get_ref<const std::string&>();
   UiAction action;
   if (name == "guidance") {
@@ -59,9 +66,13 @@ Result<UiAction> parseAction(std::string_view text) {
 }
 
 Machine::Machine(Timeouts timeouts, std::string driver, bool demo, std::string public_guidance_url)
-    : timeouts_(timeouts), driver_(std::move(driver)), demo_(demo), url_(std::move(public_guidance_url)) {
-  data_ = {{"freshness", "NONE"}, {"serial", nullptr},   {"signed_at", nullptr},      {"expires_at", nullptr},
-           {"age_seconds", nullptr}, {"last_sync", nullptr}, {"last_sync_error", nullptr}};
+    : timeouts_(timeouts),
+      driver_(std::move(driver)),
+      demo_(demo),
+      url_(std::move(public_guidance_url)) {
+  data_ = {{"freshness", "NONE"},       {"serial", nullptr},      {"signed_at", nullptr},
+           {"expires_at", nullptr},     {"age_seconds", nullptr}, {"last_sync", nullptr},
+           {"last_sync_error", nullptr}};
 }
 
 void Machine::enter(Screen screen, std::optional<std::string> error, TimePoint now) {
@@ -176,7 +187,8 @@ std::optional<TimePoint> Machine::deadline() const {
       break;
     case Screen::Guidance:
       earliest(last_touch_ + timeouts_.idle);
-      // Someone reading guidance with the card already back in the wallet keeps it open by touching.
+      // Someone reading guidance with the card already back in the wallet keeps it open by
+      // touching.
       if (removed_at_) earliest(std::max(*removed_at_, last_touch_) + timeouts_.removal);
       break;
     case Screen::Error:
@@ -201,7 +213,8 @@ nlohmann::json Machine::toJson() const {
   j["screen"] = screenName(screen_);
   j["error"] = error_ ? nlohmann::json(*error_) : nlohmann::json(nullptr);
   j["guidance"] = guidance_ ? nlohmann::json(*guidance_) : nlohmann::json(nullptr);
-  j["tap"] = (screen_ == Screen::Status || screen_ == Screen::Guidance) ? tap_ : nlohmann::json(nullptr);
+  j["tap"] =
+      (screen_ == Screen::Status || screen_ == Screen::Guidance) ? tap_ : nlohmann::json(nullptr);
   j["reader"] = {{"status", reader_lost_ ? "lost" : "ready"}, {"driver", driver_}};
   j["data"] = data_;
   j["demo"] = demo_;

@@ -5,17 +5,24 @@
 namespace kb::kiosk {
 
 ReaderLoop::ReaderLoop(reader::Reader& reader, const trust::TrustRoot& root,
-                       std::vector<card::OriginalityKey> originality_keys, ReaderEvents& events, const Logger& log)
+                       std::vector<card::OriginalityKey> originality_keys, ReaderEvents& events,
+                       const Logger& log)
     : root_(root), keys_(std::move(originality_keys)), events_(events), log_(log) {
   supervisor_ = std::make_unique<reader::ReaderSupervisor>(
       reader, [this](const reader::ReaderEvent& e, reader::Reader* r) { onEvent(e, r); });
 }
 
-ReaderLoop::~ReaderLoop() { stop(); }
+ReaderLoop::~ReaderLoop() {
+  stop();
+}
 
-void ReaderLoop::start() { supervisor_->start(); }
+void ReaderLoop::start() {
+  supervisor_->start();
+}
 
-void ReaderLoop::stop() { supervisor_->stop(); }
+void ReaderLoop::stop() {
+  supervisor_->stop();
+}
 
 void ReaderLoop::onEvent(const reader::ReaderEvent& event, reader::Reader* reader) {
   using Kind = reader::ReaderEvent::Kind;
@@ -28,7 +35,8 @@ void ReaderLoop::onEvent(const reader::ReaderEvent& event, reader::Reader* reade
         if (tap) {
           reading.card_check = std::string(card::cardCheckName(tap->verdict.check));
           reading.originality = std::string(card::originalityName(tap->originality));
-          if (tap->verdict.check == card::CardCheck::Genuine) reading.card_no = tap->verdict.card_no;
+          if (tap->verdict.check == card::CardCheck::Genuine)
+            reading.card_no = tap->verdict.card_no;
         } else {
           // The reader failed mid-tap; the supervisor notices and reports it lost.
           log_.debug("reader", "tap unanswered: " + tap.error().message);

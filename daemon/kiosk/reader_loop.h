@@ -22,8 +22,9 @@ namespace kb::kiosk {
 class ReaderLoop {
  public:
   /// `reader`, `root`, `events` and `log` are borrowed and must outlive the loop.
-  ReaderLoop(reader::Reader& reader, const trust::TrustRoot& root, std::vector<card::OriginalityKey> originality_keys,
-             ReaderEvents& events, const Logger& log);
+  ReaderLoop(reader::Reader& reader, const trust::TrustRoot& root,
+             std::vector<card::OriginalityKey> originality_keys, ReaderEvents& events,
+             const Logger& log);
   ~ReaderLoop();
   ReaderLoop(const ReaderLoop&) = delete;
   ReaderLoop& operator=(const ReaderLoop&) = delete;

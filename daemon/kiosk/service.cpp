@@ -16,7 +16,8 @@ std::string outcomeName(const nlohmann::json& state) {
 }
 }  // namespace
 
-KioskService::KioskService(Strand strand, Machine machine, DataSource& data, Publish publish, const Logger& log)
+KioskService::KioskService(Strand strand, Machine machine, DataSource& data, Publish publish,
+                           const Logger& log)
     : strand_(std::move(strand)),
       machine_(std::move(machine)),
       data_(data),
@@ -62,8 +63,10 @@ void KioskService::rearm() {
   timer_.expires_at(*due);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    if (machine_.expire(Clock::now())) changed();
-    else rearm();
+    if (machine_.expire(Clock::now()))
+      changed();
+    else
+      rearm();
   });
 }
 
@@ -104,9 +107,11 @@ void KioskService::cardRead(CardReading reading) {
     auto outcome_name = outcomeName(state);
     ++taps_[outcome_name];
     // Never the card number, name or UID: only what kind of answer was given.
-    std::string line = "tap card_check=" + reading.card_check + " originality=" + reading.originality;
+    std::string line =
+        "tap card_check=" + reading.card_check + " originality=" + reading.originality;
     if (outcome.verdict.is_object())
-      line += " verdict=" + outcome.verdict.value("verdict", "?") + " freshness=" + outcome.verdict.value("freshness", "?");
+      line += " verdict=" + outcome.verdict.value("verdict", "?") +
+              " freshness=" + outcome.verdict.value("freshness", "?");
     line += " screen=" + state["screen"].get<std::string>();
     if (state["error"].is_string()) line += " error=" + state["error"].get<std::string>();
     log_.info("kiosk", line);
@@ -117,8 +122,10 @@ void KioskService::cardRead(CardReading reading) {
 void KioskService::cardRemoved() {
   net::post(strand_, [this] {
     log_.debug("kiosk", "card removed");
-    if (machine_.cardRemoved(Clock::now())) changed();
-    else rearm();
+    if (machine_.cardRemoved(Clock::now()))
+      changed();
+    else
+      rearm();
   });
 }
 
@@ -149,8 +156,10 @@ void KioskService::uiAction(std::string text) {
       log_.debug("kiosk", "ignored UI message: " + action.error().message);
       return;
     }
-    if (machine_.action(*action, Clock::now())) changed();
-    else rearm();  // a touch moves the deadlines
+    if (machine_.action(*action, Clock::now()))
+      changed();
+    else
+      rearm();  // a touch moves the deadlines
   });
 }
 
@@ -183,28 +192,47 @@ net::awaitable<std::string> KioskService::metrics() {
       [this]() -> net::awaitable<std::string> {
         if (updateData()) changed();
         std::string out;
-        out += "# HELP kb_kiosk_taps_total Card taps by what the kiosk answered.\n# TYPE kb_kiosk_taps_total counter\n";
-        for (const auto& [k, v] : taps_) out += "kb_kiosk_taps_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
-        out += "# HELP kb_card_checks_total Card credential checks by result.\n# TYPE kb_card_checks_total counter\n";
+        out +=
+            "# HELP kb_kiosk_taps_total Card taps by what the kiosk answered.\n# TYPE "
+            "kb_kiosk_taps_total counter\n";
+        for (const auto& [k, v] : taps_)
+          out += "kb_kiosk_taps_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
+        out +=
+            "# HELP kb_card_checks_total Card credential checks by result.\n# TYPE "
+            "kb_card_checks_total counter\n";
         for (const auto& [k, v] : card_checks_)
           out += "kb_card_checks_total{result=\"" + k + "\"} " + std::to_string(v) + "\n";
-        out += "# HELP kb_reader_up 1 while the card reader is connected.\n# TYPE kb_reader_up gauge\n";
+        out +=
+            "# HELP kb_reader_up 1 while the card reader is connected.\n# TYPE kb_reader_up "
+            "gauge\n";
         out += std::string("kb_reader_up ") + (machine_.readerIsLost() ? "0" : "1") + "\n";
-        out += "# HELP kb_reader_losses_total Times the reader went away.\n# TYPE kb_reader_losses_total counter\n";
+        out +=
+            "# HELP kb_reader_losses_total Times the reader went away.\n# TYPE "
+            "kb_reader_losses_total counter\n";
         out += "kb_reader_losses_total " + std::to_string(reader_losses_) + "\n";
-        out += "# HELP kb_data_valid 1 while a verified, unexpired cache answers.\n# TYPE kb_data_valid gauge\n";
+        out +=
+            "# HELP kb_data_valid 1 while a verified, unexpired cache answers.\n# TYPE "
+            "kb_data_valid gauge\n";
         out += std::string("kb_data_valid ") + (last_status_.usable ? "1" : "0") + "\n";
         if (last_status_.age_seconds) {
-          out += "# HELP kb_data_age_seconds Seconds since the served snapshot was signed.\n# TYPE kb_data_age_seconds gauge\n";
+          out +=
+              "# HELP kb_data_age_seconds Seconds since the served snapshot was signed.\n# TYPE "
+              "kb_data_age_seconds gauge\n";
           out += "kb_data_age_seconds " + std::to_string(*last_status_.age_seconds) + "\n";
         }
         if (last_status_.serial) {
-          out += "# HELP kb_snapshot_serial Serial of the served snapshot.\n# TYPE kb_snapshot_serial gauge\n";
+          out +=
+              "# HELP kb_snapshot_serial Serial of the served snapshot.\n# TYPE kb_snapshot_serial "
+              "gauge\n";
           out += "kb_snapshot_serial " + std::to_string(*last_status_.serial) + "\n";
         }
-        out += "# HELP kb_ui_bad_messages_total UI messages ignored as malformed.\n# TYPE kb_ui_bad_messages_total counter\n";
+        out +=
+            "# HELP kb_ui_bad_messages_total UI messages ignored as malformed.\n# TYPE "
+            "kb_ui_bad_messages_total counter\n";
         out += "kb_ui_bad_messages_total " + std::to_string(bad_actions_) + "\n";
-        out += "# HELP kb_kiosk_state_seq Changes of the kiosk state so far.\n# TYPE kb_kiosk_state_seq counter\n";
+        out +=
+            "# HELP kb_kiosk_state_seq Changes of the kiosk state so far.\n# TYPE "
+            "kb_kiosk_state_seq counter\n";
         out += "kb_kiosk_state_seq " + std::to_string(machine_.seq()) + "\n";
         co_return out;
       },

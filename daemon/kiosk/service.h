@@ -33,7 +33,8 @@ class KioskService : public ReaderEvents {
  public:
   using Publish = std::function<void(std::shared_ptr<const std::string>)>;
 
-  KioskService(Strand strand, Machine machine, DataSource& data, Publish publish, const Logger& log);
+  KioskService(Strand strand, Machine machine, DataSource& data, Publish publish,
+               const Logger& log);
 
   /// Publishes the first state and starts the periodic data refresh.
   void start();

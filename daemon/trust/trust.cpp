@@ -22,8 +22,10 @@ Result<void> requireIntegersOnly(const json& j) {
   return {};
 }
 
-const std::pair<Role, std::string_view> kRoles[] = {
-    {Role::Root, "root"}, {Role::Snapshot, "snapshot"}, {Role::Card, "card"}, {Role::Timestamp, "timestamp"}};
+const std::pair<Role, std::string_view> kRoles[] = {{Role::Root, "root"},
+                                                    {Role::Snapshot, "snapshot"},
+                                                    {Role::Card, "card"},
+                                                    {Role::Timestamp, "timestamp"}};
 
 json roleJson(const std::vector<crypto::PublicKey>& keys, int threshold) {
   json ids = json::array();
@@ -51,7 +53,8 @@ Result<SignedDocument> parseSigned(std::string_view text) {
   auto body = envelope.find("signed");
   auto sigs = envelope.find("signatures");
   if (body == envelope.end() || !body->is_object() || sigs == envelope.end() || !sigs->is_array())
-    return fail(Errc::Malformed, "a signed document needs 'signed' (object) and 'signatures' (array)");
+    return fail(Errc::Malformed,
+                "a signed document needs 'signed' (object) and 'signatures' (array)");
   if (auto r = requireIntegersOnly(*body); !r) return std::unexpected(r.error());
   SignedDocument doc;
   for (const auto& s : *sigs) {
@@ -59,7 +62,8 @@ Result<SignedDocument> parseSigned(std::string_view text) {
         !s["sig"].is_string())
       return fail(Errc::Malformed, "each signature needs 'keyid' and 'sig' strings");
     auto raw = base64Decode(s["sig"].get<std::string>());
-    if (!raw || raw->size() != 64) return fail(Errc::Malformed, "a signature is 64 bytes in base64");
+    if (!raw || raw->size() != 64)
+      return fail(Errc::Malformed, "a signature is 64 bytes in base64");
     doc.signatures.push_back({s["keyid"].get<std::string>(), std::move(*raw)});
   }
   doc.canonical = canonicalJson(*body);
@@ -76,7 +80,8 @@ std::string signDocument(const json& body, const std::vector<crypto::SigningKey>
     if (!seen.insert(id).second) continue;  // one key signs once
     sigs.push_back({{"keyid", id}, {"sig", base64Encode(k.sign(canonical))}});
   }
-  return json{{"signed", body}, {"signatures", sigs}}.dump(1, ' ', false, json::error_handler_t::strict) +
+  return json{{"signed", body}, {"signatures", sigs}}.dump(1, ' ', false,
+                                                           json::error_handler_t::strict) +
          "\n";
 }
 
@@ -103,9 +108,11 @@ Result<void> TrustRoot::verify(Role role, const SignedDocument& doc) const {
   std::string role_s(roleName(role));
   if (bad) return fail(Errc::BadSignature, "a signature by a " + role_s + " key does not verify");
   if (unknown && valid == 0)
-    return fail(Errc::UnknownKey, "signed by a key the trust root does not list for role " + role_s);
-  return fail(Errc::ThresholdNotMet, std::to_string(valid) + " valid " + role_s + " signature(s), " +
-                                         std::to_string(rk.threshold) + " required");
+    return fail(Errc::UnknownKey,
+                "signed by a key the trust root does not list for role " + role_s);
+  return fail(Errc::ThresholdNotMet, std::to_string(valid) + " valid " + role_s +
+                                         " signature(s), " + std::to_string(rk.threshold) +
+                                         " required");
 }
 
 const crypto::PublicKey* TrustRoot::key(Role role, std::string_view keyid) const {
@@ -155,7 +162,8 @@ Result<TrustRoot> TrustRoot::update(std::string_view next_text, UnixSeconds now)
 Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
   auto bad = [](const std::string& what) { return fail(Errc::Malformed, "trust root: " + what); };
   if (body.value("type", "") != kRootType) return bad("type must be kartu-bahagia/root");
-  if (!body.contains("version") || !body["version"].is_number_integer() || body["version"].get<int>() < 1)
+  if (!body.contains("version") || !body["version"].is_number_integer() ||
+      body["version"].get<int>() < 1)
     return bad("version must be a positive integer");
   auto expires = body.contains("expires") && body["expires"].is_string()
                      ? parseUtc(body["expires"].get<std::string>())
@@ -170,7 +178,8 @@ Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
   root.dev_ = body.value("dev", false);
   root.text_ = std::move(text);
   for (const auto& [id, k] : body["keys"].items()) {
-    if (!k.is_object() || k.value("alg", "") != "ed25519" || !k.contains("public") || !k["public"].is_string())
+    if (!k.is_object() || k.value("alg", "") != "ed25519" || !k.contains("public") ||
+        !k["public"].is_string())
       return bad("key " + id + " must be {alg: ed25519, public: base64}");
     auto raw = base64Decode(k["public"].get<std::string>());
     if (!raw) return bad("key " + id + " is not base64");
@@ -200,7 +209,8 @@ Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
     rk.threshold = (*it)["threshold"].get<int>();
     std::set<std::string> unique(rk.keyids.begin(), rk.keyids.end());
     if (rk.threshold < 1 || static_cast<std::size_t>(rk.threshold) > unique.size())
-      return bad("role " + std::string(name) + " threshold must be between 1 and its number of keys");
+      return bad("role " + std::string(name) +
+                 " threshold must be between 1 and its number of keys");
     root.roles_[role] = rk;
   }
   return root;
@@ -208,14 +218,20 @@ Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
 
 std::string makeRoot(const RootSpec& spec, const std::vector<crypto::SigningKey>& signers) {
   json keys = json::object();
-  for (const auto* list : {&spec.root_keys, &spec.snapshot_keys, &spec.card_keys, &spec.timestamp_keys})
-    for (const auto& k : *list) keys[k.keyId()] = {{"alg", "ed25519"}, {"public", base64Encode(k.raw())}};
+  for (const auto* list :
+       {&spec.root_keys, &spec.snapshot_keys, &spec.card_keys, &spec.timestamp_keys})
+    for (const auto& k : *list)
+      keys[k.keyId()] = {{"alg", "ed25519"}, {"public", base64Encode(k.raw())}};
   json roles = {{"root", roleJson(spec.root_keys, spec.root_threshold)},
                 {"snapshot", roleJson(spec.snapshot_keys, spec.snapshot_threshold)},
                 {"card", roleJson(spec.card_keys, spec.card_threshold)}};
   if (!spec.timestamp_keys.empty()) roles["timestamp"] = roleJson(spec.timestamp_keys, 1);
-  json body = {{"type", kRootType}, {"version", spec.version}, {"expires", formatUtc(spec.expires)},
-               {"dev", spec.dev},   {"keys", keys},            {"roles", roles}};
+  json body = {{"type", kRootType},
+               {"version", spec.version},
+               {"expires", formatUtc(spec.expires)},
+               {"dev", spec.dev},
+               {"keys", keys},
+               {"roles", roles}};
   return signDocument(body, signers);
 }
 

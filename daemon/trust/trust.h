@@ -29,8 +29,8 @@ struct Signature {
 };
 
 struct SignedDocument {
-  nlohmann::json body;     ///< the "signed" object
-  std::string canonical;   ///< canonicalJson(body): what the signatures cover
+  nlohmann::json body;    ///< the "signed" object
+  std::string canonical;  ///< canonicalJson(body): what the signatures cover
   std::vector<Signature> signatures;
 };
 

@@ -44,7 +44,8 @@ void Broadcaster::closeAll() {
 
 net::awaitable<std::shared_ptr<const std::string>> Broadcaster::latest() {
   co_return co_await net::co_spawn(
-      strand_, [this]() -> net::awaitable<std::shared_ptr<const std::string>> { co_return latest_; },
+      strand_,
+      [this]() -> net::awaitable<std::shared_ptr<const std::string>> { co_return latest_; },
       net::use_awaitable);
 }
 

@@ -15,7 +15,9 @@ namespace beast = boost::beast;
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, const HttpContext& context)
     : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {}
 
-net::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) { co_await self->loop(); }
+net::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
+  co_await self->loop();
+}
 
 void HttpSession::close() {
   net::post(executor_, [self = shared_from_this()] {
@@ -55,7 +57,8 @@ net::awaitable<void> HttpSession::loop() {
       res = errorResponse(http::status::payload_too_large, "TOO_LARGE", "request body too large");
     } else if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       unread_input = true;
-      res = errorResponse(http::status::request_header_fields_too_large, "TOO_LARGE", "request header too large");
+      res = errorResponse(http::status::request_header_fields_too_large, "TOO_LARGE",
+                          "request header too large");
     } else if (ec) {
       break;  // timeout, reset, end of stream or a malformed request: nothing worth answering
     } else {
@@ -69,8 +72,8 @@ net::awaitable<void> HttpSession::loop() {
         } else {
           context_.counters.count(101);
           upgraded_ = true;
-          auto ws = std::make_shared<WebSocketSession>(std::move(stream_), context_.broadcaster, context_.on_action,
-                                                       opt.websocket);
+          auto ws = std::make_shared<WebSocketSession>(std::move(stream_), context_.broadcaster,
+                                                       context_.on_action, opt.websocket);
           co_await WebSocketSession::run(std::move(ws), std::move(req));
           co_return;
         }
@@ -90,7 +93,8 @@ net::awaitable<void> HttpSession::loop() {
       std::size_t drained = 0;
       stream_.expires_after(std::chrono::milliseconds(500));
       while (drained < 256 * 1024) {
-        auto n = co_await stream_.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));
+        auto n = co_await stream_.async_read_some(net::buffer(sink),
+                                                  net::redirect_error(net::use_awaitable, ec));
         if (ec) break;
         drained += n;
       }

@@ -18,7 +18,8 @@
 namespace kb::web {
 
 struct HttpOptions {
-  std::chrono::milliseconds read_timeout{10000};  ///< whole request, from its first byte or idle keep-alive
+  std::chrono::milliseconds read_timeout{
+      10000};  ///< whole request, from its first byte or idle keep-alive
   std::uint32_t header_limit = 8 * 1024;
   std::uint64_t body_limit = 4 * 1024;  ///< our POST bodies are tiny JSON
   WebSocketOptions websocket;

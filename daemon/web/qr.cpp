@@ -1,8 +1,8 @@
 #include "web/qr.h"
 
-#include <memory>
-
 #include <qrencode.h>
+
+#include <memory>
 
 namespace kb::web {
 namespace {
@@ -19,8 +19,9 @@ Result<std::string> qrSvg(std::string_view text) {
   if (!code) return fail(Errc::TooLarge, "text does not fit a QR code");
   const int width = code->width;
   const int size = width + 2 * kQuiet;
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(size) + " " +
-                    std::to_string(size) + "\" shape-rendering=\"crispEdges\" role=\"img\">" +
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+                    std::to_string(size) + " " + std::to_string(size) +
+                    "\" shape-rendering=\"crispEdges\" role=\"img\">" +
                     "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path fill=\"#000\" d=\"";
   for (int y = 0; y < width; ++y) {
     for (int x = 0; x < width; ++x) {

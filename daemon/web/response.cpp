@@ -14,14 +14,17 @@ Response makeResponse(http::status status, std::string_view content_type, std::s
 }
 
 Response jsonResponse(http::status status, const nlohmann::json& body) {
-  return makeResponse(status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return makeResponse(status, "application/json",
+                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Response errorResponse(http::status status, std::string_view code, std::string_view message) {
   return jsonResponse(status, {{"error", code}, {"message", message}});
 }
 
-std::string_view targetPath(std::string_view target) { return target.substr(0, target.find('?')); }
+std::string_view targetPath(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
 
 std::string queryParam(std::string_view target, std::string_view name) {
   auto q = target.find('?');
@@ -31,7 +34,8 @@ std::string queryParam(std::string_view target, std::string_view name) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -42,7 +46,8 @@ namespace {
 std::string_view hostOnly(std::string_view host_and_port) {
   if (host_and_port.starts_with('[')) {
     auto close = host_and_port.find(']');
-    return close == std::string_view::npos ? std::string_view() : host_and_port.substr(0, close + 1);
+    return close == std::string_view::npos ? std::string_view()
+                                           : host_and_port.substr(0, close + 1);
   }
   return host_and_port.substr(0, host_and_port.find(':'));
 }
@@ -55,15 +60,19 @@ bool isLoopbackHost(std::string_view host_and_port) {
   if (!host.starts_with("127.")) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') return false;
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
   }
   return dots == 3;
 }
 
 bool isLoopbackOrigin(std::string_view origin) {
-  if (origin.starts_with("http://")) origin.remove_prefix(7);
-  else return false;
+  if (origin.starts_with("http://"))
+    origin.remove_prefix(7);
+  else
+    return false;
   if (origin.find('/') != std::string_view::npos) return false;
   return isLoopbackHost(origin);
 }

@@ -10,7 +10,9 @@ void Router::addPrefix(http::verb method, std::string prefix, Handler handler) {
   routes_.push_back({method, std::move(prefix), true, std::move(handler)});
 }
 
-void Router::setFallback(Handler handler) { fallback_ = std::move(handler); }
+void Router::setFallback(Handler handler) {
+  fallback_ = std::move(handler);
+}
 
 net::awaitable<Response> Router::route(const Request& req) const {
   std::string_view path = targetPath(req.target());
@@ -20,7 +22,8 @@ net::awaitable<Response> Router::route(const Request& req) const {
     bool match = r.prefix ? path.starts_with(r.path) : path == r.path;
     if (!match) continue;
     path_known = true;
-    if (r.method == req.method() || (r.method == http::verb::get && req.method() == http::verb::head))
+    if (r.method == req.method() ||
+        (r.method == http::verb::get && req.method() == http::verb::head))
       co_return co_await r.handler(req);
   }
   if (!path_known) {
@@ -30,7 +33,8 @@ net::awaitable<Response> Router::route(const Request& req) const {
     }
   }
   if (path_known) {
-    auto res = errorResponse(http::status::method_not_allowed, "METHOD_NOT_ALLOWED", "method not allowed here");
+    auto res = errorResponse(http::status::method_not_allowed, "METHOD_NOT_ALLOWED",
+                             "method not allowed here");
     co_return res;
   }
   if (fallback_ && (req.method() == http::verb::get || req.method() == http::verb::head))

@@ -8,8 +8,9 @@
 
 namespace kb::web {
 
-Server::Server(net::io_context& io, const Router& router, Broadcaster& broadcaster, HttpCounters& counters,
-               WebSocketSession::ActionSink on_action, HttpOptions options, std::size_t max_connections)
+Server::Server(net::io_context& io, const Router& router, Broadcaster& broadcaster,
+               HttpCounters& counters, WebSocketSession::ActionSink on_action, HttpOptions options,
+               std::size_t max_connections)
     : io_(io),
       strand_(net::make_strand(io)),
       acceptor_(strand_),
@@ -25,17 +26,21 @@ Result<net::ip::tcp::endpoint> Server::listen(const std::string& address, unsign
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return fail(Errc::Io, "cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec)
+    return fail(Errc::Io,
+                "cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
   return acceptor_.local_endpoint();
 }
 
-void Server::start() { net::co_spawn(strand_, acceptLoop(this), net::detached); }
+void Server::start() {
+  net::co_spawn(strand_, acceptLoop(this), net::detached);
+}
 
 net::awaitable<void> Server::acceptLoop(Server* self) {
   boost::system::error_code ec;
   while (self->acceptor_.is_open()) {
-    auto socket = co_await self->acceptor_.async_accept(net::make_strand(self->io_),
-                                                        net::redirect_error(net::use_awaitable, ec));
+    auto socket = co_await self->acceptor_.async_accept(
+        net::make_strand(self->io_), net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (!self->acceptor_.is_open()) break;
       continue;  // e.g. EMFILE, a connection reset before accept: keep serving

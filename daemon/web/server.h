@@ -19,8 +19,9 @@ namespace kb::web {
 class Server {
  public:
   /// `counters` is shared with whoever reports metrics; it must outlive the server.
-  Server(net::io_context& io, const Router& router, Broadcaster& broadcaster, HttpCounters& counters,
-         WebSocketSession::ActionSink on_action, HttpOptions options = {}, std::size_t max_connections = 64);
+  Server(net::io_context& io, const Router& router, Broadcaster& broadcaster,
+         HttpCounters& counters, WebSocketSession::ActionSink on_action, HttpOptions options = {},
+         std::size_t max_connections = 64);
 
   /// Binds and listens; the endpoint tells the port when 0 was asked for.
   Result<net::ip::tcp::endpoint> listen(const std::string& address, unsigned short port);

@@ -48,7 +48,8 @@ std::string_view contentType(const fs::path& file) {
       {".webmanifest", "application/manifest+json"},
   }};
   auto ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (const auto& [e, type] : kTypes)
     if (e == ext) return type;
   return "application/octet-stream";

@@ -15,8 +15,8 @@ namespace kb::web {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, Broadcaster& broadcaster, ActionSink sink,
-                                   WebSocketOptions options)
+WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, Broadcaster& broadcaster,
+                                   ActionSink sink, WebSocketOptions options)
     : ws_(std::move(stream)),
       broadcaster_(broadcaster),
       sink_(std::move(sink)),
@@ -64,7 +64,8 @@ net::awaitable<void> WebSocketSession::writeLoop(std::shared_ptr<WebSocketSessio
     }
     if (self->closed_) break;
     auto message = self->queue_.front();
-    co_await self->ws_.async_write(net::buffer(*message), net::redirect_error(net::use_awaitable, ec));
+    co_await self->ws_.async_write(net::buffer(*message),
+                                   net::redirect_error(net::use_awaitable, ec));
     // shutdown() may have run (and emptied the queue) while the write was in flight.
     if (ec || self->closed_) break;
     self->queue_.pop_front();

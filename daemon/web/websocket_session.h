@@ -21,8 +21,8 @@ namespace kb::web {
 class Broadcaster;
 
 struct WebSocketOptions {
-  std::size_t queue_limit = 16;     ///< queued states before a slow client is dropped
-  std::size_t message_limit = 1024; ///< largest client message (actions are tiny)
+  std::size_t queue_limit = 16;           ///< queued states before a slow client is dropped
+  std::size_t message_limit = 1024;       ///< largest client message (actions are tiny)
   std::chrono::seconds idle_timeout{30};  ///< no traffic (pings unanswered) -> closed
 };
 

@@ -28,23 +28,31 @@ struct DeviceDeleter {
 constexpr nfc_modulation kTypeA{NMT_ISO14443A, NBR_106};
 constexpr int kMaxFastReadPages = 60;  // 240 bytes: fits one normal PN53x frame
 
-char ch(unsigned v) { return static_cast<char>(static_cast<std::uint8_t>(v)); }
-std::uint8_t u8(char c) { return static_cast<std::uint8_t>(c); }
+char ch(unsigned v) {
+  return static_cast<char>(static_cast<std::uint8_t>(v));
+}
+std::uint8_t u8(char c) {
+  return static_cast<std::uint8_t>(c);
+}
 
 int pageCount(Chip chip) {
   switch (chip) {
-    case Chip::Ntag213: return 45;
-    case Chip::Ntag215: return 135;
-    case Chip::Ntag216: return 231;
-    case Chip::Unknown: break;
+    case Chip::Ntag213:
+      return 45;
+    case Chip::Ntag215:
+      return 135;
+    case Chip::Ntag216:
+      return 231;
+    case Chip::Unknown:
+      break;
   }
   return 0;
 }
 
 // Card-level failures (the card left, refused or garbled) versus the reader itself failing.
 bool isCardError(int rc) {
-  return rc == NFC_ERFTRANS || rc == NFC_EMFCAUTHFAIL || rc == NFC_ETGRELEASED || rc == NFC_EINVARG ||
-         rc == NFC_EOVFLOW;
+  return rc == NFC_ERFTRANS || rc == NFC_EMFCAUTHFAIL || rc == NFC_ETGRELEASED ||
+         rc == NFC_EINVARG || rc == NFC_EOVFLOW;
 }
 
 // NTAG21x and MIFARE Ultralight answer anticollision with ATQA 0x0044, SAK 0x00.
@@ -140,8 +148,9 @@ struct LibnfcReader::Impl {
     if (!dev()) return fail(Errc::ReaderLost, "reader not open");
     std::array<std::uint8_t, 264> rx{};
     const auto n = std::min(maxRx, rx.size());
-    const int rc = nfc_initiator_transceive_bytes(dev(), reinterpret_cast<const std::uint8_t*>(tx.data()),
-                                                  tx.size(), rx.data(), n, options.exchangeTimeoutMs);
+    const int rc =
+        nfc_initiator_transceive_bytes(dev(), reinterpret_cast<const std::uint8_t*>(tx.data()),
+                                       tx.size(), rx.data(), n, options.exchangeTimeoutMs);
     if (rc < 0) return std::unexpected(deviceError(rc, "card command"));
     return std::string(reinterpret_cast<const char*>(rx.data()), static_cast<std::size_t>(rc));
   }
@@ -156,11 +165,12 @@ struct LibnfcReader::Impl {
     nfc_target target{};
     Guard guard(*this);
     const int rc = nfc_initiator_select_passive_target(
-        dev(), kTypeA, uid.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(uid.data()), uid.size(),
-        &target);
+        dev(), kTypeA, uid.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(uid.data()),
+        uid.size(), &target);
     if (rc > 0) return std::optional<nfc_target>(target);
     if (rc == 0) return std::optional<nfc_target>();
-    if (rc == NFC_EOPABORTED && !guard.fired()) return std::optional<nfc_target>();  // abort(): no card
+    if (rc == NFC_EOPABORTED && !guard.fired())
+      return std::optional<nfc_target>();  // abort(): no card
     if (guard.fired()) return fail(Errc::ReaderLost, "reader stopped answering a select");
     return std::unexpected(deviceError(rc, "select"));
   }
@@ -172,12 +182,20 @@ struct LibnfcReader::Impl {
     p.atqa_sak = std::string{ch(a.abtAtqa[0]), ch(a.abtAtqa[1]), ch(a.btSak)};
     if (looksLikeUltralight(p)) {
       auto version = exchange(std::string(1, ch(0x60)), 8);  // GET_VERSION
-      if (version && version->size() == 8 && u8((*version)[1]) == 0x04 && u8((*version)[2]) == 0x04) {
+      if (version && version->size() == 8 && u8((*version)[1]) == 0x04 &&
+          u8((*version)[2]) == 0x04) {
         switch (u8((*version)[6])) {
-          case 0x0F: p.chip = Chip::Ntag213; break;
-          case 0x11: p.chip = Chip::Ntag215; break;
-          case 0x13: p.chip = Chip::Ntag216; break;
-          default: break;
+          case 0x0F:
+            p.chip = Chip::Ntag213;
+            break;
+          case 0x11:
+            p.chip = Chip::Ntag215;
+            break;
+          case 0x13:
+            p.chip = Chip::Ntag216;
+            break;
+          default:
+            break;
         }
       } else if (!version && version.error().code == Errc::ReaderLost) {
         return std::unexpected(version.error());
@@ -192,9 +210,12 @@ struct LibnfcReader::Impl {
   }
 };
 
-LibnfcReader::LibnfcReader(LibnfcOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+LibnfcReader::LibnfcReader(LibnfcOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-LibnfcReader::~LibnfcReader() { close(); }
+LibnfcReader::~LibnfcReader() {
+  close();
+}
 
 Result<void> LibnfcReader::open() {
   close();
@@ -205,7 +226,9 @@ Result<void> LibnfcReader::open() {
   impl_->context.reset(ctx);
   const auto& cs = impl_->options.connstring;
   nfc_device* d = nfc_open(ctx, cs.empty() ? nullptr : cs.c_str());
-  if (!d) return fail(Errc::ReaderLost, "cannot open reader " + (cs.empty() ? std::string("(first found)") : cs));
+  if (!d)
+    return fail(Errc::ReaderLost,
+                "cannot open reader " + (cs.empty() ? std::string("(first found)") : cs));
   {
     std::lock_guard lock(impl_->mu);
     impl_->device.reset(d);
@@ -249,7 +272,8 @@ Result<CardPresence> LibnfcReader::waitForCard(std::chrono::milliseconds timeout
 
 Result<std::string> LibnfcReader::readPages(int first, int count) {
   if (!impl_->card) return fail(Errc::ReadError, "no card selected");
-  if (first < 0 || count < 0 || first + count > 256) return fail(Errc::Usage, "page range out of bounds");
+  if (first < 0 || count < 0 || first + count > 256)
+    return fail(Errc::Usage, "page range out of bounds");
   const Chip chip = impl_->card->chip;
   if (chip != Chip::Unknown && first + count > pageCount(chip))
     return fail(Errc::ReadError, "page range beyond the chip's memory");
@@ -260,10 +284,12 @@ Result<std::string> LibnfcReader::readPages(int first, int count) {
     if (impl_->abortRequested.exchange(false)) return fail(Errc::ReadError, "read aborted");
     if (chip != Chip::Unknown) {
       const int last = std::min(end, page + kMaxFastReadPages) - 1;
-      auto got = impl_->exchange(std::string{ch(0x3A), ch(static_cast<unsigned>(page)), ch(static_cast<unsigned>(last))},
-                                 static_cast<std::size_t>(last - page + 1) * 4);
+      auto got = impl_->exchange(
+          std::string{ch(0x3A), ch(static_cast<unsigned>(page)), ch(static_cast<unsigned>(last))},
+          static_cast<std::size_t>(last - page + 1) * 4);
       if (!got) return std::unexpected(got.error());
-      if (got->size() != static_cast<std::size_t>(last - page + 1) * 4) return fail(Errc::ReadError, "short FAST_READ answer");
+      if (got->size() != static_cast<std::size_t>(last - page + 1) * 4)
+        return fail(Errc::ReadError, "short FAST_READ answer");
       out += *got;
       page = last + 1;
     } else {

@@ -92,7 +92,8 @@ Result<std::string> SimReader::readPages(int first, int count) {
   if (first < 0 || count < 0) return fail(Errc::Usage, "page range out of bounds");
   const auto begin = static_cast<std::size_t>(first) * 4;
   const auto size = static_cast<std::size_t>(count) * 4;
-  if (begin + size > card_->pages.size()) return fail(Errc::ReadError, "page range beyond the card's memory");
+  if (begin + size > card_->pages.size())
+    return fail(Errc::ReadError, "page range beyond the card's memory");
   return card_->pages.substr(begin, size);
 }
 
@@ -107,9 +108,11 @@ Result<void> SimReader::writePages(int first, std::string_view data) {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
   if (!card_ || tapSerial_ != seenSerial_) return fail(Errc::ReadError, "card left the field");
-  if (first < 2 || data.size() % 4 != 0) return fail(Errc::Usage, "write needs whole pages from page 2");
+  if (first < 2 || data.size() % 4 != 0)
+    return fail(Errc::Usage, "write needs whole pages from page 2");
   const auto begin = static_cast<std::size_t>(first) * 4;
-  if (begin + data.size() > card_->pages.size()) return fail(Errc::ReadError, "write beyond the card's memory");
+  if (begin + data.size() > card_->pages.size())
+    return fail(Errc::ReadError, "write beyond the card's memory");
   card_->pages.replace(begin, data.size(), data);
   return {};
 }

@@ -14,7 +14,7 @@
 namespace kb::reader {
 
 struct CardImage {
-  std::string uid;                       ///< raw UID bytes (7 for NTAG21x)
+  std::string uid;  ///< raw UID bytes (7 for NTAG21x)
   Chip chip = Chip::Ntag213;
   std::string pages;                     ///< whole memory, 4 bytes per page (.mfd layout)
   std::optional<std::string> signature;  ///< 32-byte originality signature; nullopt = unsupported

@@ -35,7 +35,9 @@ namespace fs = std::filesystem;
 
 const std::string kUid("\x04\xa1\xb2\xc3\xd4\xe5\xf6", 7);
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct Stats {
   double median = 0, p95 = 0, min = 0;
@@ -44,7 +46,10 @@ struct Stats {
 Stats stats(std::vector<double> v) {
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5))]; };
+  auto at = [&](double q) {
+    return v[std::min(v.size() - 1,
+                      static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5))];
+  };
   return {at(0.5), at(0.95), v.front()};
 }
 
@@ -54,8 +59,8 @@ void print(const std::string& label, const std::vector<double>& samples) {
     return;
   }
   Stats s = stats(samples);
-  std::printf("%-48s  median %8.1f ms   p95 %8.1f ms   min %8.1f ms   n=%zu\n", label.c_str(), s.median, s.p95,
-              s.min, samples.size());
+  std::printf("%-48s  median %8.1f ms   p95 %8.1f ms   min %8.1f ms   n=%zu\n", label.c_str(),
+              s.median, s.p95, s.min, samples.size());
 }
 
 // Wall time of one shell command; negative if it failed.
@@ -82,7 +87,8 @@ struct Figures {
   int pages = 0;
 };
 
-bool runConfig(const Setup& setup, bool throttle, int iterations, const std::string& kbctl, Figures& out) {
+bool runConfig(const Setup& setup, bool throttle, int iterations, const std::string& kbctl,
+               Figures& out) {
   kb::test::EmulatorOptions options;
   options.throttle = throttle;
   auto emu = kb::test::Pn532Emulator::start(options);
@@ -103,7 +109,8 @@ bool runConfig(const Setup& setup, bool throttle, int iterations, const std::str
     std::uniform_int_distribution<int> phase_us(0, 60'000);
     for (int i = 0; i < iterations; ++i) {
       (*emu)->remove();
-      (void)reader.waitForCard(std::chrono::milliseconds(1));  // the reader has seen the empty field
+      (void)reader.waitForCard(
+          std::chrono::milliseconds(1));  // the reader has seen the empty field
       // The card lands at a random moment of the reader's polling cycle, as a hand does.
       Clock::time_point placed;
       std::thread hand([&] {
@@ -121,7 +128,8 @@ bool runConfig(const Setup& setup, bool throttle, int iterations, const std::str
       auto tap = kb::card::identifyCard(reader, *presence, setup.root, setup.keys);
       const auto done = Clock::now();
       if (!tap || tap->verdict.check != kb::card::CardCheck::Genuine) {
-        std::cerr << "identify failed: " << (tap ? tap->verdict.reason : tap.error().message) << '\n';
+        std::cerr << "identify failed: " << (tap ? tap->verdict.reason : tap.error().message)
+                  << '\n';
         return false;
       }
       out.pages = tap->pages_read;
@@ -131,7 +139,8 @@ bool runConfig(const Setup& setup, bool throttle, int iterations, const std::str
     reader.close();
   }
   (*emu)->insert(card);
-  const std::string env = "cd '" + setup.dir.string() + "' && LIBNFC_AUTO_SCAN=false LIBNFC_INTRUSIVE_SCAN=false LIBNFC_DEVICE=" +
+  const std::string env = "cd '" + setup.dir.string() +
+                          "' && LIBNFC_AUTO_SCAN=false LIBNFC_INTRUSIVE_SCAN=false LIBNFC_DEVICE=" +
                           (*emu)->connstring() + " ";
   const bool have_tool = std::system("command -v nfc-mfultralight >/dev/null 2>&1") == 0;
   const int runs = std::max(3, iterations / 3);
@@ -164,7 +173,8 @@ int main(int argc, char** argv) {
   spec.card_keys = {card_key.publicKey()};
   const std::string root_text = kb::trust::makeRoot(spec, {root_key});
   auto root = kb::trust::TrustRoot::parse(root_text, kb::nowSeconds());
-  auto credential = kb::card::issueCredential(card_key, "KB-1571-000123", kUid, kb::dayOf(kb::nowSeconds()));
+  auto credential =
+      kb::card::issueCredential(card_key, "KB-1571-000123", kUid, kb::dayOf(kb::nowSeconds()));
   auto signer = kb::card::OriginalitySigningKey::generate();
   if (!root || !credential || !signer) {
     std::cerr << "setup failed\n";
@@ -176,17 +186,21 @@ int main(int argc, char** argv) {
   if (!kb::writeFileAtomic(setup.dir / "root.json", root_text)) return 1;
 
   std::string kbctl;
-  if (const char* k = std::getenv("KBCTL")) kbctl = k;
-  else if (const char* b = std::getenv("KB_BINARY_DIR")) kbctl = std::string(b) + "/daemon/bin/kbctl/kbctl";
+  if (const char* k = std::getenv("KBCTL"))
+    kbctl = k;
+  else if (const char* b = std::getenv("KB_BINARY_DIR"))
+    kbctl = std::string(b) + "/daemon/bin/kbctl/kbctl";
   if (!kbctl.empty() && !fs::exists(kbctl)) kbctl.clear();
 
-  std::printf("tap-to-identity, NTAG213 Kartu Bahagia card on the PN532 emulator via libnfc pn532_uart\n");
+  std::printf(
+      "tap-to-identity, NTAG213 Kartu Bahagia card on the PN532 emulator via libnfc pn532_uart\n");
   for (bool throttle : {false, true}) {
     Figures f;
     if (!runConfig(setup, throttle, iterations, kbctl, f)) return 1;
     const std::string mode = throttle ? "115200 baud" : "unthrottled";
-    std::printf("\n[%s] credential read: %d pages (CC + NDEF TLV) + READ_SIG; full dump: 45 pages\n", mode.c_str(),
-                f.pages);
+    std::printf(
+        "\n[%s] credential read: %d pages (CC + NDEF TLV) + READ_SIG; full dump: 45 pages\n",
+        mode.c_str(), f.pages);
     print("tap to identity (placed -> CardCheck)", f.tap);
     print("identify only (selected -> CardCheck)", f.identify);
     print("baseline: nfc-mfultralight r (process)", f.baseline);

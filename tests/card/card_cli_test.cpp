@@ -3,7 +3,6 @@
 // pn532_uart driver (contracts.md §2, issue 3 "done means").
 
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -39,7 +38,9 @@ std::string kbctl() {
   return env("KBCTL", env("KB_BINARY_DIR", ".") + "/daemon/bin/kbctl/kbctl");
 }
 
-std::string testData(const std::string& name) { return env("KB_SOURCE_DIR", ".") + "/tests/card/data/" + name; }
+std::string testData(const std::string& name) {
+  return env("KB_SOURCE_DIR", ".") + "/tests/card/data/" + name;
+}
 
 struct RunResult {
   int status = -1;  ///< exit status
@@ -49,7 +50,8 @@ struct RunResult {
 
 // Runs a command with libnfc confined to the one device given (no scanning of real ports).
 RunResult run(const std::string& args, const fs::path& dir) {
-  const std::string cmd = "cd '" + dir.string() + "' && LIBNFC_AUTO_SCAN=false LIBNFC_INTRUSIVE_SCAN=false timeout 60 " +
+  const std::string cmd = "cd '" + dir.string() +
+                          "' && LIBNFC_AUTO_SCAN=false LIBNFC_INTRUSIVE_SCAN=false timeout 60 " +
                           args + " </dev/null 2>stderr.txt";
   RunResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -93,24 +95,28 @@ class CardCliTest : public ::testing::Test {
   }
 
   std::string encode(const std::string& chip, const std::string& card_no = "KB-1571-000123") {
-    RunResult r = run(kbctl() + " card encode --card-no " + card_no + " --uid " + kb::hexEncode(kUid) +
-                    " --key card.key --chip " + chip + " --issued 2026-11-21 --out card.mfd",
-                dir_);
+    RunResult r =
+        run(kbctl() + " card encode --card-no " + card_no + " --uid " + kb::hexEncode(kUid) +
+                " --key card.key --chip " + chip + " --issued 2026-11-21 --out card.mfd",
+            dir_);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "card.mfd\n");
     EXPECT_EQ(fs::status(dir_ / "card.mfd").permissions() & fs::perms::all,
-              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                  fs::perms::others_read);
     return kb::readFile(dir_ / "card.mfd", 4096).value_or("");
   }
 
   EmulatedCard card(TagKind kind, std::string image, const std::string& uid) {
-    return EmulatedCard{kind, uid, std::move(image), *kb::card::signOriginality(originality_key_, uid)};
+    return EmulatedCard{kind, uid, std::move(image),
+                        *kb::card::signOriginality(originality_key_, uid)};
   }
 
   nlohmann::json readJson(const std::string& extra = {}) {
-    RunResult r = run(kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 5 --json" +
-                    " --originality-key " + testData("originality_test.pub") + extra,
-                dir_);
+    RunResult r = run(kbctl() + " card read --device " + emu_->connstring() +
+                          " --root root.json --wait 5 --json" + " --originality-key " +
+                          testData("originality_test.pub") + extra,
+                      dir_);
     EXPECT_EQ(r.status, 0) << r.err;
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.out;
@@ -150,9 +156,11 @@ TEST_F(CardCliTest, EncodedCardReadsGenuineAndItsCopyCloned) {
 }
 
 TEST_F(CardCliTest, EveryChipSizeReadsGenuineInTextMode) {
-  for (auto [name, kind] : {std::pair{"ntag215", TagKind::Ntag215}, std::pair{"ntag216", TagKind::Ntag216}}) {
+  for (auto [name, kind] :
+       {std::pair{"ntag215", TagKind::Ntag215}, std::pair{"ntag216", TagKind::Ntag216}}) {
     emu_->insert(card(kind, encode(name), kUid));
-    RunResult r = run(kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 5", dir_);
+    RunResult r = run(
+        kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 5", dir_);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("card_check: GENUINE\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(std::string("chip: ") + name + "\n"), std::string::npos) << r.out;
@@ -171,7 +179,9 @@ TEST_F(CardCliTest, BlankTagAndClassicAreUnknownFormat) {
 TEST_F(CardCliTest, CardPulledMidReadIsReadError) {
   emu_->insert(card(TagKind::Ntag213, encode("ntag213"), kUid));
   emu_->setFault(kb::test::Fault::CardGoneAfterReads, 1);  // CC read answers, the rest does not
-  RunResult r = run(kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 5 --json", dir_);
+  RunResult r = run(
+      kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 5 --json",
+      dir_);
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.rfind("error: READ_ERROR: ", 0), 0u) << r.err;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -179,7 +189,8 @@ TEST_F(CardCliTest, CardPulledMidReadIsReadError) {
 }
 
 TEST_F(CardCliTest, NoCardIsNoCardError) {
-  RunResult r = run(kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 1", dir_);
+  RunResult r = run(
+      kbctl() + " card read --device " + emu_->connstring() + " --root root.json --wait 1", dir_);
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.rfind("error: NO_CARD: ", 0), 0u) << r.err;
   EXPECT_TRUE(r.out.empty());
@@ -190,15 +201,17 @@ TEST_F(CardCliTest, ImageIsWhatNfcMfultralightDumps) {
       << "nfc-mfultralight missing: scripts/install-deps.sh installs libnfc-bin";
   const std::string image = encode("ntag213");
   emu_->insert(card(TagKind::Ntag213, image, kUid));
-  RunResult r = run("env LIBNFC_DEVICE=" + emu_->connstring() + " nfc-mfultralight r dump.mfd", dir_);
+  RunResult r =
+      run("env LIBNFC_DEVICE=" + emu_->connstring() + " nfc-mfultralight r dump.mfd", dir_);
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_EQ(kb::readFile(dir_ / "dump.mfd", 4096).value_or(""), image);
 }
 
 TEST_F(CardCliTest, WritePersonalisesABlankCardOnly) {
   emu_->insert(card(TagKind::Ntag215, {}, kOtherUid));  // factory-fresh NTAG215
-  RunResult w = run(kbctl() + " card write --device " + emu_->connstring() + " --card-no KB-1571-000999 --key card.key --wait 5",
-              dir_);
+  RunResult w = run(kbctl() + " card write --device " + emu_->connstring() +
+                        " --card-no KB-1571-000999 --key card.key --wait 5",
+                    dir_);
   ASSERT_EQ(w.status, 0) << w.err;
   EXPECT_NE(w.out.find("KB-1571-000999"), std::string::npos);
   auto j = readJson();
@@ -208,8 +221,9 @@ TEST_F(CardCliTest, WritePersonalisesABlankCardOnly) {
 
   // Written once, it is no longer blank: a second write is refused and changes nothing.
   const auto before = emu_->cardMemory();
-  RunResult again = run(kbctl() + " card write --device " + emu_->connstring() + " --card-no KB-1571-000111 --key card.key --wait 5",
-                  dir_);
+  RunResult again = run(kbctl() + " card write --device " + emu_->connstring() +
+                            " --card-no KB-1571-000111 --key card.key --wait 5",
+                        dir_);
   EXPECT_NE(again.status, 0);
   EXPECT_NE(again.err.find("not blank"), std::string::npos) << again.err;
   EXPECT_EQ(emu_->cardMemory(), before);
@@ -217,18 +231,27 @@ TEST_F(CardCliTest, WritePersonalisesABlankCardOnly) {
   // The wrong chip size is refused before anything is written.
   emu_->insert(card(TagKind::Ntag213, {}, kUid));
   RunResult wrong = run(kbctl() + " card write --device " + emu_->connstring() +
-                      " --card-no KB-1571-000222 --key card.key --chip ntag216 --wait 5",
-                  dir_);
+                            " --card-no KB-1571-000222 --key card.key --chip ntag216 --wait 5",
+                        dir_);
   EXPECT_EQ(wrong.status, 2) << wrong.err;
 }
 
 TEST_F(CardCliTest, UsageErrors) {
-  RunResult r = run(kbctl() + " card encode --card-no kb-bad --uid 04a1b2c3d4e5f6 --key card.key --chip ntag213 --out x.mfd", dir_);
+  RunResult r = run(kbctl() +
+                        " card encode --card-no kb-bad --uid 04a1b2c3d4e5f6 --key card.key --chip "
+                        "ntag213 --out x.mfd",
+                    dir_);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err.rfind("error: USAGE: ", 0), 0u) << r.err;
-  r = run(kbctl() + " card encode --card-no KB-000001 --uid 04a1 --key card.key --chip ntag213 --out x.mfd", dir_);
+  r = run(
+      kbctl() +
+          " card encode --card-no KB-000001 --uid 04a1 --key card.key --chip ntag213 --out x.mfd",
+      dir_);
   EXPECT_EQ(r.status, 2);
-  r = run(kbctl() + " card encode --card-no KB-000001 --uid 04a1b2c3d4e5f6 --key card.key --chip mifare --out x.mfd", dir_);
+  r = run(kbctl() +
+              " card encode --card-no KB-000001 --uid 04a1b2c3d4e5f6 --key card.key --chip mifare "
+              "--out x.mfd",
+          dir_);
   EXPECT_EQ(r.status, 2);
   EXPECT_FALSE(fs::exists(dir_ / "x.mfd"));
   r = run(kbctl() + " card read --help", dir_);

@@ -19,13 +19,17 @@ namespace {
 using kb::card::CardCheck;
 using kb::reader::Chip;
 
-std::string hex(std::string_view h) { return *kb::hexDecode(h); }
+std::string hex(std::string_view h) {
+  return *kb::hexDecode(h);
+}
 
 const std::string kUid = hex("04a1b2c3d4e5f6");
 const std::string kOtherUid = hex("04112233445566");
 const std::string kNtagAtqaSak = hex("004400");
 
-kb::crypto::SigningKey newKey() { return *kb::crypto::SigningKey::generate(); }
+kb::crypto::SigningKey newKey() {
+  return *kb::crypto::SigningKey::generate();
+}
 
 struct Fixture {
   kb::crypto::SigningKey root_key = newKey();
@@ -40,22 +44,27 @@ struct Fixture {
     spec.root_keys = {root_key.publicKey()};
     spec.snapshot_keys = {snapshot_key.publicKey()};
     spec.card_keys = {card_key.publicKey()};
-    auto parsed = kb::trust::TrustRoot::parse(kb::trust::makeRoot(spec, {root_key}), kb::nowSeconds());
+    auto parsed =
+        kb::trust::TrustRoot::parse(kb::trust::makeRoot(spec, {root_key}), kb::nowSeconds());
     if (!parsed) throw std::runtime_error(parsed.error().message);
     return *parsed;
   }
 };
 
-kb::reader::CardPresence ntag(Chip chip, std::string uid) { return {std::move(uid), chip, kNtagAtqaSak}; }
+kb::reader::CardPresence ntag(Chip chip, std::string uid) {
+  return {std::move(uid), chip, kNtagAtqaSak};
+}
 
 // Page 3 and user memory of an image, as checkCard takes them.
-kb::card::CardVerdict checkImage(const kb::trust::TrustRoot& root, const kb::reader::CardPresence& presence,
+kb::card::CardVerdict checkImage(const kb::trust::TrustRoot& root,
+                                 const kb::reader::CardPresence& presence,
                                  const std::string& image) {
   return kb::card::checkCard(root, presence, std::string_view(image).substr(12, 4),
                              std::string_view(image).substr(16));
 }
 
-std::string issuedImage(const Fixture& f, Chip chip, const std::string& card_no = "KB-1571-000123") {
+std::string issuedImage(const Fixture& f, Chip chip,
+                        const std::string& card_no = "KB-1571-000123") {
   auto credential = kb::card::issueCredential(f.card_key, card_no, kUid, 20'000);
   EXPECT_TRUE(credential.has_value());
   auto image = kb::card::encodeCardImage(chip, kUid, *credential);
@@ -111,7 +120,8 @@ TEST(Credential, SignatureCoversEveryFieldAndTheDomain) {
   EXPECT_EQ(kb::card::verifyCredential(f.root, kUid, changed), kb::card::CredentialCheck::Forged);
   // The same key signing the bare bytes (no domain prefix) does not make a credential.
   changed = c;
-  changed.signature = f.card_key.sign(kb::card::signedBytes(c).substr(kb::card::kCredentialDomain.size()));
+  changed.signature =
+      f.card_key.sign(kb::card::signedBytes(c).substr(kb::card::kCredentialDomain.size()));
   EXPECT_EQ(kb::card::verifyCredential(f.root, kUid, changed), kb::card::CredentialCheck::Forged);
 }
 
@@ -133,17 +143,26 @@ TEST(Credential, LongestCardNumberFitsNtag213) {
 
 TEST(CardImage, LayoutMatchesDatasheetForEachChip) {
   Fixture f;
-  struct Case { Chip chip; std::size_t size; std::uint8_t cc; std::size_t config; };
-  for (auto [chip, size, cc, config] : {Case{Chip::Ntag213, 180, 0x12, 40}, Case{Chip::Ntag215, 540, 0x3E, 130},
-                                        Case{Chip::Ntag216, 924, 0x6D, 226}}) {
+  struct Case {
+    Chip chip;
+    std::size_t size;
+    std::uint8_t cc;
+    std::size_t config;
+  };
+  for (auto [chip, size, cc, config] :
+       {Case{Chip::Ntag213, 180, 0x12, 40}, Case{Chip::Ntag215, 540, 0x3E, 130},
+        Case{Chip::Ntag216, 924, 0x6D, 226}}) {
     std::string image = issuedImage(f, chip);
     ASSERT_EQ(image.size(), size);
-    EXPECT_EQ(kb::hexEncode(image.substr(0, 12)),
-              // 04 a1 b2 | BCC0 = 88^04^a1^b2 = 9f | c3 d4 e5 f6 | BCC1 = c3^d4^e5^f6 = 04 | 48 00 00
-              "04a1b29fc3d4e5f604480000");
-    EXPECT_EQ(kb::hexEncode(image.substr(12, 4)), "e110" + kb::hexEncode(std::string(1, static_cast<char>(cc))) + "00");
+    EXPECT_EQ(
+        kb::hexEncode(image.substr(0, 12)),
+        // 04 a1 b2 | BCC0 = 88^04^a1^b2 = 9f | c3 d4 e5 f6 | BCC1 = c3^d4^e5^f6 = 04 | 48 00 00
+        "04a1b29fc3d4e5f604480000");
+    EXPECT_EQ(kb::hexEncode(image.substr(12, 4)),
+              "e110" + kb::hexEncode(std::string(1, static_cast<char>(cc))) + "00");
     EXPECT_EQ(image[16], '\x03');  // NDEF TLV first in user memory
-    EXPECT_EQ(kb::hexEncode(image.substr(config * 4, 20)), "000000bd040000ff000500000000000000000000");
+    EXPECT_EQ(kb::hexEncode(image.substr(config * 4, 20)),
+              "000000bd040000ff000500000000000000000000");
   }
 }
 
@@ -202,7 +221,8 @@ TEST(CardCheck, BlankTagsAreUnknownFormat) {
   EXPECT_EQ(v.check, CardCheck::UnknownFormat);
   std::string unformatted = blank;
   std::fill(unformatted.begin() + 12, unformatted.end(), '\0');  // no CC at all
-  EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid), unformatted).check, CardCheck::UnknownFormat);
+  EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid), unformatted).check,
+            CardCheck::UnknownFormat);
 }
 
 TEST(CardCheck, MifareClassicAndBankCardsAreUnknownFormat) {
@@ -213,25 +233,29 @@ TEST(CardCheck, MifareClassicAndBankCardsAreUnknownFormat) {
     EXPECT_EQ(checkImage(f.root, p, image).check, CardCheck::UnknownFormat);
   }
   EXPECT_EQ(checkImage(f.root, ntag(Chip::Unknown, kUid), image).check, CardCheck::UnknownFormat);
-  EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid.substr(0, 4)), image).check, CardCheck::UnknownFormat);
+  EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid.substr(0, 4)), image).check,
+            CardCheck::UnknownFormat);
 }
 
 TEST(CardCheck, ForeignNdefIsUnknownFormat) {
   Fixture f;
   // A URI record ("https://jambikota.go.id"), as on a poster tag.
-  kb::card::ndef::Record uri{kb::card::ndef::Tnf::WellKnown, "U", {}, std::string("\x04jambikota.go.id")};
+  kb::card::ndef::Record uri{
+      kb::card::ndef::Tnf::WellKnown, "U", {}, std::string("\x04jambikota.go.id")};
   std::string area = kb::card::ndef::encodeTlv(kb::card::ndef::encodeMessage({uri}));
   auto image = *kb::card::formatCardImage(Chip::Ntag213, kUid, area);
   EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid), image).check, CardCheck::UnknownFormat);
   // Our type name but a future credential version: not understood, not forged.
-  kb::card::ndef::Record future{kb::card::ndef::Tnf::External, std::string(kb::card::kRecordType), {}, "\x02xyz"};
-  image = *kb::card::formatCardImage(Chip::Ntag213, kUid,
-                                     kb::card::ndef::encodeTlv(kb::card::ndef::encodeMessage({future})));
+  kb::card::ndef::Record future{
+      kb::card::ndef::Tnf::External, std::string(kb::card::kRecordType), {}, "\x02xyz"};
+  image = *kb::card::formatCardImage(
+      Chip::Ntag213, kUid, kb::card::ndef::encodeTlv(kb::card::ndef::encodeMessage({future})));
   EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid), image).check, CardCheck::UnknownFormat);
   // Our type and version but a broken body: claims to be ours and is not.
-  kb::card::ndef::Record broken{kb::card::ndef::Tnf::External, std::string(kb::card::kRecordType), {}, "\x01xyz"};
-  image = *kb::card::formatCardImage(Chip::Ntag213, kUid,
-                                     kb::card::ndef::encodeTlv(kb::card::ndef::encodeMessage({broken})));
+  kb::card::ndef::Record broken{
+      kb::card::ndef::Tnf::External, std::string(kb::card::kRecordType), {}, "\x01xyz"};
+  image = *kb::card::formatCardImage(
+      Chip::Ntag213, kUid, kb::card::ndef::encodeTlv(kb::card::ndef::encodeMessage({broken})));
   EXPECT_EQ(checkImage(f.root, ntag(Chip::Ntag213, kUid), image).check, CardCheck::Forged);
 }
 
@@ -242,7 +266,8 @@ TEST(CardCheck, CredentialAfterOtherRecordsAndTlvsIsFound) {
   // Type name in upper case: external types compare case-insensitively.
   std::string type(kb::card::kRecordType);
   for (auto& ch : type) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  kb::card::ndef::Record ours{kb::card::ndef::Tnf::External, type, {}, kb::card::encodeCredential(c)};
+  kb::card::ndef::Record ours{
+      kb::card::ndef::Tnf::External, type, {}, kb::card::encodeCredential(c)};
   // NULL TLVs and a lock control TLV before the NDEF TLV, as some encoders write.
   std::string area = std::string("\x00\x00\x01\x03\xA0\x0C\x34", 7) +
                      kb::card::ndef::encodeTlv(kb::card::ndef::encodeMessage({uri, ours}));
@@ -255,8 +280,9 @@ TEST(CardCheck, CredentialAfterOtherRecordsAndTlvsIsFound) {
 TEST(CardCheck, TruncatedReadIsReadError) {
   Fixture f;
   std::string image = issuedImage(f, Chip::Ntag213);
-  auto v = kb::card::checkCard(f.root, ntag(Chip::Ntag213, kUid), std::string_view(image).substr(12, 4),
-                               std::string_view(image).substr(16, 40));
+  auto v =
+      kb::card::checkCard(f.root, ntag(Chip::Ntag213, kUid), std::string_view(image).substr(12, 4),
+                          std::string_view(image).substr(16, 40));
   EXPECT_EQ(v.check, CardCheck::ReadError);
 }
 
@@ -295,7 +321,11 @@ TEST(Ndef, TlvForms) {
 TEST(Ndef, RecordHeaders) {
   using kb::card::ndef::parseMessage;
   // Long-form (non-SR) record with an ID.
-  std::string long_record = std::string("\xC9\x01\x00\x00\x00\x03\x01T" "iP" "xy", 12);
+  std::string long_record = std::string(
+      "\xC9\x01\x00\x00\x00\x03\x01T"
+      "iP"
+      "xy",
+      12);
   auto records = parseMessage(long_record);
   ASSERT_TRUE(records) << records.error().message;
   ASSERT_EQ(records->size(), 1u);
@@ -304,14 +334,14 @@ TEST(Ndef, RecordHeaders) {
   EXPECT_EQ((*records)[0].id, "i");
   EXPECT_EQ((*records)[0].payload, "Pxy");
   EXPECT_TRUE(parseMessage("")->empty());
-  EXPECT_FALSE(parseMessage(std::string("\x51\x01\x00T", 4)));            // MB missing
-  EXPECT_FALSE(parseMessage(std::string("\x91\x01\x00T", 4)));            // ME missing
-  EXPECT_FALSE(parseMessage(std::string("\xF1\x01\x00T", 4)));            // chunked
-  EXPECT_FALSE(parseMessage(std::string("\xD7\x00\x00", 3)));             // reserved TNF
-  EXPECT_FALSE(parseMessage(std::string("\xD1\x01\x05T", 4)));            // payload past end
+  EXPECT_FALSE(parseMessage(std::string("\x51\x01\x00T", 4)));              // MB missing
+  EXPECT_FALSE(parseMessage(std::string("\x91\x01\x00T", 4)));              // ME missing
+  EXPECT_FALSE(parseMessage(std::string("\xF1\x01\x00T", 4)));              // chunked
+  EXPECT_FALSE(parseMessage(std::string("\xD7\x00\x00", 3)));               // reserved TNF
+  EXPECT_FALSE(parseMessage(std::string("\xD1\x01\x05T", 4)));              // payload past end
   EXPECT_FALSE(parseMessage(std::string("\xC1\x01\xFF\xFF\xFF\xF0T", 7)));  // 4 GB payload claimed
-  EXPECT_FALSE(parseMessage(std::string("\xD1\x01\x00T\x00", 5)));        // bytes after ME
-  EXPECT_FALSE(parseMessage(std::string("\xD0\x01\x00T", 4)));            // TNF 0 with a type
+  EXPECT_FALSE(parseMessage(std::string("\xD1\x01\x00T\x00", 5)));          // bytes after ME
+  EXPECT_FALSE(parseMessage(std::string("\xD0\x01\x00T", 4)));              // TNF 0 with a type
 }
 
 // ---------------------------------------------------------------- originality
@@ -339,14 +369,16 @@ TEST(Originality, PublishedNtag21xSamplesVerifyWithNxpKey) {
   EXPECT_FALSE(key.verify(hex("04DB0BDA993C81"),
                           hex("6048EFD9417CD10F6B7F1818D471A7FE5B46868D2EABDC6307A1E0AAE139D8D0")));
   std::vector<kb::card::OriginalityKey> keys{key};
-  EXPECT_EQ(kb::card::checkOriginality(keys, hex("04E10CDA993C80"),
-                                       hex("8B76052EE42F5567BEB53238B3E3F9950707C0DCC956B5C5EFCFDB709B2D82B3")),
+  EXPECT_EQ(kb::card::checkOriginality(
+                keys, hex("04E10CDA993C80"),
+                hex("8B76052EE42F5567BEB53238B3E3F9950707C0DCC956B5C5EFCFDB709B2D82B3")),
             kb::card::Originality::Valid);
 }
 
 TEST(Originality, TestKeyValidInvalidNotSupported) {
-  const std::string dir = std::string(std::getenv("KB_SOURCE_DIR") ? std::getenv("KB_SOURCE_DIR") : ".") +
-                          "/tests/card/data/";
+  const std::string dir =
+      std::string(std::getenv("KB_SOURCE_DIR") ? std::getenv("KB_SOURCE_DIR") : ".") +
+      "/tests/card/data/";
   auto priv = kb::readFile(dir + "originality_test.key", 4096);
   auto pub = kb::readFile(dir + "originality_test.pub", 4096);
   ASSERT_TRUE(priv && pub);
@@ -358,8 +390,10 @@ TEST(Originality, TestKeyValidInvalidNotSupported) {
   std::vector<kb::card::OriginalityKey> keys{*kb::card::OriginalityKey::nxpNtag21x(), *key};
   EXPECT_EQ(kb::card::checkOriginality(keys, kUid, *sig), kb::card::Originality::Valid);
   EXPECT_EQ(kb::card::checkOriginality(keys, kOtherUid, *sig), kb::card::Originality::Invalid);
-  EXPECT_EQ(kb::card::checkOriginality(keys, kUid, std::nullopt), kb::card::Originality::NotSupported);
-  EXPECT_EQ(kb::card::checkOriginality(keys, kUid, std::string(32, '\0')), kb::card::Originality::Invalid);
+  EXPECT_EQ(kb::card::checkOriginality(keys, kUid, std::nullopt),
+            kb::card::Originality::NotSupported);
+  EXPECT_EQ(kb::card::checkOriginality(keys, kUid, std::string(32, '\0')),
+            kb::card::Originality::Invalid);
   // Only NXP's key: a test-key signature is not an NXP chip.
   EXPECT_EQ(kb::card::checkOriginality({keys[0]}, kUid, *sig), kb::card::Originality::Invalid);
   // PEM round trip of a fresh key.
@@ -394,7 +428,9 @@ class MemoryReader : public kb::reader::Reader {
     return image_.substr(static_cast<std::size_t>(first * 4), static_cast<std::size_t>(count * 4));
   }
   kb::Result<std::optional<std::string>> readSignature() override { return signature_; }
-  kb::Result<void> writePages(int, std::string_view) override { return kb::fail(kb::Errc::Io, "read-only"); }
+  kb::Result<void> writePages(int, std::string_view) override {
+    return kb::fail(kb::Errc::Io, "read-only");
+  }
   kb::Result<bool> cardPresent() override { return true; }
   void abort() override {}
   void close() override {}
@@ -438,7 +474,8 @@ TEST(Tap, CardPulledMidReadIsReadErrorAndClassicIsNotRead) {
   EXPECT_EQ(tap->verdict.check, CardCheck::ReadError);
 
   MemoryReader classic(issuedImage(f, Chip::Ntag213), std::nullopt);
-  tap = kb::card::identifyCard(classic, {kUid.substr(0, 4), Chip::Unknown, hex("000408")}, f.root, {});
+  tap = kb::card::identifyCard(classic, {kUid.substr(0, 4), Chip::Unknown, hex("000408")}, f.root,
+                               {});
   ASSERT_TRUE(tap);
   EXPECT_EQ(tap->verdict.check, CardCheck::UnknownFormat);
   EXPECT_EQ(classic.reads, 0);
@@ -448,8 +485,8 @@ TEST(Tap, CardPulledMidReadIsReadErrorAndClassicIsNotRead) {
 TEST(Tap, HostileCcCannotMakeUsReadPastTheChip) {
   Fixture f;
   std::string image = issuedImage(f, Chip::Ntag213);
-  image[14] = '\xFF';               // CC claims 2040 bytes
-  image[16 + 1] = '\xFF';           // and the TLV a 3-byte length...
+  image[14] = '\xFF';                            // CC claims 2040 bytes
+  image[16 + 1] = '\xFF';                        // and the TLV a 3-byte length...
   image.insert(18, std::string("\x03\x00", 2));  // ...of 0x0300 bytes
   image.resize(180);
   MemoryReader reader(image, std::nullopt);

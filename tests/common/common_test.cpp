@@ -70,8 +70,8 @@ TEST(Crypto, Ed25519SignVerifyAndPemRoundTrip) {
 }
 
 TEST(Crypto, Ed25519Rfc8032TestVector1) {
-  auto pub = crypto::PublicKey::fromRaw(*hexDecode(
-                 "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
+  auto pub = crypto::PublicKey::fromRaw(
+                 *hexDecode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
                  .value();
   auto sig = *hexDecode(
       "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"

@@ -1,11 +1,10 @@
+#include "config/config.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <unistd.h>
-
-#include "config/config.h"
 
 namespace kb::config {
 namespace {
@@ -71,14 +70,20 @@ TEST(Config, ErrorsNameFileLineAndKey) {
 }
 
 TEST(Config, IntegersAreCheckedForFormAndRange) {
-  EXPECT_EQ(parseError("idle_timeout_ms = soon\n"), "kiosk.conf:1: idle_timeout_ms: not an integer: 'soon'");
-  EXPECT_EQ(parseError("idle_timeout_ms = 90s\n"), "kiosk.conf:1: idle_timeout_ms: not an integer: '90s'");
+  EXPECT_EQ(parseError("idle_timeout_ms = soon\n"),
+            "kiosk.conf:1: idle_timeout_ms: not an integer: 'soon'");
+  EXPECT_EQ(parseError("idle_timeout_ms = 90s\n"),
+            "kiosk.conf:1: idle_timeout_ms: not an integer: '90s'");
   EXPECT_EQ(parseError("idle_timeout_ms =\n"), "kiosk.conf:1: idle_timeout_ms: not an integer: ''");
-  EXPECT_EQ(parseError("removal_timeout_ms = 99\n"), "kiosk.conf:1: removal_timeout_ms: must be between 100 and 600000");
-  EXPECT_EQ(parseError("error_timeout_ms = 600001\n"), "kiosk.conf:1: error_timeout_ms: must be between 100 and 600000");
-  EXPECT_EQ(parseError("soft_age_hours = 0\n"), "kiosk.conf:1: soft_age_hours: must be between 1 and 8760");
+  EXPECT_EQ(parseError("removal_timeout_ms = 99\n"),
+            "kiosk.conf:1: removal_timeout_ms: must be between 100 and 600000");
+  EXPECT_EQ(parseError("error_timeout_ms = 600001\n"),
+            "kiosk.conf:1: error_timeout_ms: must be between 100 and 600000");
+  EXPECT_EQ(parseError("soft_age_hours = 0\n"),
+            "kiosk.conf:1: soft_age_hours: must be between 1 and 8760");
   EXPECT_EQ(parseError("grace_days = -1\n"), "kiosk.conf:1: grace_days: must be between 0 and 365");
-  EXPECT_EQ(parseError("grace_days = 99999999999\n"), "kiosk.conf:1: grace_days: must be between 0 and 365");
+  EXPECT_EQ(parseError("grace_days = 99999999999\n"),
+            "kiosk.conf:1: grace_days: must be between 0 and 365");
 }
 
 TEST(Config, ListenMustBeLoopbackWithAPort) {
@@ -86,8 +91,10 @@ TEST(Config, ListenMustBeLoopbackWithAPort) {
             "kiosk.conf:1: listen: address must be loopback (127.0.0.0/8 or [::1]): '0.0.0.0'");
   EXPECT_EQ(parseError("listen = 192.168.1.5:80\n"),
             "kiosk.conf:1: listen: address must be loopback (127.0.0.0/8 or [::1]): '192.168.1.5'");
-  EXPECT_EQ(parseError("listen = 127.0.0.1\n"), "kiosk.conf:1: listen: expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
-  EXPECT_EQ(parseError("listen = 127.0.0.1:70000\n"), "kiosk.conf:1: listen: port must be between 0 and 65535");
+  EXPECT_EQ(parseError("listen = 127.0.0.1\n"),
+            "kiosk.conf:1: listen: expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
+  EXPECT_EQ(parseError("listen = 127.0.0.1:70000\n"),
+            "kiosk.conf:1: listen: port must be between 0 and 65535");
   EXPECT_EQ(parseError("listen = 127.0.0.256:80\n"),
             "kiosk.conf:1: listen: address must be loopback (127.0.0.0/8 or [::1]): '127.0.0.256'");
   auto v6 = parse("listen = [::1]:8081\n", "k");
@@ -100,15 +107,19 @@ TEST(Config, ListenMustBeLoopbackWithAPort) {
 }
 
 TEST(Config, EnumsListsAndStrings) {
-  EXPECT_EQ(parseError("roles = kiosk, printer\n"), "kiosk.conf:1: roles: unknown role 'printer' (kiosk, console)");
+  EXPECT_EQ(parseError("roles = kiosk, printer\n"),
+            "kiosk.conf:1: roles: unknown role 'printer' (kiosk, console)");
   EXPECT_EQ(parseError("roles = kiosk,kiosk\n"), "kiosk.conf:1: roles: role 'kiosk' listed twice");
   EXPECT_EQ(parseError("roles =\n"), "kiosk.conf:1: roles: unknown role '' (kiosk, console)");
   EXPECT_EQ(parseError("reader = pn352_uart:/dev/ttyUSB0\n"),
-            "kiosk.conf:1: reader: expected sim, auto or a libnfc connstring (e.g. pn532_uart:/dev/ttyUSB0); "
+            "kiosk.conf:1: reader: expected sim, auto or a libnfc connstring (e.g. "
+            "pn532_uart:/dev/ttyUSB0); "
             "unknown driver 'pn352_uart'");
-  EXPECT_EQ(parseError("log_level = verbose\n"), "kiosk.conf:1: log_level: expected error, warning, info or debug");
+  EXPECT_EQ(parseError("log_level = verbose\n"),
+            "kiosk.conf:1: log_level: expected error, warning, info or debug");
   EXPECT_EQ(parseError("originality_key = xyz\n"),
-            "kiosk.conf:1: originality_key: expected an even number of hex digits (at most 132) or nothing");
+            "kiosk.conf:1: originality_key: expected an even number of hex digits (at most 132) or "
+            "nothing");
   EXPECT_EQ(parseError("state_dir =\n"), "kiosk.conf:1: state_dir: must not be empty");
   EXPECT_EQ(parseError("root =\n"), "kiosk.conf:1: root: must not be empty");
   EXPECT_EQ(parseError("ui_dir =\n"), "kiosk.conf:1: ui_dir: must not be empty");
@@ -118,12 +129,15 @@ TEST(Config, EnumsListsAndStrings) {
 }
 
 TEST(Config, GuidanceUrlIsAPlainHttpUrl) {
-  EXPECT_EQ(parseError("public_guidance_url = ftp://x\n"), "kiosk.conf:1: public_guidance_url: must start with https:// or http://");
+  EXPECT_EQ(parseError("public_guidance_url = ftp://x\n"),
+            "kiosk.conf:1: public_guidance_url: must start with https:// or http://");
   EXPECT_EQ(parseError("public_guidance_url = https://x/p?a=1\n"),
             "kiosk.conf:1: public_guidance_url: must not contain spaces, quotes, '?' or '#'");
-  EXPECT_EQ(parseError("public_guidance_url = https://\n"), "kiosk.conf:1: public_guidance_url: has no host");
-  EXPECT_EQ(parseError("public_guidance_url = https://" + std::string(200, 'a') + "\n"),
-            "kiosk.conf:1: public_guidance_url: longer than 200 characters (it is shown as a QR code)");
+  EXPECT_EQ(parseError("public_guidance_url = https://\n"),
+            "kiosk.conf:1: public_guidance_url: has no host");
+  EXPECT_EQ(
+      parseError("public_guidance_url = https://" + std::string(200, 'a') + "\n"),
+      "kiosk.conf:1: public_guidance_url: longer than 200 characters (it is shown as a QR code)");
 }
 
 TEST(Config, OverridesUseTheSameTable) {
@@ -138,7 +152,8 @@ TEST(Config, OverridesUseTheSameTable) {
 }
 
 TEST(Config, LoadReadsFileAndLabelsErrorsWithItsPath) {
-  auto dir = std::filesystem::temp_directory_path() / ("kb_config_test_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("kb_config_test_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto path = (dir / "kiosk.conf").string();
   std::ofstream(path) << "reader = sim\nidle_timeout_ms = 5\n";

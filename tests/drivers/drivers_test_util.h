@@ -29,8 +29,10 @@ inline std::string patternImage(TagKind kind, const std::string& uid = kUid) {
   auto image = blankNtagImage(kind, uid);
   const int pages = ntagPageCount(kind);
   for (int p = 5; p < pages - 5; ++p)
-    for (int b = 0; b < 4; ++b) image[static_cast<std::size_t>(p * 4 + b)] = static_cast<char>((p * 7 + b) & 0xFF);
-  for (std::size_t i = static_cast<std::size_t>(pages - 2) * 4; i < image.size(); ++i) image[i] = '\0';
+    for (int b = 0; b < 4; ++b)
+      image[static_cast<std::size_t>(p * 4 + b)] = static_cast<char>((p * 7 + b) & 0xFF);
+  for (std::size_t i = static_cast<std::size_t>(pages - 2) * 4; i < image.size(); ++i)
+    image[i] = '\0';
   return image;
 }
 

@@ -1,8 +1,7 @@
 // The emulator's host link, byte by byte: what libnfc alone would not exercise
 // (wake-up rule, extended frames, NACK, abort by ACK, bad checksums, syntax errors).
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
@@ -25,7 +24,8 @@ std::string frame(std::string_view cmd) {  // host information frame, normal or 
     f += static_cast<char>(body.size());
     f += static_cast<char>(0x100 - body.size());
   } else {
-    const auto hi = static_cast<unsigned>(body.size() >> 8), lo = static_cast<unsigned>(body.size() & 0xff);
+    const auto hi = static_cast<unsigned>(body.size() >> 8),
+               lo = static_cast<unsigned>(body.size() & 0xff);
     f += std::string("\xff\xff", 2);
     f += static_cast<char>(hi);
     f += static_cast<char>(lo);
@@ -50,7 +50,9 @@ class EmulatorWireTest : public ::testing::Test {
   void TearDown() override {
     if (fd_ >= 0) ::close(fd_);
   }
-  void put(const std::string& bytes) { ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size())); }
+  void put(const std::string& bytes) {
+    ASSERT_EQ(::write(fd_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
   // Everything the emulator sends until it is quiet for `quiet`.
   std::string get(std::chrono::milliseconds quiet = 300ms) {
     std::string out;
@@ -112,7 +114,8 @@ TEST_F(EmulatorWireTest, ExtendedFramesBothWays) {
   const auto answer = get();
   ASSERT_GE(answer.size(), 6u + 8u + 403u + 2u);
   EXPECT_EQ(answer.substr(6, 5), std::string("\x00\x00\xff\xff\xff", 5));
-  const auto len = (static_cast<unsigned char>(answer[11]) << 8) | static_cast<unsigned char>(answer[12]);
+  const auto len =
+      (static_cast<unsigned char>(answer[11]) << 8) | static_cast<unsigned char>(answer[12]);
   EXPECT_EQ(len, 2 + 1 + 400);  // TFI, command, status, 100 pages
   EXPECT_EQ(answer.substr(17, 400), patternImage(TagKind::Ntag216).substr(0, 400));
 }

@@ -1,12 +1,13 @@
 // The libnfc driver against the PN532 emulator over a real pty: the real libnfc pn532_uart
 // code path, including the fault cases users of libnfc readers hit.
+#include "libnfc/libnfc_reader.h"
+
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
 
 #include "drivers_test_util.h"
-#include "libnfc/libnfc_reader.h"
 
 namespace kb::test {
 namespace {
@@ -74,7 +75,8 @@ TEST_F(LibnfcReaderTest, CardPlacedDuringTheWaitIsFound) {
   EXPECT_EQ(card->uid, kUid);
 }
 
-class ChipTest : public LibnfcReaderTest, public ::testing::WithParamInterface<std::pair<TagKind, Chip>> {};
+class ChipTest : public LibnfcReaderTest,
+                 public ::testing::WithParamInterface<std::pair<TagKind, Chip>> {};
 
 TEST_P(ChipTest, DetectsChipAndReadsWholeMemory) {
   const auto [kind, chip] = GetParam();
@@ -207,13 +209,15 @@ TEST_F(LibnfcReaderTest, SelectThatNeverAnswersIsAbortedByTheGuard) {
   // libnfc 1.8 bounds this select itself (350 ms); a guard shorter than that proves the
   // watchdog path that protects drivers and versions which wait without limit.
   reader_->close();
-  reader_ = std::make_unique<LibnfcReader>(LibnfcOptions{.connstring = emu_->connstring(), .callGuard = 100ms});
+  reader_ = std::make_unique<LibnfcReader>(
+      LibnfcOptions{.connstring = emu_->connstring(), .callGuard = 100ms});
   ASSERT_TRUE(reader_->open());
   emu_->setFault(Fault::NoResponse, 0x4A);  // only InListPassiveTarget goes unanswered
   auto card = bounded([&] { return reader_->waitForCard(5s); });
   ASSERT_FALSE(card);
   EXPECT_EQ(card.error().code, Errc::ReaderLost) << card.error().message;
-  EXPECT_NE(card.error().message.find("stopped answering"), std::string::npos) << card.error().message;
+  EXPECT_NE(card.error().message.find("stopped answering"), std::string::npos)
+      << card.error().message;
 }
 
 TEST_F(LibnfcReaderTest, UnpluggedReaderIsLost) {

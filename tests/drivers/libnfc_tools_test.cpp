@@ -1,6 +1,5 @@
 // Faithfulness: Debian's libnfc tools read the emulated card correctly.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,10 +27,11 @@ struct RunResult {
 };
 
 // Runs a libnfc tool against one device only, never scanning other serial ports.
-RunResult runTool(const std::string& connstring, const std::string& args, const std::filesystem::path& cwd) {
+RunResult runTool(const std::string& connstring, const std::string& args,
+                  const std::filesystem::path& cwd) {
   const std::string cmd = "cd '" + cwd.string() + "' && LIBNFC_DEVICE='" + connstring +
-                          "' LIBNFC_AUTO_SCAN=false LIBNFC_INTRUSIVE_SCAN=false timeout 60 " + args +
-                          " </dev/null 2>&1";
+                          "' LIBNFC_AUTO_SCAN=false LIBNFC_INTRUSIVE_SCAN=false timeout 60 " +
+                          args + " </dev/null 2>&1";
   RunResult r{-1, {}};
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -50,7 +50,8 @@ class LibnfcToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* tool : {"nfc-list", "nfc-mfultralight"})
-      ASSERT_TRUE(findTool(tool)) << tool << " not installed (Debian package libnfc-bin; scripts/install-deps.sh)";
+      ASSERT_TRUE(findTool(tool))
+          << tool << " not installed (Debian package libnfc-bin; scripts/install-deps.sh)";
     auto e = Pn532Emulator::start();
     ASSERT_TRUE(e) << e.error().message;
     emu_ = std::move(*e);
@@ -64,7 +65,8 @@ TEST_F(LibnfcToolsTest, NfcListShowsTheUid) {
   const auto r = runTool(emu_->connstring(), "nfc-list", dir_.path());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("1 ISO14443A passive target(s) found"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("UID (NFCID1): 04  11  22  33  44  55  66"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("UID (NFCID1): 04  11  22  33  44  55  66"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("ATQA (SENS_RES): 00  44"), std::string::npos) << r.output;
 }
 

@@ -27,11 +27,15 @@ struct Summary {
 Summary summarize(std::vector<double> v) {
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
-  const auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
+  const auto at = [&](double q) {
+    return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+  };
   return {at(0.5), at(0.95)};
 }
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace
 
@@ -41,8 +45,10 @@ int main(int argc, char** argv) {
   int runs = 20;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--throttle") throttle = true;
-    else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    if (a == "--throttle")
+      throttle = true;
+    else if (a == "--runs" && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
     else {
       std::cout << "usage: kb-reader-timing [--throttle] [--runs N]\n";
       return a == "--help" ? 0 : 2;
@@ -76,7 +82,8 @@ int main(int argc, char** argv) {
 
   std::vector<double> tool;
   TempDir dir;
-  const std::string cmd = "cd '" + dir.path().string() + "' && LIBNFC_DEVICE='" + (*emu)->connstring() +
+  const std::string cmd = "cd '" + dir.path().string() + "' && LIBNFC_DEVICE='" +
+                          (*emu)->connstring() +
                           "' LIBNFC_AUTO_SCAN=false nfc-mfultralight r dump.mfd >/dev/null 2>&1";
   (*emu)->insert(ntag());
   for (int i = 0; i < std::max(1, runs / 4); ++i) {
@@ -88,9 +95,13 @@ int main(int argc, char** argv) {
     tool.push_back(ms(Clock::now() - t0));
   }
   const auto t = summarize(tap), r = summarize(read), b = summarize(tool);
-  std::printf("emulator %s, %d runs (ms)\n", throttle ? "throttled to 115200 baud" : "unthrottled", runs);
-  std::printf("  tap: card placed -> pages 0-44 + READ_SIG read   median %.1f  p95 %.1f\n", t.median, t.p95);
-  std::printf("  read: select done -> pages 0-44 + READ_SIG read  median %.1f  p95 %.1f\n", r.median, r.p95);
-  std::printf("  baseline: nfc-mfultralight r (whole process)     median %.1f  p95 %.1f\n", b.median, b.p95);
+  std::printf("emulator %s, %d runs (ms)\n", throttle ? "throttled to 115200 baud" : "unthrottled",
+              runs);
+  std::printf("  tap: card placed -> pages 0-44 + READ_SIG read   median %.1f  p95 %.1f\n",
+              t.median, t.p95);
+  std::printf("  read: select done -> pages 0-44 + READ_SIG read  median %.1f  p95 %.1f\n",
+              r.median, r.p95);
+  std::printf("  baseline: nfc-mfultralight r (whole process)     median %.1f  p95 %.1f\n",
+              b.median, b.p95);
   return 0;
 }

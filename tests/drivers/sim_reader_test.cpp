@@ -1,9 +1,9 @@
+#include "sim/sim_reader.h"
+
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
-
-#include "sim/sim_reader.h"
 
 namespace kb::reader {
 namespace {

@@ -38,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // The same bytes as a card: first 4 are the CC, the rest user memory.
   if (size >= 4) {
-    kb::reader::CardPresence presence{std::string("\x04\x01\x02\x03\x04\x05\x06", 7), kb::reader::Chip::Ntag216,
-                                      std::string("\x00\x44\x00", 3)};
+    kb::reader::CardPresence presence{std::string("\x04\x01\x02\x03\x04\x05\x06", 7),
+                                      kb::reader::Chip::Ntag216, std::string("\x00\x44\x00", 3)};
     auto v = kb::card::checkCard(root(), presence, bytes.substr(0, 4), bytes.substr(4));
     if (v.check == kb::card::CardCheck::Genuine) __builtin_trap();  // nobody holds the card key
   }

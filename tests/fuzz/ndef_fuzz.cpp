@@ -16,14 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto scan = kb::card::ndef::scanTlvs(area, area_size);
   if (scan && scan->kind == kb::card::ndef::TlvScan::Kind::Found) {
     if (scan->value_offset + scan->value_length > area.size()) __builtin_trap();
-    auto records = kb::card::ndef::parseMessage(area.substr(scan->value_offset, scan->value_length));
+    auto records =
+        kb::card::ndef::parseMessage(area.substr(scan->value_offset, scan->value_length));
     if (records) {
       // Whatever parses must re-encode to a message that parses to the same records.
       auto again = kb::card::ndef::parseMessage(kb::card::ndef::encodeMessage(*records));
       if (!again || again->size() != records->size()) __builtin_trap();
       for (std::size_t i = 0; i < records->size(); ++i)
-        if ((*again)[i].payload != (*records)[i].payload || (*again)[i].type != (*records)[i].type ||
-            (*again)[i].id != (*records)[i].id || (*again)[i].tnf != (*records)[i].tnf)
+        if ((*again)[i].payload != (*records)[i].payload ||
+            (*again)[i].type != (*records)[i].type || (*again)[i].id != (*records)[i].id ||
+            (*again)[i].tnf != (*records)[i].tnf)
           __builtin_trap();
     }
   }

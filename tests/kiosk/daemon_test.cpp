@@ -1,26 +1,24 @@
 // The real kartu-bahagiad binary: --check-config, --demo end to end (every demo
 // card gives its screen), SIGTERM.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <set>
 #include <regex>
+#include <set>
 #include <thread>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
 #include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tests/web/http_client.h"
 
@@ -40,7 +38,8 @@ std::string daemonPath() {
 }
 
 fs::path tempDir(const std::string& name) {
-  auto d = fs::temp_directory_path() / ("kb_daemon_test_" + std::to_string(::getpid()) + "_" + name);
+  auto d =
+      fs::temp_directory_path() / ("kb_daemon_test_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -82,7 +81,8 @@ class Child {
   }
 
   /// Reads output until `pattern` appears in stdout (or the bound passes).
-  std::optional<std::smatch> waitForOutput(const std::regex& pattern, std::chrono::seconds bound = 60s) {
+  std::optional<std::smatch> waitForOutput(const std::regex& pattern,
+                                           std::chrono::seconds bound = 60s) {
     auto deadline = std::chrono::steady_clock::now() + bound;
     while (std::chrono::steady_clock::now() < deadline) {
       drain();
@@ -130,8 +130,10 @@ class Child {
   void drain() {
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(out_, buf, sizeof buf)) > 0) stdout_.append(buf, static_cast<std::size_t>(n));
-    while ((n = ::read(err_, buf, sizeof buf)) > 0) stderr_.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(out_, buf, sizeof buf)) > 0)
+      stdout_.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(err_, buf, sizeof buf)) > 0)
+      stderr_.append(buf, static_cast<std::size_t>(n));
   }
   pid_t pid_ = -1;
   int out_ = -1, err_ = -1;
@@ -141,7 +143,8 @@ class Child {
 
 TEST(CheckConfig, AcceptsAGoodFile) {
   auto dir = tempDir("good");
-  std::ofstream(dir / "kiosk.conf") << "# test\nreader = pn532_uart:/dev/ttyUSB0\nlisten = 127.0.0.1:8080\n";
+  std::ofstream(dir / "kiosk.conf")
+      << "# test\nreader = pn532_uart:/dev/ttyUSB0\nlisten = 127.0.0.1:8080\n";
   Child c({"--check-config", (dir / "kiosk.conf").string()});
   EXPECT_EQ(c.wait(30s), 0) << c.err();
   fs::remove_all(dir);
@@ -155,13 +158,15 @@ TEST(CheckConfig, RejectsWithFileLineKeyReason) {
   auto status = c.wait(30s);
   ASSERT_TRUE(status);
   EXPECT_NE(*status, 0);
-  EXPECT_NE(c.err().find("error: CONFIG: " + file + ":3: idle_timeout_ms: not an integer: 'soon'"), std::string::npos)
+  EXPECT_NE(c.err().find("error: CONFIG: " + file + ":3: idle_timeout_ms: not an integer: 'soon'"),
+            std::string::npos)
       << c.err();
 
   std::ofstream(file) << "colour = blue\n";
   Child unknown({"--check-config", file});
   EXPECT_NE(unknown.wait(30s).value_or(0), 0);
-  EXPECT_NE(unknown.err().find(file + ":1: colour: unknown key"), std::string::npos) << unknown.err();
+  EXPECT_NE(unknown.err().find(file + ":1: colour: unknown key"), std::string::npos)
+      << unknown.err();
   fs::remove_all(dir);
 }
 
@@ -177,7 +182,8 @@ TEST(CommandLine, HelpAndUsageErrors) {
   EXPECT_EQ(set_without_demo.wait(30s), 64);
   Child bad_set({"--demo", "--set", "removal_timeout_ms=fast"});
   EXPECT_EQ(bad_set.wait(30s), 64);
-  EXPECT_NE(bad_set.err().find("removal_timeout_ms: not an integer"), std::string::npos) << bad_set.err();
+  EXPECT_NE(bad_set.err().find("removal_timeout_ms: not an integer"), std::string::npos)
+      << bad_set.err();
 }
 
 class DemoDaemon : public ::testing::Test {
@@ -186,7 +192,8 @@ class DemoDaemon : public ::testing::Test {
     dir_ = tempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
     child_ = std::make_unique<Child>(std::vector<std::string>{
         "--demo", "--listen", "127.0.0.1:0", "--state-dir", (dir_ / "state").string(), "--set",
-        "removal_timeout_ms=200", "--set", "error_timeout_ms=5000", "--set", "ui_dir=" + dir_.string()});
+        "removal_timeout_ms=200", "--set", "error_timeout_ms=5000", "--set",
+        "ui_dir=" + dir_.string()});
     auto m = child_->waitForOutput(std::regex(R"(Open the kiosk: +http://127\.0\.0\.1:([0-9]+)/)"));
     ASSERT_TRUE(m) << child_->out() << child_->err();
     port_ = static_cast<unsigned short>(std::stoi((*m)[1].str()));
@@ -219,8 +226,8 @@ TEST_F(DemoDaemon, EveryDemoCardShowsItsScreen) {
   ASSERT_TRUE(cards.is_array());
   std::set<std::string> verdicts;
   for (const auto& card : cards) verdicts.insert(card["expected_verdict"].get<std::string>());
-  for (auto v : {"ACTIVE", "INACTIVE", "BLOCKED", "NOT_FOUND", "CLONED", "FORGED", "UNKNOWN_FORMAT", "READ_ERROR",
-                 "DATA_TOO_OLD", "NO_DATA"})
+  for (auto v : {"ACTIVE", "INACTIVE", "BLOCKED", "NOT_FOUND", "CLONED", "FORGED", "UNKNOWN_FORMAT",
+                 "READ_ERROR", "DATA_TOO_OLD", "NO_DATA"})
     EXPECT_TRUE(verdicts.count(v)) << v;
   auto initial = state();
   EXPECT_EQ(initial["demo"], true);
@@ -228,9 +235,11 @@ TEST_F(DemoDaemon, EveryDemoCardShowsItsScreen) {
 
   for (const auto& card : cards) {
     const std::string card_no = card["card_no"];
-    auto r = httpRequest(port_, http::verb::post, "/api/demo/tap", nlohmann::json{{"card_no", card_no}}.dump());
+    auto r = httpRequest(port_, http::verb::post, "/api/demo/tap",
+                         nlohmann::json{{"card_no", card_no}}.dump());
     ASSERT_EQ(r.status, 200) << card_no << r.body;
-    auto shown = waitState([](const nlohmann::json& s) { return s["screen"] != "idle" && s["screen"] != "reading"; });
+    auto shown = waitState(
+        [](const nlohmann::json& s) { return s["screen"] != "idle" && s["screen"] != "reading"; });
     ASSERT_TRUE(shown) << card_no;
     EXPECT_EQ((*shown)["screen"], card["screen"]) << card_no;
     EXPECT_EQ((*shown)["error"], card["error"]) << card_no;
@@ -245,7 +254,8 @@ TEST_F(DemoDaemon, EveryDemoCardShowsItsScreen) {
       EXPECT_EQ((*shown)["tap"]["freshness"], "STALE");
     }
     ASSERT_EQ(httpRequest(port_, http::verb::post, "/api/demo/remove").status, 200);
-    ASSERT_TRUE(waitState([](const nlohmann::json& s) { return s["screen"] == "idle"; })) << card_no;
+    ASSERT_TRUE(waitState([](const nlohmann::json& s) { return s["screen"] == "idle"; }))
+        << card_no;
   }
   // A genuine card's credential on another chip: a clone.
   auto clone = httpRequest(port_, http::verb::post, "/api/demo/tap",
@@ -256,7 +266,9 @@ TEST_F(DemoDaemon, EveryDemoCardShowsItsScreen) {
   EXPECT_EQ((*shown)["error"], "CANNOT_VERIFY_CARD");
   httpRequest(port_, http::verb::post, "/api/demo/remove");
 
-  EXPECT_EQ(httpRequest(port_, http::verb::post, "/api/demo/tap", R"({"card_no":"NOPE-000"})").status, 404);
+  EXPECT_EQ(
+      httpRequest(port_, http::verb::post, "/api/demo/tap", R"({"card_no":"NOPE-000"})").status,
+      404);
   EXPECT_EQ(httpRequest(port_, http::verb::post, "/api/demo/tap", R"({"uid":"04"})").status, 400);
 
   // Logs carry verdicts, never card numbers or names.

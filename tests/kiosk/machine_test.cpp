@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "kiosk/machine.h"
+
+#include <gtest/gtest.h>
 
 namespace kb::kiosk {
 namespace {
@@ -10,10 +10,20 @@ using namespace std::chrono_literals;
 nlohmann::json verdictDoc(const std::string& verdict, const std::string& freshness = "FRESH") {
   return {{"verdict", verdict},
           {"freshness", freshness},
-          {"snapshot", {{"serial", 3}, {"signed_at", "2026-11-20T01:00:00Z"}, {"expires_at", "2026-12-20T01:00:00Z"}, {"age_seconds", 97200}}},
-          {"card", {{"card_no", "KB-1571-0000042"}, {"status", "active"}, {"holder", "SIT* NUR*****"},
-                    {"category", "pekerja_rentan"}, {"kelurahan", "Telanaipura"}, {"rt", "007"}}},
-          {"coverages", nlohmann::json::array({{{"program", "JKK"}, {"status", "active"}, {"active_today", true}}})}};
+          {"snapshot",
+           {{"serial", 3},
+            {"signed_at", "2026-11-20T01:00:00Z"},
+            {"expires_at", "2026-12-20T01:00:00Z"},
+            {"age_seconds", 97200}}},
+          {"card",
+           {{"card_no", "KB-1571-0000042"},
+            {"status", "active"},
+            {"holder", "SIT* NUR*****"},
+            {"category", "pekerja_rentan"},
+            {"kelurahan", "Telanaipura"},
+            {"rt", "007"}}},
+          {"coverages", nlohmann::json::array(
+                            {{{"program", "JKK"}, {"status", "active"}, {"active_today", true}}})}};
 }
 
 TapOutcome genuine(const std::string& verdict, const std::string& freshness = "FRESH") {
@@ -35,7 +45,8 @@ class MachineTest : public ::testing::Test {
 
 TEST_F(MachineTest, StartsIdleWithEveryFieldPresent) {
   auto j = m.toJson();
-  for (auto key : {"seq", "screen", "error", "guidance", "tap", "reader", "data", "demo", "public_guidance_url"})
+  for (auto key : {"seq", "screen", "error", "guidance", "tap", "reader", "data", "demo",
+                   "public_guidance_url"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["screen"], "idle");
   EXPECT_TRUE(j["tap"].is_null());
@@ -212,7 +223,8 @@ TEST(Classify, EveryOutcomeMapsToItsScreen) {
       {genuine("UNVERIFIABLE", "FRESH"), Screen::Error, "CANNOT_VERIFY_CARD"},  // tampered row
       {TapOutcome{"GENUINE", "VALID", nullptr, true}, Screen::Error, "NO_DATA"},
       {TapOutcome{"READ_ERROR", "NOT_SUPPORTED", nullptr, false}, Screen::Error, "READ_ERROR"},
-      {TapOutcome{"UNKNOWN_FORMAT", "NOT_SUPPORTED", nullptr, false}, Screen::Error, "NOT_KARTU_BAHAGIA"},
+      {TapOutcome{"UNKNOWN_FORMAT", "NOT_SUPPORTED", nullptr, false}, Screen::Error,
+       "NOT_KARTU_BAHAGIA"},
       {TapOutcome{"CLONED", "INVALID", nullptr, false}, Screen::Error, "CANNOT_VERIFY_CARD"},
       {TapOutcome{"FORGED", "VALID", nullptr, false}, Screen::Error, "CANNOT_VERIFY_CARD"},
       {TapOutcome{"SOMETHING_NEW", "VALID", nullptr, false}, Screen::Error, "CANNOT_VERIFY_CARD"},
@@ -232,8 +244,8 @@ TEST(ParseAction, AcceptsTheFourActionsOnly) {
   EXPECT_EQ(parseAction(R"({"action":"back"})")->kind, UiAction::Kind::Back);
   EXPECT_EQ(parseAction(R"({"action":"done"})")->kind, UiAction::Kind::Done);
   EXPECT_EQ(parseAction(R"({"action":"touch"})")->kind, UiAction::Kind::Touch);
-  for (auto bad : {R"({"action":"guidance","program":"JHT"})", R"({"action":"guidance"})", R"({"action":"reboot"})",
-                   R"({"action":5})", R"([1,2])", "not json", ""})
+  for (auto bad : {R"({"action":"guidance","program":"JHT"})", R"({"action":"guidance"})",
+                   R"({"action":"reboot"})", R"({"action":5})", R"([1,2])", "not json", ""})
     EXPECT_FALSE(parseAction(bad)) << bad;
 }
 

@@ -67,8 +67,12 @@ constexpr auto kByteTime = std::chrono::nanoseconds(86'806);  // 10 bits at 1152
 const std::string kAckFrame("\x00\x00\xff\x00\xff\x00", 6);
 const std::string kErrorFrame("\x00\x00\xff\x01\xff\x7f\x81\x00", 8);
 
-char ch(unsigned v) { return static_cast<char>(static_cast<std::uint8_t>(v)); }
-std::uint8_t u8(char c) { return static_cast<std::uint8_t>(c); }
+char ch(unsigned v) {
+  return static_cast<char>(static_cast<std::uint8_t>(v));
+}
+std::uint8_t u8(char c) {
+  return static_cast<std::uint8_t>(c);
+}
 
 std::string hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -106,7 +110,9 @@ struct CardAnswer {
 
 enum class CardState { Idle, Ready, Active, Halt };
 
-bool isNtag(TagKind kind) { return ntagPageCount(kind) > 0; }
+bool isNtag(TagKind kind) {
+  return ntagPageCount(kind) > 0;
+}
 
 std::string atqa(TagKind kind) {  // as the PN532 reports SENS_RES: MSB first
   return isNtag(kind) ? std::string("\x00\x44", 2) : std::string("\x00\x04", 2);
@@ -114,17 +120,23 @@ std::string atqa(TagKind kind) {  // as the PN532 reports SENS_RES: MSB first
 
 std::uint8_t sak(TagKind kind) {
   switch (kind) {
-    case TagKind::MifareClassic1k: return 0x08;
-    case TagKind::Iso14443_4: return 0x20;
-    default: return 0x00;
+    case TagKind::MifareClassic1k:
+      return 0x08;
+    case TagKind::Iso14443_4:
+      return 0x20;
+    default:
+      return 0x00;
   }
 }
 
 std::uint8_t storageByte(TagKind kind) {
   switch (kind) {
-    case TagKind::Ntag213: return 0x0F;
-    case TagKind::Ntag215: return 0x11;
-    default: return 0x13;
+    case TagKind::Ntag213:
+      return 0x0F;
+    case TagKind::Ntag215:
+      return 0x11;
+    default:
+      return 0x13;
   }
 }
 
@@ -139,7 +151,7 @@ std::string cascadedUid(std::string_view uid) {
 struct Pn532Emulator::State {
   struct Reply {
     bool ack = true;
-    std::string frame;  // full response frame; empty = none (yet)
+    std::string frame;                   // full response frame; empty = none (yet)
     std::chrono::microseconds delay{0};  // RF time before the answer
     bool sleepAfter = false;
   };
@@ -225,7 +237,8 @@ struct Pn532Emulator::State {
       out += ch(0xFF);
       out += ch(static_cast<unsigned>(n >> 8));
       out += ch(static_cast<unsigned>(n & 0xFF));
-      out += ch(0x100u - ((static_cast<unsigned>(n >> 8) + static_cast<unsigned>(n & 0xFF)) & 0xFF));
+      out +=
+          ch(0x100u - ((static_cast<unsigned>(n >> 8) + static_cast<unsigned>(n & 0xFF)) & 0xFF));
     }
     out += body;
     out += ch((0x100u - (sum & 0xFF)) & 0xFF);
@@ -266,8 +279,8 @@ struct Pn532Emulator::State {
     const auto arg = [&](std::size_t i) { return d.size() > i ? static_cast<int>(u8(d[i])) : -1; };
     switch (op) {
       case 0x60:  // GET_VERSION
-        return {CardAnswer::Kind::Data,
-                std::string("\x00\x04\x04\x02\x01\x00", 6) + ch(storageByte(card->kind)) + ch(0x03)};
+        return {CardAnswer::Kind::Data, std::string("\x00\x04\x04\x02\x01\x00", 6) +
+                                            ch(storageByte(card->kind)) + ch(0x03)};
       case 0x30: {  // READ: 4 pages, rolling over to page 0 at the end of memory
         const int a = arg(1);
         if (a < 0 || a >= n) return {CardAnswer::Kind::Nak, {}};
@@ -308,8 +321,11 @@ struct Pn532Emulator::State {
         if (arg(1) != 2) return {CardAnswer::Kind::Nak, {}};
         return {CardAnswer::Kind::Data, std::string(3, '\0')};
       case 0x1B:  // PWD_AUTH against the stored PWD page
-        if (d.size() == 5 && d.substr(1, 4) == std::string_view(card->memory).substr(static_cast<std::size_t>(n - 2) * 4, 4))
-          return {CardAnswer::Kind::Data, card->memory.substr(static_cast<std::size_t>(n - 1) * 4, 2)};
+        if (d.size() == 5 &&
+            d.substr(1, 4) ==
+                std::string_view(card->memory).substr(static_cast<std::size_t>(n - 2) * 4, 4))
+          return {CardAnswer::Kind::Data,
+                  card->memory.substr(static_cast<std::size_t>(n - 1) * 4, 2)};
         return {CardAnswer::Kind::Nak, {}};
       default:
         if (compatWritePage && d.size() == 16) {
@@ -372,7 +388,8 @@ struct Pn532Emulator::State {
   }
 
   std::optional<std::string> listPassive(std::string_view args) {
-    if (args.size() < 2 || u8(args[1]) != 0x00) return std::string(1, '\0');  // only 106 kbps type A
+    if (args.size() < 2 || u8(args[1]) != 0x00)
+      return std::string(1, '\0');  // only 106 kbps type A
     if (!cardAnswersPoll(args.substr(2))) return std::nullopt;
     cardState = CardState::Active;
     targetSelected = true;
@@ -409,8 +426,11 @@ struct Pn532Emulator::State {
     const auto a = cardCommand(d);
     std::string out(1, ch(kStatusOk));
     switch (a.kind) {
-      case CardAnswer::Kind::Data: out += a.data; break;
-      case CardAnswer::Kind::Ack: break;
+      case CardAnswer::Kind::Data:
+        out += a.data;
+        break;
+      case CardAnswer::Kind::Ack:
+        break;
       case CardAnswer::Kind::Nak:
         cardState = CardState::Idle;  // a NAK sends NTAG21x back to IDLE
         out[0] = ch(kStatusMifareNak);
@@ -441,7 +461,8 @@ struct Pn532Emulator::State {
       return r;
     };
     setRxLastBits(0);
-    if ((regs[kRegTxMode] & 0x03) != 0 || !card || d.empty()) return timeout();  // not type A framing
+    if ((regs[kRegTxMode] & 0x03) != 0 || !card || d.empty())
+      return timeout();  // not type A framing
     const bool crcTx = regs[kRegTxMode] & 0x80;
     const bool crcRx = regs[kRegRxMode] & 0x80;
     const auto cuid = cascadedUid(card->uid);
@@ -458,18 +479,21 @@ struct Pn532Emulator::State {
     }
     const auto sel = u8(d[0]);
     const int level = sel == 0x93 ? 0 : sel == 0x95 ? 1 : -1;
-    if (level >= 0 && level < levels && d.size() == 2 && u8(d[1]) == 0x20 && cardState == CardState::Ready) {
+    if (level >= 0 && level < levels && d.size() == 2 && u8(d[1]) == 0x20 &&
+        cardState == CardState::Ready) {
       const auto part = cuid.substr(static_cast<std::size_t>(level) * 4, 4);
       return answer(part + ch(u8(part[0]) ^ u8(part[1]) ^ u8(part[2]) ^ u8(part[3])));
     }
     std::string payload(d);
     if (!crcTx) {
-      if (payload.size() < 3 || withCrc(payload.substr(0, payload.size() - 2)) != payload) return timeout();
+      if (payload.size() < 3 || withCrc(payload.substr(0, payload.size() - 2)) != payload)
+        return timeout();
       payload.resize(payload.size() - 2);
     }
     if (level >= 0 && level < levels && payload.size() == 7 && u8(payload[1]) == 0x70 &&
         cardState == CardState::Ready) {
-      if (payload.substr(2, 4) != cuid.substr(static_cast<std::size_t>(level) * 4, 4)) return timeout();
+      if (payload.substr(2, 4) != cuid.substr(static_cast<std::size_t>(level) * 4, 4))
+        return timeout();
       const bool last = level == levels - 1;
       if (last) cardState = CardState::Active;
       std::string s(1, ch(last ? sak(card->kind) : 0x04u));  // 0x04: UID not complete
@@ -486,13 +510,18 @@ struct Pn532Emulator::State {
     }
     const auto a = cardCommand(payload);
     switch (a.kind) {
-      case CardAnswer::Kind::Data: return answer(crcRx ? a.data : withCrc(a.data));
-      case CardAnswer::Kind::Ack: setRxLastBits(4); return answer(std::string(1, ch(0x0A)));
+      case CardAnswer::Kind::Data:
+        return answer(crcRx ? a.data : withCrc(a.data));
+      case CardAnswer::Kind::Ack:
+        setRxLastBits(4);
+        return answer(std::string(1, ch(0x0A)));
       case CardAnswer::Kind::Nak:
         cardState = CardState::Idle;
         setRxLastBits(4);
         return answer(std::string(1, '\0'));
-      case CardAnswer::Kind::Silent: cardState = CardState::Idle; return timeout();
+      case CardAnswer::Kind::Silent:
+        cardState = CardState::Idle;
+        return timeout();
     }
     return timeout();
   }
@@ -515,7 +544,8 @@ struct Pn532Emulator::State {
         }
         return ok(std::string(1, '\0'));
       }
-      case GetFirmwareVersion: return ok(std::string("\x32\x01\x06\x07", 4));  // PN532 v1.6, A+B+DEP
+      case GetFirmwareVersion:
+        return ok(std::string("\x32\x01\x06\x07", 4));  // PN532 v1.6, A+B+DEP
       case GetGeneralStatus: {
         std::string s("\x00\x01", 2);
         if (targetSelected && card) {
@@ -539,10 +569,12 @@ struct Pn532Emulator::State {
           regs[static_cast<std::size_t>(u8(args[i])) << 8 | u8(args[i + 1])] = u8(args[i + 2]);
         return ok();
       }
-      case ReadGpio: return ok(std::string("\x3f\x06\x00", 3));
+      case ReadGpio:
+        return ok(std::string("\x3f\x06\x00", 3));
       case WriteGpio:
       case SetSerialBaudRate:
-      case SamConfiguration: return ok();
+      case SamConfiguration:
+        return ok();
       case SetParameters:
         if (args.empty()) break;
         parameters = u8(args[0]);
@@ -564,8 +596,10 @@ struct Pn532Emulator::State {
         }
         return ok();
       }
-      case InDataExchange: return exchange(args);
-      case InCommunicateThru: return communicateThru(args);
+      case InDataExchange:
+        return exchange(args);
+      case InCommunicateThru:
+        return communicateThru(args);
       case InDeselect:
       case InRelease:
         if (targetSelected && op == InDeselect) cardState = CardState::Halt;
@@ -582,7 +616,8 @@ struct Pn532Emulator::State {
       case InListPassiveTarget: {
         if (args.size() < 2) break;
         if (auto t = listPassive(args)) return ok(*t);
-        // No card: with infinite retries the PN532 keeps polling until one comes or the host aborts.
+        // No card: with infinite retries the PN532 keeps polling until one comes or the host
+        // aborts.
         std::optional<Clock::time_point> deadline;
         if (mxRtyPassive != 0xFF)
           deadline = Clock::now() + std::chrono::milliseconds(2 * (mxRtyPassive + 1));
@@ -609,7 +644,8 @@ struct Pn532Emulator::State {
       case InPsl:
         r.delay = rfTimeout();
         return ok(std::string(1, ch(kStatusTimeout)));
-      default: break;
+      default:
+        break;
     }
     // Unknown command or bad parameters: the PN532 answers with a syntax error frame.
     r.frame = kErrorFrame;
@@ -810,8 +846,12 @@ Pn532Emulator::~Pn532Emulator() {
   ::close(state_->wakeFd);
 }
 
-const std::string& Pn532Emulator::path() const { return state_->path; }
-std::string Pn532Emulator::connstring() const { return "pn532_uart:" + state_->path; }
+const std::string& Pn532Emulator::path() const {
+  return state_->path;
+}
+std::string Pn532Emulator::connstring() const {
+  return "pn532_uart:" + state_->path;
+}
 
 void Pn532Emulator::insert(EmulatedCard card) {
   if (isNtag(card.kind)) {

@@ -51,12 +51,18 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--chip") {
       const auto v = value();
-      if (v == "ntag213") card.kind = TagKind::Ntag213;
-      else if (v == "ntag215") card.kind = TagKind::Ntag215;
-      else if (v == "ntag216") card.kind = TagKind::Ntag216;
-      else if (v == "mifare-classic") card.kind = TagKind::MifareClassic1k;
-      else if (v == "iso14443-4") card.kind = TagKind::Iso14443_4;
-      else return usage("unknown --chip " + v);
+      if (v == "ntag213")
+        card.kind = TagKind::Ntag213;
+      else if (v == "ntag215")
+        card.kind = TagKind::Ntag215;
+      else if (v == "ntag216")
+        card.kind = TagKind::Ntag216;
+      else if (v == "mifare-classic")
+        card.kind = TagKind::MifareClassic1k;
+      else if (v == "iso14443-4")
+        card.kind = TagKind::Iso14443_4;
+      else
+        return usage("unknown --chip " + v);
     } else if (a == "--mfd") {
       auto bytes = kb::readFile(value(), 1u << 20);
       if (!bytes) return usage(bytes.error().message);
@@ -96,11 +102,16 @@ int main(int argc, char** argv) {
   std::cout << (*emu)->connstring() << std::endl;
   std::signal(SIGPIPE, SIG_IGN);
   for (std::string line; std::getline(std::cin, line);) {
-    if (line == "insert") (*emu)->insert(card);
-    else if (line == "remove") (*emu)->remove();
-    else if (line == "unplug") (*emu)->unplug();
-    else if (line == "quit") break;
-    else if (!line.empty()) std::cerr << "commands: insert | remove | unplug | quit\n";
+    if (line == "insert")
+      (*emu)->insert(card);
+    else if (line == "remove")
+      (*emu)->remove();
+    else if (line == "unplug")
+      (*emu)->unplug();
+    else if (line == "quit")
+      break;
+    else if (!line.empty())
+      std::cerr << "commands: insert | remove | unplug | quit\n";
   }
   // stdin closed: keep serving until killed, so `pn532-emulator </dev/null &` works.
   if (!std::cin) pause();

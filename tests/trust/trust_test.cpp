@@ -1,7 +1,8 @@
+#include "trust/trust.h"
+
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
-#include "trust/trust.h"
 
 namespace kb::trust {
 namespace {
@@ -9,7 +10,9 @@ namespace {
 using nlohmann::json;
 constexpr UnixSeconds kNow = 1795236727;  // 2026-11-21T04:52:07Z
 
-crypto::SigningKey newKey() { return crypto::SigningKey::generate().value(); }
+crypto::SigningKey newKey() {
+  return crypto::SigningKey::generate().value();
+}
 
 struct Keys {
   crypto::SigningKey r1 = newKey(), r2 = newKey(), r3 = newKey(), snap = newKey(), card = newKey();

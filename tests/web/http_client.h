@@ -20,8 +20,8 @@ struct HttpResult {
   std::string content_type;
 };
 
-inline HttpResult httpRequest(unsigned short port, boost::beast::http::verb method, const std::string& target,
-                              const std::string& body = {},
+inline HttpResult httpRequest(unsigned short port, boost::beast::http::verb method,
+                              const std::string& target, const std::string& body = {},
                               const std::vector<std::pair<std::string, std::string>>& headers = {},
                               const std::string& host = "127.0.0.1") {
   namespace beast = boost::beast;
@@ -47,7 +47,8 @@ inline HttpResult httpRequest(unsigned short port, boost::beast::http::verb meth
   auto res = parser.release();
   beast::error_code ec;
   stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  return {static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type])};
+  return {static_cast<int>(res.result_int()), res.body(),
+          std::string(res[http::field::content_type])};
 }
 
 inline HttpResult httpGet(unsigned short port, const std::string& target) {

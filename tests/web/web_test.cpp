@@ -1,11 +1,12 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
-#include <sstream>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -21,8 +22,6 @@
 #include "web/server.h"
 #include "web/static_files.h"
 
-#include <unistd.h>
-
 namespace kb::web {
 namespace {
 
@@ -33,11 +32,16 @@ using kb::testing::httpRequest;
 using kb::testing::WsClient;
 
 nlohmann::json activeVerdict() {
-  return {{"verdict", "ACTIVE"},
-          {"freshness", "FRESH"},
-          {"snapshot", {{"serial", 3}, {"signed_at", "2026-11-20T01:00:00Z"}, {"expires_at", "2026-12-20T01:00:00Z"}, {"age_seconds", 60}}},
-          {"card", {{"card_no", "KB-1571-0000042"}, {"status", "active"}, {"holder", "SIT* NUR*****"}}},
-          {"coverages", nlohmann::json::array()}};
+  return {
+      {"verdict", "ACTIVE"},
+      {"freshness", "FRESH"},
+      {"snapshot",
+       {{"serial", 3},
+        {"signed_at", "2026-11-20T01:00:00Z"},
+        {"expires_at", "2026-12-20T01:00:00Z"},
+        {"age_seconds", 60}}},
+      {"card", {{"card_no", "KB-1571-0000042"}, {"status", "active"}, {"holder", "SIT* NUR*****"}}},
+      {"coverages", nlohmann::json::array()}};
 }
 
 // Answers like a cache without SQLite: the web layer is under test here.
@@ -52,8 +56,13 @@ class FakeData : public kiosk::DataSource {
     s.reason = usable ? "" : "no verified cache";
     s.serial = 3;
     s.age_seconds = 60;
-    s.data = {{"freshness", usable ? "FRESH" : "NONE"}, {"serial", 3}, {"signed_at", nullptr}, {"expires_at", nullptr},
-              {"age_seconds", 60}, {"last_sync", nullptr}, {"last_sync_error", nullptr}};
+    s.data = {{"freshness", usable ? "FRESH" : "NONE"},
+              {"serial", 3},
+              {"signed_at", nullptr},
+              {"expires_at", nullptr},
+              {"age_seconds", 60},
+              {"last_sync", nullptr},
+              {"last_sync_error", nullptr}};
     return s;
   }
 };
@@ -61,8 +70,9 @@ class FakeData : public kiosk::DataSource {
 class WebTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kb_web_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("kb_web_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "ui" / "sub");
     fs::create_directories(dir_ / "ui" / "empty-dir");
@@ -77,14 +87,17 @@ class WebTest : public ::testing::Test {
     kiosk::Machine machine({200ms, 5s, 5s}, "sim", false, "https://example.go.id/panduan");
     kiosk_ = std::make_unique<kiosk::KioskService>(
         *strand_, std::move(machine), data_,
-        [this](std::shared_ptr<const std::string> s) { broadcaster_->publish(std::move(s)); }, log_);
-    api_ = std::make_unique<KioskApi>(KioskApi{*kiosk_, *broadcaster_, counters_, (dir_ / "ui").string(),
+        [this](std::shared_ptr<const std::string> s) { broadcaster_->publish(std::move(s)); },
+        log_);
+    api_ = std::make_unique<KioskApi>(KioskApi{*kiosk_, *broadcaster_, counters_,
+                                               (dir_ / "ui").string(),
                                                "https://example.go.id/panduan", nullptr});
     addKioskRoutes(router_, *api_);
     HttpOptions options;
     options.read_timeout = 300ms;  // short, for the slow-header test
-    server_ = std::make_unique<Server>(io_, router_, *broadcaster_, counters_,
-                                       [this](std::string text) { kiosk_->uiAction(std::move(text)); }, options);
+    server_ = std::make_unique<Server>(
+        io_, router_, *broadcaster_, counters_,
+        [this](std::string text) { kiosk_->uiAction(std::move(text)); }, options);
     auto endpoint = server_->listen("127.0.0.1", 0);
     ASSERT_TRUE(endpoint) << endpoint.error().message;
     port_ = endpoint->port();
@@ -99,7 +112,8 @@ class WebTest : public ::testing::Test {
     if (thread_.joinable()) {
       // Everything closes; run() returns on its own. The bound only catches a hang.
       auto deadline = std::chrono::steady_clock::now() + 5s;
-      while (!io_.stopped() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+      while (!io_.stopped() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
       EXPECT_TRUE(io_.stopped()) << "io_context still busy after stop()";
       io_.stop();
       thread_.join();
@@ -145,9 +159,10 @@ TEST_F(WebTest, ServesStaticFilesWithContentTypes) {
 }
 
 TEST_F(WebTest, RejectsPathTraversalInEveryForm) {
-  for (const char* target : {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/sub/../../secret.txt",
-                             "/sub/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt", "/link.txt", "/%00index.html",
-                             "/%zz", "/empty-dir/", "/empty-dir"}) {
+  for (const char* target :
+       {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/sub/../../secret.txt",
+        "/sub/%2e%2e/%2e%2e/secret.txt", "/..%2fsecret.txt", "/link.txt", "/%00index.html", "/%zz",
+        "/empty-dir/", "/empty-dir"}) {
     auto r = httpGet(port_, target);
     EXPECT_EQ(r.status, 404) << target;
     EXPECT_EQ(r.body.find("TOP-SECRET"), std::string::npos) << target;
@@ -176,17 +191,22 @@ TEST_F(WebTest, UnknownRoutesAndMethods) {
 
 TEST_F(WebTest, DemoEndpointsDoNotExistWithoutDemo) {
   EXPECT_EQ(httpGet(port_, "/api/demo/cards").status, 404);
-  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::post, "/api/demo/tap", R"({"card_no":"KB-DEMO-ACTIVE"})").status, 404);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::post, "/api/demo/tap",
+                        R"({"card_no":"KB-DEMO-ACTIVE"})")
+                .status,
+            404);
   EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::post, "/api/demo/remove").status, 404);
 }
 
 TEST_F(WebTest, BodyOverTheLimitIs413) {
-  auto r = httpRequest(port_, boost::beast::http::verb::post, "/api/state", std::string(10000, 'x'));
+  auto r =
+      httpRequest(port_, boost::beast::http::verb::post, "/api/state", std::string(10000, 'x'));
   EXPECT_EQ(r.status, 413);
 }
 
 TEST_F(WebTest, HugeHeaderIs431) {
-  auto r = httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {{"X-Junk", std::string(20000, 'j')}});
+  auto r = httpRequest(port_, boost::beast::http::verb::get, "/api/state", {},
+                       {{"X-Junk", std::string(20000, 'j')}});
   EXPECT_EQ(r.status, 431);
 }
 
@@ -201,16 +221,30 @@ TEST_F(WebTest, SlowHeaderIsCutOffAtTheDeadline) {
   boost::system::error_code ec;
   auto started = std::chrono::steady_clock::now();
   socket.read_some(boost::asio::buffer(buf), ec);
-  EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset) << ec.message();
+  EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
+      << ec.message();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);  // only catches a hang
 }
 
 TEST_F(WebTest, ForeignHostOrOriginIsRefused) {
-  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {}, "evil.example").status, 421);
-  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {}, "127.0.0.1.evil.example").status, 421);
-  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {{"Origin", "http://evil.example"}}).status, 403);
-  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {{"Origin", "http://localhost:9"}}).status, 200);
-  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {}, "localhost").status, 200);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {}, "evil.example")
+                .status,
+            421);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {},
+                        "127.0.0.1.evil.example")
+                .status,
+            421);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {},
+                        {{"Origin", "http://evil.example"}})
+                .status,
+            403);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {},
+                        {{"Origin", "http://localhost:9"}})
+                .status,
+            200);
+  EXPECT_EQ(
+      httpRequest(port_, boost::beast::http::verb::get, "/api/state", {}, {}, "localhost").status,
+      200);
 }
 
 TEST_F(WebTest, WebSocketGetsStateOnConnectAndOnEveryChange) {
@@ -310,7 +344,8 @@ TEST_F(WebTest, MetricsAreValidPrometheusText) {
     if (!line.starts_with("#")) ++samples;
   }
   EXPECT_GT(samples, 5);
-  EXPECT_NE(r.body.find("kb_kiosk_taps_total{outcome=\"CANNOT_VERIFY_CARD\"} 1"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("kb_kiosk_taps_total{outcome=\"CANNOT_VERIFY_CARD\"} 1"), std::string::npos)
+      << r.body;
   EXPECT_NE(r.body.find("kb_card_checks_total{result=\"FORGED\"} 1"), std::string::npos);
   EXPECT_NE(r.body.find("kb_ws_clients 1"), std::string::npos);
   EXPECT_NE(r.body.find("kb_http_requests_total{code=\"4xx\"} 1"), std::string::npos);

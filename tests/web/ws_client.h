@@ -23,8 +23,10 @@ class WsClient {
     beast::get_lowest_layer(ws_).connect(
         boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
     if (!origin.empty()) {
-      ws_.set_option(beast::websocket::stream_base::decorator(
-          [origin](beast::websocket::request_type& req) { req.set(beast::http::field::origin, origin); }));
+      ws_.set_option(
+          beast::websocket::stream_base::decorator([origin](beast::websocket::request_type& req) {
+            req.set(beast::http::field::origin, origin);
+          }));
     }
     ws_.handshake("127.0.0.1:" + std::to_string(port), "/api/ws");
   }
@@ -50,8 +52,9 @@ class WsClient {
   }
 
   /// Reads states until `pred` holds (or a read times out).
-  std::optional<nlohmann::json> readUntil(const std::function<bool(const nlohmann::json&)>& pred,
-                                          std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+  std::optional<nlohmann::json> readUntil(
+      const std::function<bool(const nlohmann::json&)>& pred,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     for (int i = 0; i < 100; ++i) {
       auto text = readText(timeout);
       if (!text) return std::nullopt;

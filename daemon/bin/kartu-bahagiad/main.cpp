@@ -39,7 +39,8 @@ constexpr const char* kUsage =
     "usage: kartu-bahagiad --config FILE          run with a configuration file\n"
     "       kartu-bahagiad --check-config FILE    check a configuration file and exit\n"
     "       kartu-bahagiad --demo [--listen ADDR:PORT] [--state-dir DIR] [--set KEY=VALUE ...]\n"
-    "                                             built-in demo: DEV keys, signed demo cache, sim reader\n"
+    "                                             built-in demo: DEV keys, signed demo cache, sim "
+    "reader\n"
     "       kartu-bahagiad --help\n"
     "\n"
     "--set (demo only, repeatable) overrides any configuration key, e.g.\n"
@@ -89,9 +90,12 @@ Result<Args> parseArgs(int argc, char** argv) {
   }
   if (a.help) return a;
   int modes = (a.config ? 1 : 0) + (a.check_config ? 1 : 0) + (a.demo ? 1 : 0);
-  if (modes != 1) return fail(Errc::Usage, "give exactly one of --config, --check-config, --demo (see --help)");
+  if (modes != 1)
+    return fail(Errc::Usage, "give exactly one of --config, --check-config, --demo (see --help)");
   if (!a.demo && (a.listen || a.state_dir || !a.sets.empty()))
-    return fail(Errc::Usage, "--listen, --state-dir and --set are for --demo only; production settings live in the config file");
+    return fail(Errc::Usage,
+                "--listen, --state-dir and --set are for --demo only; production settings live in "
+                "the config file");
   return a;
 }
 
@@ -157,8 +161,9 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     cache = cache::Cache::open(cfg.dbPath(), *root, now, options);
     source = std::make_unique<kiosk::CacheSource>(*cache);
     data = source.get();
-    auto key = cfg.originality_key.empty() ? card::OriginalityKey::nxpNtag21x()
-                                           : card::OriginalityKey::fromPoint(hexDecode(cfg.originality_key).value_or(""));
+    auto key = cfg.originality_key.empty()
+                   ? card::OriginalityKey::nxpNtag21x()
+                   : card::OriginalityKey::fromPoint(hexDecode(cfg.originality_key).value_or(""));
     if (!key) return printError(Error{Errc::Config, "originality_key: " + key.error().message});
     originality_keys.push_back(*key);
   }
@@ -171,15 +176,17 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
                            std::chrono::milliseconds(cfg.idle_timeout_ms),
                            std::chrono::milliseconds(cfg.error_timeout_ms)};
   kiosk::Machine machine(timeouts, sim ? "sim" : "libnfc", demo_mode, cfg.public_guidance_url);
-  kiosk::KioskService kiosk(kiosk_strand, std::move(machine), *data,
-                            [&broadcaster](std::shared_ptr<const std::string> s) { broadcaster.publish(std::move(s)); },
-                            log);
+  kiosk::KioskService kiosk(
+      kiosk_strand, std::move(machine), *data,
+      [&broadcaster](std::shared_ptr<const std::string> s) { broadcaster.publish(std::move(s)); },
+      log);
 
   web::HttpCounters counters;
   web::KioskApi api{kiosk, broadcaster, counters, cfg.ui_dir, cfg.public_guidance_url, demo.get()};
   web::Router router;
   web::addKioskRoutes(router, api);
-  web::Server server(io, router, broadcaster, counters, [&kiosk](std::string text) { kiosk.uiAction(std::move(text)); });
+  web::Server server(io, router, broadcaster, counters,
+                     [&kiosk](std::string text) { kiosk.uiAction(std::move(text)); });
   auto endpoint = server.listen(cfg.listen_address, cfg.listen_port);
   if (!endpoint) return printError(endpoint.error());
 
@@ -191,7 +198,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                  : endpoint->address().to_string();
   std::string url = "http://" + host + ":" + std::to_string(endpoint->port()) + "/";
-  log.info("kartu-bahagiad", "listening on " + url + " reader=" + cfg.reader + (demo_mode ? " demo" : ""));
+  log.info("kartu-bahagiad",
+           "listening on " + url + " reader=" + cfg.reader + (demo_mode ? " demo" : ""));
   if (demo_mode) {
     std::printf(
         "Kartu Bahagia kiosk demo (DEV keys, synthetic data: %zu cards) in %s\n"
@@ -200,7 +208,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
         "  Take it away:      curl -X POST %sapi/demo/remove\n"
         "  Every demo card:   curl %sapi/demo/cards\n"
         "  Stop: Ctrl-C\n",
-        demo->rosterSize(), state_dir_shown.c_str(), url.c_str(), url.c_str(), url.c_str(), url.c_str());
+        demo->rosterSize(), state_dir_shown.c_str(), url.c_str(), url.c_str(), url.c_str(),
+        url.c_str());
     std::fflush(stdout);
   }
 
@@ -209,7 +218,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   net::steady_timer guard(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    log.info("kartu-bahagiad", std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    log.info("kartu-bahagiad",
+             std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     server.stop();
     kiosk.stop();
     guard.expires_after(std::chrono::milliseconds(500));
@@ -253,9 +263,11 @@ int main(int argc, char** argv) {
   c.ui_dir = defaultUiDir(argv[0]);
   if (args->state_dir) c.state_dir = *args->state_dir;
   if (args->listen)
-    if (auto r = config::setKey(c, "listen", *args->listen); !r) return printError(Error{Errc::Usage, r.error().message});
+    if (auto r = config::setKey(c, "listen", *args->listen); !r)
+      return printError(Error{Errc::Usage, r.error().message});
   for (const auto& s : args->sets)
-    if (auto r = config::applyOverride(c, s); !r) return printError(Error{Errc::Usage, "--set " + r.error().message});
+    if (auto r = config::applyOverride(c, s); !r)
+      return printError(Error{Errc::Usage, "--set " + r.error().message});
   if (c.reader != "sim") return printError(Error{Errc::Usage, "--demo needs reader=sim"});
   return run(c, true, c.state_dir);
 }

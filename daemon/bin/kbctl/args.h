@@ -16,7 +16,8 @@ namespace kb::cli {
 class Args {
  public:
   /// `flags` take no value; `options` take one value and may repeat.
-  static Result<Args> parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
+  static Result<Args> parse(const std::vector<std::string>& argv,
+                            const std::set<std::string>& options,
                             const std::set<std::string>& flags);
 
   bool has(const std::string& name) const { return values_.contains(name); }

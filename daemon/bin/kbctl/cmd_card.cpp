@@ -41,7 +41,8 @@ const char* kReadUsage =
     "connstring (pn532_uart:/dev/ttyUSB0, acr122_usb:001:003) or 'auto' for the first device.\n";
 
 const char* kWriteUsage =
-    "usage: kbctl card write --device CONNSTRING --card-no N --key C.key [--chip auto|ntag213|ntag215|ntag216]\n"
+    "usage: kbctl card write --device CONNSTRING --card-no N --key C.key [--chip "
+    "auto|ntag213|ntag215|ntag216]\n"
     "                        [--wait SECONDS] [--issued YYYY-MM-DD]\n\n"
     "Waits for a blank NTAG21x (no NDEF message, or an empty one), writes a credential for\n"
     "card number N bound to that chip's UID, signed with C.key, reads it back and checks\n"
@@ -89,7 +90,8 @@ struct ReaderCloser {
 Result<reader::CardPresence> waitForCard(reader::Reader& r, std::chrono::milliseconds wait) {
   auto card = r.waitForCard(wait);
   if (!card && card.error().code == Errc::NoCard)
-    return fail(Errc::NoCard, "no card on the reader within " + std::to_string(wait.count() / 1000) + " s");
+    return fail(Errc::NoCard,
+                "no card on the reader within " + std::to_string(wait.count() / 1000) + " s");
   return card;
 }
 
@@ -98,7 +100,8 @@ std::string textReport(const card::TapResult& tap) {
   std::string out;
   for (const char* field : {"card_check", "card_no", "uid", "chip", "originality", "reason"}) {
     const auto& v = j[field];
-    out += std::string(field) + ": " + (v.is_null() ? std::string("-") : v.get<std::string>()) + "\n";
+    out +=
+        std::string(field) + ": " + (v.is_null() ? std::string("-") : v.get<std::string>()) + "\n";
   }
   return out;
 }
@@ -116,8 +119,10 @@ Result<int> cardEncode(const Words& words) {
   auto chip = card::chipFromName(*chip_name);
   if (!chip) return fail(Errc::Usage, "--chip must be ntag213, ntag215 or ntag216");
   auto uid = hexDecode(*uid_hex);
-  if (!uid || uid->size() != card::kUidSize) return fail(Errc::Usage, "--uid must be 14 hex digits (7-byte NTAG UID)");
-  if (!card::validCardNo(*card_no)) return fail(Errc::Usage, "--card-no must match [0-9A-Z-]{6,24}");
+  if (!uid || uid->size() != card::kUidSize)
+    return fail(Errc::Usage, "--uid must be 14 hex digits (7-byte NTAG UID)");
+  if (!card::validCardNo(*card_no))
+    return fail(Errc::Usage, "--card-no must match [0-9A-Z-]{6,24}");
   auto issued = issuedDay(*args);
   if (!issued) return std::unexpected(issued.error());
   auto key = loadSigningKey(*key_path);
@@ -127,7 +132,8 @@ Result<int> cardEncode(const Words& words) {
   if (!credential) return std::unexpected(credential.error());
   auto image = card::encodeCardImage(*chip, *uid, *credential);
   if (!image) return std::unexpected(image.error());
-  if (auto written = writeFileAtomic(*out, *image, 0644); !written) return std::unexpected(written.error());
+  if (auto written = writeFileAtomic(*out, *image, 0644); !written)
+    return std::unexpected(written.error());
   std::cout << *out << '\n';
   return 0;
 }
@@ -168,7 +174,8 @@ Result<int> cardRead(const Words& words) {
     std::cout << card::tapJson(*tap).dump() << '\n';
   else
     std::cout << textReport(*tap);
-  if (tap->verdict.check == card::CardCheck::ReadError) return fail(Errc::ReadError, tap->verdict.reason);
+  if (tap->verdict.check == card::CardCheck::ReadError)
+    return fail(Errc::ReadError, tap->verdict.reason);
   return 0;
 }
 
@@ -180,7 +187,8 @@ Result<int> cardWrite(const Words& words) {
   auto key_path = args->required("key");
   for (const auto* r : {&device, &card_no, &key_path})
     if (!*r) return std::unexpected(r->error());
-  if (!card::validCardNo(*card_no)) return fail(Errc::Usage, "--card-no must match [0-9A-Z-]{6,24}");
+  if (!card::validCardNo(*card_no))
+    return fail(Errc::Usage, "--card-no must match [0-9A-Z-]{6,24}");
   const std::string chip_name = args->get("chip").value_or("auto");
   std::optional<reader::Chip> want_chip;
   if (chip_name != "auto") {
@@ -201,10 +209,12 @@ Result<int> cardWrite(const Words& words) {
   auto presence = waitForCard(r, *wait);
   if (!presence) return std::unexpected(presence.error());
   if (!card::isNtag21x(*presence))
-    return fail(Errc::Usage, "the card is not an NTAG213/215/216 (" + hexEncode(presence->atqa_sak) + ")");
+    return fail(Errc::Usage,
+                "the card is not an NTAG213/215/216 (" + hexEncode(presence->atqa_sak) + ")");
   if (want_chip && *want_chip != presence->chip)
-    return fail(Errc::Usage, "the card is an " + std::string(card::chipLayout(presence->chip)->name) +
-                                 ", not an " + chip_name);
+    return fail(Errc::Usage, "the card is an " +
+                                 std::string(card::chipLayout(presence->chip)->name) + ", not an " +
+                                 chip_name);
   const card::ChipLayout& layout = *card::chipLayout(presence->chip);
 
   // Page 2 (static lock bytes), the CC and the start of user memory in one READ.
@@ -221,10 +231,13 @@ Result<int> cardWrite(const Words& words) {
   if (cc == want_cc) {
     // Conservative: anything but an empty NDEF TLV or a terminator in the first
     // bytes (NeedMore included) counts as data we must not overwrite.
-    auto scan = card::ndef::scanTlvs(head->substr(8), static_cast<std::size_t>(layout.user_pages * card::kPageSize));
-    const bool empty_ndef = scan && scan->kind == card::ndef::TlvScan::Kind::Found && scan->value_length == 0;
+    auto scan = card::ndef::scanTlvs(head->substr(8),
+                                     static_cast<std::size_t>(layout.user_pages * card::kPageSize));
+    const bool empty_ndef =
+        scan && scan->kind == card::ndef::TlvScan::Kind::Found && scan->value_length == 0;
     const bool no_ndef = scan && scan->kind == card::ndef::TlvScan::Kind::NoNdef;
-    if (!empty_ndef && !no_ndef) return fail(Errc::Usage, "the card is not blank (it holds an NDEF message)");
+    if (!empty_ndef && !no_ndef)
+      return fail(Errc::Usage, "the card is not blank (it holds an NDEF message)");
   }
 
   auto credential = card::issueCredential(*key, *card_no, presence->uid, *issued);
@@ -247,14 +260,18 @@ Result<int> cardWrite(const Words& words) {
   if (*back != area) return fail(Errc::ReadError, "read-back differs from what was written");
   // Parse what the card now holds the way a kiosk will, and check it against the key.
   auto scan = card::ndef::scanTlvs(*back, back->size());
-  if (!scan || scan->kind != card::ndef::TlvScan::Kind::Found) return fail(Errc::ReadError, "no NDEF TLV read back");
-  auto records = card::ndef::parseMessage(std::string_view(*back).substr(scan->value_offset, scan->value_length));
-  if (!records || records->size() != 1) return fail(Errc::ReadError, "NDEF message read back is not ours");
+  if (!scan || scan->kind != card::ndef::TlvScan::Kind::Found)
+    return fail(Errc::ReadError, "no NDEF TLV read back");
+  auto records = card::ndef::parseMessage(
+      std::string_view(*back).substr(scan->value_offset, scan->value_length));
+  if (!records || records->size() != 1)
+    return fail(Errc::ReadError, "NDEF message read back is not ours");
   auto stored = card::decodeCredential(records->front().payload);
   if (!stored || stored->uid != presence->uid ||
       !key->publicKey().verify(card::signedBytes(*stored), stored->signature))
     return fail(Errc::ReadError, "credential read back does not verify");
-  std::cout << "wrote card " << *card_no << " to " << layout.name << " " << hexEncode(presence->uid) << '\n';
+  std::cout << "wrote card " << *card_no << " to " << layout.name << " " << hexEncode(presence->uid)
+            << '\n';
   return 0;
 }
 

@@ -63,7 +63,8 @@ Result<int> keygen(const Words& words) {
   if (!out) return std::unexpected(out.error());
   auto key = crypto::SigningKey::generate();
   if (!key) return std::unexpected(key.error());
-  if (auto r = writeFileAtomic(*out + ".key", key->toPem(), 0600); !r) return std::unexpected(r.error());
+  if (auto r = writeFileAtomic(*out + ".key", key->toPem(), 0600); !r)
+    return std::unexpected(r.error());
   if (auto r = writeFileAtomic(*out + ".pub", key->publicKey().toPem(), 0644); !r)
     return std::unexpected(r.error());
   std::cout << key->publicKey().keyId() << '\n';
@@ -71,10 +72,10 @@ Result<int> keygen(const Words& words) {
 }
 
 // Options shared by `root init` and `root rotate`.
-const std::set<std::string> kRootOptions = {"out",          "expires-days",  "root-key",
-                                            "threshold",    "snapshot-key",  "card-key",
-                                            "timestamp-key", "snapshot-threshold", "card-threshold",
-                                            "from",         "old-key"};
+const std::set<std::string> kRootOptions = {
+    "out",      "expires-days",  "root-key",           "threshold",      "snapshot-key",
+    "card-key", "timestamp-key", "snapshot-threshold", "card-threshold", "from",
+    "old-key"};
 
 Result<trust::RootSpec> specFromArgs(const Args& args, UnixSeconds now) {
   trust::RootSpec spec;
@@ -89,8 +90,10 @@ Result<trust::RootSpec> specFromArgs(const Args& args, UnixSeconds now) {
   spec.root_threshold = static_cast<int>(*threshold);
   spec.snapshot_threshold = static_cast<int>(*snap_t);
   spec.card_threshold = static_cast<int>(*card_t);
-  for (auto [list, name] : {std::pair{&spec.root_keys, "root-key"}, {&spec.snapshot_keys, "snapshot-key"},
-                            {&spec.card_keys, "card-key"}, {&spec.timestamp_keys, "timestamp-key"}}) {
+  for (auto [list, name] : {std::pair{&spec.root_keys, "root-key"},
+                            {&spec.snapshot_keys, "snapshot-key"},
+                            {&spec.card_keys, "card-key"},
+                            {&spec.timestamp_keys, "timestamp-key"}}) {
     auto keys = loadPublicKeys(args.all(name));
     if (!keys) return std::unexpected(keys.error());
     *list = std::move(*keys);
@@ -105,8 +108,7 @@ Result<int> writeRoot(const std::string& out, const std::string& text, UnixSecon
   if (!check) return std::unexpected(check.error());
   if (auto r = writeFileAtomic(out, text); !r) return std::unexpected(r.error());
   std::cout << out << ": trust root version " << check->version() << (check->dev() ? " (DEV)" : "")
-            << ", expires "
-            << formatUtc(check->expires()) << '\n';
+            << ", expires " << formatUtc(check->expires()) << '\n';
   return 0;
 }
 
@@ -118,7 +120,8 @@ Result<int> rootInit(const Words& words) {
   UnixSeconds now = nowSeconds();
   auto spec = specFromArgs(*args, now);
   if (!spec) return std::unexpected(spec.error());
-  if (args->all("root-key").empty() || args->all("snapshot-key").empty() || args->all("card-key").empty())
+  if (args->all("root-key").empty() || args->all("snapshot-key").empty() ||
+      args->all("card-key").empty())
     return fail(Errc::Usage, "root init needs --root-key, --snapshot-key and --card-key");
   spec->dev = args->has("dev");
   auto signers = loadSigningKeys(args->all("root-key"));
@@ -174,7 +177,8 @@ Result<int> rootCheck(const Words& words) {
     if (!text) return std::unexpected(text.error());
     auto next = old->update(*text, now);
     if (!next) return fail(next.error().code, path + ": " + next.error().message);
-    std::cout << path << ": version " << next->version() << " follows version " << old->version() << '\n';
+    std::cout << path << ": version " << next->version() << " follows version " << old->version()
+              << '\n';
     return 0;
   }
   auto root = trust::TrustRoot::load(path, now);
@@ -194,8 +198,10 @@ std::vector<Command> keyCommands() {
        "and prints the key id (hex of the first 16 bytes of SHA-256 of the raw public key).\n",
        keygen},
       {"root init", "create trust root version 1",
-       "usage: kbctl root init --out root.json --expires-days D --root-key K.key [--root-key K2.key ...]\n"
-       "         --threshold N --snapshot-key S.pub [...] --card-key C.pub [...] [--timestamp-key T.pub]\n"
+       "usage: kbctl root init --out root.json --expires-days D --root-key K.key [--root-key "
+       "K2.key ...]\n"
+       "         --threshold N --snapshot-key S.pub [...] --card-key C.pub [...] [--timestamp-key "
+       "T.pub]\n"
        "         [--snapshot-threshold N] [--card-threshold N] [--dev]\n\n"
        "The root keys sign the document; --threshold of them must sign every later version.\n"
        "--dev marks the root as a development root (shown wherever it is used).\n",

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!chosen) {
-    std::cerr << kb::formatError({kb::Errc::Usage, "unknown command '" + words[0] + "' (see kbctl --help)"})
+    std::cerr << kb::formatError(
+                     {kb::Errc::Usage, "unknown command '" + words[0] + "' (see kbctl --help)"})
               << '\n';
     return 2;
   }

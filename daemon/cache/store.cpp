@@ -381,10 +381,16 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
   ro.limits = options.limits;
   ro.check_content_digest = false;  // the staging check below recomputes it from the stored rows
   ro.on_manifest = [&](const Manifest& m) -> Result<void> {
-    if (options.profile && m.profile != *options.profile)
+    // Without an explicit profile the installed state's one is kept: kiosk and
+    // staff serials are independent, so a higher staff serial is no reason to
+    // put full names on a kiosk.
+    const std::optional<roster::Profile> want =
+        options.profile ? options.profile
+                        : (installed ? std::optional(installed->manifest.profile) : std::nullopt);
+    if (want && m.profile != *want)
       return fail(Errc::Malformed, "bundle is for the " + std::string(profileName(m.profile)) +
                                        " profile, this cache holds the " +
-                                       std::string(profileName(*options.profile)) + " profile");
+                                       std::string(profileName(*want)) + " profile");
     newest_seen = std::max(installed ? installed->newest_signed_seen : 0, m.signed_at);
     if (now + options.clock_tolerance < newest_seen)
       return fail(Errc::ClockBehind, "system clock " + formatUtc(now) +

@@ -58,7 +58,7 @@ inline constexpr std::string_view kSelectBucketSql =
 struct ImportOptions {
   Limits limits;
   UnixSeconds clock_tolerance = 300;       ///< slack for CLOCK_BEHIND
-  std::optional<roster::Profile> profile;  ///< refuse bundles of another profile
+  std::optional<roster::Profile> profile;  ///< refuse other profiles (default: the installed one)
 };
 
 struct ImportResult {

@@ -52,9 +52,13 @@ Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view
   auto tmp = path;
   tmp += ".tmp";
   {
-    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)};
+    // A leftover or planted temporary (possibly a symlink) is removed, never
+    // written through: O_EXCL also refuses one re-created in between.
+    ::unlink(tmp.c_str());
+    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
     if (f.fd < 0) return std::unexpected(ioError(tmp, "cannot create"));
-    ::fchmod(f.fd, mode);  // umask must not widen or narrow a key file's mode
+    // umask must not widen or narrow a key file's mode
+    if (::fchmod(f.fd, mode) != 0) return std::unexpected(ioError(tmp, "cannot set mode"));
     std::size_t off = 0;
     while (off < data.size()) {
       ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);

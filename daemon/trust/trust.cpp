@@ -1,6 +1,8 @@
 #include "trust/trust.h"
 
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <set>
 
 #include "common/encoding.h"
@@ -13,6 +15,53 @@ using nlohmann::json;
 
 constexpr std::string_view kRootType = "kartu-bahagia/root";
 constexpr std::uint64_t kMaxRootBytes = 1 << 20;
+
+// Signed documents nest a few levels; the walks below (and dump) recurse, and
+// run before any signature is checked, so deeper input is refused up front.
+constexpr int kMaxNesting = 32;
+
+bool nestsTooDeep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// The member `key` of an object, or nullptr. Callers check its type: nlohmann's
+// value() throws on a present key of another type, and these documents are
+// parsed before their signatures are checked.
+const json* member(const json& j, std::string_view key) {
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+// A positive integer that fits an int, or nullopt (get<int>() would wrap 2^32 + 1 to 1).
+std::optional<int> positiveInt(const json* v) {
+  if (!v || !v->is_number_integer()) return std::nullopt;
+  constexpr auto kMax = std::numeric_limits<int>::max();
+  if (v->is_number_unsigned()) {
+    const auto u = v->get<std::uint64_t>();
+    if (u < 1 || u > static_cast<std::uint64_t>(kMax)) return std::nullopt;
+    return static_cast<int>(u);
+  }
+  const auto n = v->get<std::int64_t>();
+  if (n < 1 || n > kMax) return std::nullopt;
+  return static_cast<int>(n);
+}
 
 Result<void> requireIntegersOnly(const json& j) {
   if (j.is_number_float()) return fail(Errc::Malformed, "signed documents hold integers only");
@@ -47,6 +96,9 @@ std::string canonicalJson(const json& value) {
 }
 
 Result<SignedDocument> parseSigned(std::string_view text) {
+  if (nestsTooDeep(text))
+    return fail(Errc::Malformed,
+                "signed document nests deeper than " + std::to_string(kMaxNesting) + " levels");
   json envelope = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (envelope.is_discarded() || !envelope.is_object())
     return fail(Errc::Malformed, "not a JSON signed document");
@@ -161,10 +213,13 @@ Result<TrustRoot> TrustRoot::update(std::string_view next_text, UnixSeconds now)
 
 Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
   auto bad = [](const std::string& what) { return fail(Errc::Malformed, "trust root: " + what); };
-  if (body.value("type", "") != kRootType) return bad("type must be kartu-bahagia/root");
-  if (!body.contains("version") || !body["version"].is_number_integer() ||
-      body["version"].get<int>() < 1)
-    return bad("version must be a positive integer");
+  const json* type = member(body, "type");
+  if (!type || !type->is_string() || type->get_ref<const std::string&>() != kRootType)
+    return bad("type must be kartu-bahagia/root");
+  const auto version = positiveInt(member(body, "version"));
+  if (!version) return bad("version must be a positive integer");
+  const json* dev = member(body, "dev");
+  if (dev && !dev->is_boolean()) return bad("dev must be true or false");
   auto expires = body.contains("expires") && body["expires"].is_string()
                      ? parseUtc(body["expires"].get<std::string>())
                      : std::nullopt;
@@ -173,13 +228,14 @@ Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
   if (!body.contains("roles") || !body["roles"].is_object()) return bad("roles must be an object");
 
   TrustRoot root;
-  root.version_ = body["version"].get<int>();
+  root.version_ = *version;
   root.expires_ = *expires;
-  root.dev_ = body.value("dev", false);
+  root.dev_ = dev && dev->get<bool>();
   root.text_ = std::move(text);
   for (const auto& [id, k] : body["keys"].items()) {
-    if (!k.is_object() || k.value("alg", "") != "ed25519" || !k.contains("public") ||
-        !k["public"].is_string())
+    const json* alg = k.is_object() ? member(k, "alg") : nullptr;
+    if (!alg || !alg->is_string() || alg->get_ref<const std::string&>() != "ed25519" ||
+        !k.contains("public") || !k["public"].is_string())
       return bad("key " + id + " must be {alg: ed25519, public: base64}");
     auto raw = base64Decode(k["public"].get<std::string>());
     if (!raw) return bad("key " + id + " is not base64");
@@ -206,7 +262,8 @@ Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
         return bad("role " + std::string(name) + " names a key that is not listed");
       rk.keyids.push_back(id.get<std::string>());
     }
-    rk.threshold = (*it)["threshold"].get<int>();
+    const auto threshold = positiveInt(&(*it)["threshold"]);
+    rk.threshold = threshold.value_or(0);
     std::set<std::string> unique(rk.keyids.begin(), rk.keyids.end());
     if (rk.threshold < 1 || static_cast<std::size_t>(rk.threshold) > unique.size())
       return bad("role " + std::string(name) +

@@ -89,6 +89,27 @@ TEST_F(StoreTest, RollbackIsRefused) {
   EXPECT_EQ(code(import(s2)), Errc::Rollback);  // the same serial again
 }
 
+// Kiosk and staff bundles are signed by the same snapshot keys and their
+// serials run independently: a staff bundle (full names, birth dates, NIK
+// digits) with a higher serial must not replace a kiosk cache just because the
+// importer did not name a profile (kbctl import never does).
+TEST_F(StoreTest, ImportKeepsTheInstalledProfile) {
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(50), 1)));
+  PublishOptions o;
+  o.profile = roster::Profile::Staff;
+  o.serial = 9;
+  o.signed_at = kNow - 3600;
+  o.expires_at = kNow + kDay;
+  o.out_dir = dir / "staff";
+  auto staff = publish(syntheticCards(50), root, {keys.snapshot}, o);
+  ASSERT_TRUE(staff) << staff.error().message;
+  auto r = import(staff->snapshot);
+  ASSERT_FALSE(r) << "a staff bundle replaced the kiosk cache";
+  EXPECT_EQ(r.error().code, Errc::Malformed);
+  EXPECT_EQ(open().info(kNow).profile, roster::Profile::Kiosk);
+  EXPECT_EQ(open().info(kNow).snapshot->serial, 1);
+}
+
 TEST_F(StoreTest, ClockBehindNewestSignedTimeIsRefused) {
   auto s1 = publishSnapshot(syntheticCards(50), 1, kNow);
   ASSERT_TRUE(import(s1, kNow));

@@ -51,6 +51,27 @@ TEST(Files, AtomicWriteThenBoundedRead) {
   std::filesystem::remove_all(dir);
 }
 
+// A private key is written through "NAME.key.tmp": a file or symlink already
+// there (left by a crash, or planted in a shared directory) must not receive
+// the key bytes or keep its wider mode.
+TEST(Files, AtomicWriteDoesNotFollowAPlantedTemporary) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("kb-files-tmp-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto victim = dir / "victim.txt";
+  ASSERT_TRUE(writeFileAtomic(victim, "untouched", 0644));
+  auto key = dir / "k.key";
+  std::filesystem::create_symlink(victim, dir / "k.key.tmp");
+  ASSERT_TRUE(writeFileAtomic(key, "SECRET", 0600));
+  EXPECT_EQ(readFile(victim, 64).value(), "untouched");
+  EXPECT_EQ(readFile(key, 64).value(), "SECRET");
+  EXPECT_FALSE(std::filesystem::is_symlink(key));
+  EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Crypto, Sha256KnownAnswer) {
   EXPECT_EQ(hexEncode(crypto::sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

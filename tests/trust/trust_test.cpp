@@ -141,5 +141,65 @@ TEST(Rotation, RejectsOlderOrSameVersionAndSkips) {
   EXPECT_EQ(root.update(makeRoot(skip, {k.r1, k.r2}), kNow).error().code, Errc::Malformed);
 }
 
+// A manifest or root comes from an untrusted mirror and is parsed before any
+// signature is checked: nesting deep enough to exhaust the stack in a recursive
+// walk (requireIntegersOnly, dump) must be refused, not crash the process.
+TEST(Verify, RejectsDeeplyNestedDocumentWithoutCrashing) {
+  const std::size_t depth = 400000;  // fits the 1 MiB manifest limit
+  std::string text = R"({"signed":{"x":)" + std::string(depth, '[') + std::string(depth, ']') +
+                     R"(},"signatures":[]})";
+  auto doc = parseSigned(text);
+  ASSERT_FALSE(doc);
+  EXPECT_EQ(doc.error().code, Errc::Malformed);
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(
+      parseSigned(R"({"signed":{"x":")" + std::string(1000, '[') + R"("},"signatures":[]})"));
+}
+
+// A root (or a rotated next root from a mirror, parsed before its signatures)
+// with a field of the wrong JSON type is MALFORMED; nlohmann's value() would throw.
+TEST(TrustRoot, WrongFieldTypesAreMalformedNotExceptions) {
+  Keys k;
+  const json good = json::parse(makeRoot(spec(k), {k.r1, k.r2}));
+  auto root = TrustRoot::parse(good.dump(), kNow).value();
+  auto edited = [&](auto edit) {
+    json doc = good;
+    edit(doc["signed"]);
+    return doc.dump();
+  };
+  const std::string cases[] = {
+      edited([](json& b) { b["type"] = 5; }),
+      edited([](json& b) { b["dev"] = "yes"; }),
+      edited([](json& b) { b["keys"].begin().value()["alg"] = 25519; }),
+  };
+  for (const auto& text : cases) {
+    Result<TrustRoot> parsed = fail(Errc::Internal, "not run");
+    EXPECT_NO_THROW(parsed = TrustRoot::parse(text, kNow));
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, Errc::Malformed);
+    Result<TrustRoot> next = fail(Errc::Internal, "not run");
+    EXPECT_NO_THROW(next = root.update(text, kNow));
+    ASSERT_FALSE(next);
+    EXPECT_EQ(next.error().code, Errc::Malformed);
+  }
+}
+
+// 2^32 + 1 must not wrap to a threshold (or version) of 1.
+TEST(TrustRoot, RejectsThresholdAndVersionBeyondIntRange) {
+  Keys k;
+  auto body = json::parse(makeRoot(spec(k), {k.r1, k.r2}))["signed"];
+  const std::int64_t wraps_to_one = (std::int64_t{1} << 32) + 1;
+  json t = body;
+  t["roles"]["root"]["threshold"] = wraps_to_one;
+  auto parsed = TrustRoot::parse(signDocument(t, {k.r1, k.r2}), kNow);
+  ASSERT_FALSE(parsed) << "threshold read as " << parsed->role(Role::Root).threshold;
+  EXPECT_EQ(parsed.error().code, Errc::Malformed);
+  json v = body;
+  v["version"] = wraps_to_one;
+  auto versioned = TrustRoot::parse(signDocument(v, {k.r1, k.r2}), kNow);
+  ASSERT_FALSE(versioned) << "version read as " << versioned->version();
+  EXPECT_EQ(versioned.error().code, Errc::Malformed);
+}
+
 }  // namespace
 }  // namespace kb::trust

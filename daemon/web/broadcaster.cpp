@@ -28,6 +28,10 @@ void Broadcaster::publish(std::shared_ptr<const std::string> message) {
 
 void Broadcaster::subscribe(std::shared_ptr<WebSocketSession> session) {
   net::post(strand_, [this, session = std::move(session)] {
+    if (closed_) {
+      session->close();
+      return;
+    }
     prune();
     sessions_.push_back(session);
     if (latest_) session->send(latest_);
@@ -36,6 +40,7 @@ void Broadcaster::subscribe(std::shared_ptr<WebSocketSession> session) {
 
 void Broadcaster::closeAll() {
   net::post(strand_, [this] {
+    closed_ = true;
     for (auto& w : sessions_)
       if (auto s = w.lock()) s->close();
     sessions_.clear();

@@ -42,6 +42,9 @@ class Broadcaster {
   Strand strand_;
   std::vector<std::weak_ptr<WebSocketSession>> sessions_;
   std::shared_ptr<const std::string> latest_;
+  // After closeAll() (shutdown) a client finishing its handshake must not join, or it
+  // keeps the io_context busy past stop().
+  bool closed_ = false;
 };
 
 }  // namespace kb::web

@@ -52,6 +52,7 @@ net::awaitable<void> HttpSession::loop() {
     Response res;
     bool keep_alive = false;
     bool unread_input = false;  // a refused request whose rest we never read
+    bool head = false;
     if (ec == http::error::body_limit) {
       unread_input = true;
       res = errorResponse(http::status::payload_too_large, "TOO_LARGE", "request body too large");
@@ -64,6 +65,7 @@ net::awaitable<void> HttpSession::loop() {
     } else {
       Request req = parser.release();
       keep_alive = req.keep_alive();
+      head = req.method() == http::verb::head;
       if (auto rejected = reject(req)) {
         res = std::move(*rejected);
       } else if (beast::websocket::is_upgrade(req)) {
@@ -80,6 +82,12 @@ net::awaitable<void> HttpSession::loop() {
       } else {
         res = co_await context_.router.route(req);
       }
+    }
+    if (head && !res.body().empty()) {
+      // A HEAD answer sent with a body would be read as the start of the next response.
+      const auto size = res.body().size();
+      res.body().clear();
+      res.content_length(size);
     }
     context_.counters.count(res.result_int());
     res.keep_alive(keep_alive);

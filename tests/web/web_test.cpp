@@ -158,6 +158,27 @@ TEST_F(WebTest, ServesStaticFilesWithContentTypes) {
   EXPECT_TRUE(head.body.empty());
 }
 
+TEST_F(WebTest, HeadAnswersCarryNoBodySoKeepAliveStaysInStep) {
+  // Two requests on one connection: HEAD of an API route, then GET. A body sent with the
+  // HEAD answer would be read by the client as the start of the next response.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+  std::string requests =
+      "HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(requests));
+  std::string all;
+  std::array<char, 4096> buf{};
+  boost::system::error_code ec;
+  while (!ec) all.append(buf.data(), socket.read_some(boost::asio::buffer(buf), ec));
+  auto end_of_head = all.find("\r\n\r\n");
+  ASSERT_NE(end_of_head, std::string::npos) << all;
+  EXPECT_TRUE(all.starts_with("HTTP/1.1 200")) << all;
+  EXPECT_NE(all.find("Content-Length: "), std::string::npos) << all;
+  EXPECT_TRUE(all.substr(end_of_head + 4).starts_with("HTTP/1.1 200")) << all;
+}
+
 TEST_F(WebTest, RejectsPathTraversalInEveryForm) {
   for (const char* target :
        {"/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/sub/../../secret.txt",
@@ -310,6 +331,15 @@ TEST_F(WebTest, OversizedWebSocketMessageClosesTheClient) {
   ws.send(std::string(4096, 'x'));
   // The server drops the connection: the next read fails rather than waiting.
   EXPECT_FALSE(ws.readText(3s));
+}
+
+TEST_F(WebTest, AWebSocketJoiningAfterCloseAllIsClosedToo) {
+  // Server::stop() closes WebSocket clients through closeAll(); a client whose handshake
+  // completes just after that must not stay subscribed (it kept the io_context busy).
+  broadcaster_->closeAll();
+  WsClient ws;
+  ws.connect(port_);
+  EXPECT_FALSE(ws.readText(2s));
 }
 
 TEST_F(WebTest, HealthzFollowsTheCache) {

@@ -54,8 +54,9 @@ Reason parseRoles(Config& c, std::string_view value) {
     std::string_view item = value.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item != "kiosk" && item != "console")
-      return "unknown role '" + std::string(item) + "' (kiosk, console)";
+    if (item == "console")  // planned (product.md), not built yet: never pretend to serve it
+      return "role 'console' is not available in this version (kiosk)";
+    if (item != "kiosk") return "unknown role '" + std::string(item) + "' (kiosk)";
     if (std::find(roles.begin(), roles.end(), item) != roles.end())
       return "role '" + std::string(item) + "' listed twice";
     roles.emplace_back(item);
@@ -161,7 +162,7 @@ Reason parseLogLevel(Config& c, std::string_view value) {
 
 const std::vector<KeyRule>& rules() {
   static const std::vector<KeyRule> table = {
-      {{"roles", "kiosk, console (comma-separated)", "roles this node plays"}, parseRoles},
+      {{"roles", "kiosk (console: planned)", "roles this node plays"}, parseRoles},
       {{"listen", "ADDRESS:PORT, loopback only", "where the kiosk UI and API listen"}, parseListen},
       {{"state_dir", "path", "directory for the cache and runtime state"},
        [](Config& c, std::string_view v) { return pathKey(v, false, &Config::state_dir, c); }},

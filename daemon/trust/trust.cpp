@@ -268,6 +268,9 @@ Result<TrustRoot> TrustRoot::fromBody(const json& body, std::string text) {
     if (rk.threshold < 1 || static_cast<std::size_t>(rk.threshold) > unique.size())
       return bad("role " + std::string(name) +
                  " threshold must be between 1 and its number of keys");
+    // A card credential has room for one signature (NTAG213 holds 144 bytes).
+    if (role == Role::Card && rk.threshold != 1)
+      return bad("role card threshold must be 1: a card credential carries one signature");
     root.roles_[role] = rk;
   }
   return root;

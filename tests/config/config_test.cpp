@@ -31,7 +31,7 @@ TEST(Config, DefaultsWhenEmpty) {
 TEST(Config, ParsesEveryKeyWithCommentsAndBlankLines) {
   auto c = parse(
       "\xEF\xBB\xBF# kiosk at Kelurahan Telanaipura\n"
-      "roles = kiosk, console\r\n"
+      "roles = kiosk\r\n"
       "\n"
       "listen = 127.0.0.1:9090\n"
       "state_dir = /srv/kb\n"
@@ -49,7 +49,7 @@ TEST(Config, ParsesEveryKeyWithCommentsAndBlankLines) {
       "  log_level=debug  \n",
       "kiosk.conf");
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->roles, (std::vector<std::string>{"kiosk", "console"}));
+  EXPECT_EQ(c->roles, (std::vector<std::string>{"kiosk"}));
   EXPECT_EQ(c->listen_port, 9090);
   EXPECT_EQ(c->dbPath(), "/srv/kb/other.db");
   EXPECT_EQ(c->reader, "pn532_uart:/dev/ttyUSB0");
@@ -108,9 +108,11 @@ TEST(Config, ListenMustBeLoopbackWithAPort) {
 
 TEST(Config, EnumsListsAndStrings) {
   EXPECT_EQ(parseError("roles = kiosk, printer\n"),
-            "kiosk.conf:1: roles: unknown role 'printer' (kiosk, console)");
+            "kiosk.conf:1: roles: unknown role 'printer' (kiosk)");
+  EXPECT_EQ(parseError("roles = kiosk, console\n"),
+            "kiosk.conf:1: roles: role 'console' is not available in this version (kiosk)");
   EXPECT_EQ(parseError("roles = kiosk,kiosk\n"), "kiosk.conf:1: roles: role 'kiosk' listed twice");
-  EXPECT_EQ(parseError("roles =\n"), "kiosk.conf:1: roles: unknown role '' (kiosk, console)");
+  EXPECT_EQ(parseError("roles =\n"), "kiosk.conf:1: roles: unknown role '' (kiosk)");
   EXPECT_EQ(parseError("reader = pn352_uart:/dev/ttyUSB0\n"),
             "kiosk.conf:1: reader: expected sim, auto or a libnfc connstring (e.g. "
             "pn532_uart:/dev/ttyUSB0); "

@@ -70,6 +70,14 @@ TEST(TrustRoot, RejectsEditedRoot) {
   EXPECT_EQ(TrustRoot::parse(doc.dump(), kNow).error().code, Errc::BadSignature);
 }
 
+TEST(TrustRoot, CardRoleThresholdIsOne) {
+  Keys k;
+  RootSpec s = spec(k);
+  s.card_keys.push_back(newKey().publicKey());
+  s.card_threshold = 2;
+  EXPECT_EQ(TrustRoot::parse(makeRoot(s, {k.r1, k.r2}), kNow).error().code, Errc::Malformed);
+}
+
 TEST(TrustRoot, RejectsKeyIdThatDoesNotMatchKey) {
   Keys k;
   json doc = json::parse(makeRoot(spec(k), {k.r1, k.r2}));

@@ -87,6 +87,8 @@ Result<trust::RootSpec> specFromArgs(const Args& args, UnixSeconds now) {
   auto snap_t = args.integer("snapshot-threshold", 1);
   auto card_t = args.integer("card-threshold", 1);
   if (!threshold || !snap_t || !card_t) return fail(Errc::Usage, "thresholds are whole numbers");
+  for (long long t : {*threshold, *snap_t, *card_t})
+    if (t < 1 || t > 255) return fail(Errc::Usage, "thresholds must be 1..255");
   spec.root_threshold = static_cast<int>(*threshold);
   spec.snapshot_threshold = static_cast<int>(*snap_t);
   spec.card_threshold = static_cast<int>(*card_t);

@@ -13,6 +13,8 @@ taps=${KB_BENCH_TAPS:-30}
 work=$(mktemp -d /tmp/kb-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 kbctl=$build/daemon/bin/kbctl/kbctl
+export KB_DAEMON=$build/daemon/bin/kartu-bahagiad/kartu-bahagiad KBCTL=$kbctl \
+       KB_EMULATOR=$build/tests/support/pn532-emulator
 
 echo "# Benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
@@ -48,8 +50,6 @@ echo "## Tap to identity (libnfc driver + PN532 emulator; baseline nfc-mfultrali
 "$build/tests/bench/tap_bench" "$taps"
 echo
 
-export KB_DAEMON=$build/daemon/bin/kartu-bahagiad/kartu-bahagiad KBCTL=$kbctl \
-       KB_EMULATOR=$build/tests/support/pn532-emulator
 echo "## Tap to screen (libnfc + PN532 emulator + daemon + Chromium; baseline nfc-mfultralight r)"
 node tests/bench/tap_to_screen.mjs --taps "$taps" --baseline-runs 10
 echo

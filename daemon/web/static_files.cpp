@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "common/encoding.h"
 #include "common/files.h"
 
 namespace kb::web {
@@ -19,12 +20,6 @@ bool isUnder(const fs::path& root, const fs::path& p) {
   return root_end == root.end();
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 std::string_view contentType(const fs::path& file) {
@@ -62,10 +57,9 @@ std::optional<std::string> percentDecode(std::string_view text) {
     char c = text[i];
     if (c == '%') {
       if (i + 2 >= text.size()) return std::nullopt;
-      int hi = hexValue(text[i + 1]);
-      int lo = hexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
+      auto byte = hexDecode(text.substr(i + 1, 2));
+      if (!byte) return std::nullopt;
+      c = (*byte)[0];
       i += 2;
     }
     if (c == '\0') return std::nullopt;

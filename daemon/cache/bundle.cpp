@@ -427,7 +427,9 @@ Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view
                              const std::vector<std::string>& entries) {
   auto tmp = path;
   tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A fresh file, never one planted under the temporary name (see writeFileAtomic).
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return fail(Errc::Io, ioMessage(tmp, "cannot create"));
   std::string buf(kBundleMagic);
   appendU32(buf, static_cast<std::uint32_t>(manifest.size()));

@@ -101,6 +101,9 @@ Verdict Cache::lookup(std::string_view card_no, UnixSeconds now) {
   const auto& policy = d.options.freshness;
   if (!d.file) return unverifiable(d.reason, std::nullopt, now, policy);
   const SnapshotInfo snap = d.snapshot();
+  // A daemon runs for months: the root it loaded at start can expire under it.
+  if (now > d.root.expires())
+    return unverifiable("trust root expired at " + formatUtc(d.root.expires()), snap, now, policy);
   const auto bucket = bucketOf(card_no, d.file->manifest.bucket_count);
   auto read = readBucket(*d.select_bucket, bucket, card_no);
   if (!read) return unverifiable("integrity: " + read.error().message, snap, now, policy);

@@ -10,6 +10,11 @@
 
 namespace kb::crypto {
 namespace {
+// Hashing fails only when OpenSSL cannot allocate: a broken invariant, so it throws.
+void require(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(what);
+}
+
 struct BioDeleter {
   void operator()(BIO* b) const { BIO_free(b); }
 };
@@ -92,7 +97,10 @@ Result<SigningKey> SigningKey::generate() {
 
 Result<SigningKey> SigningKey::fromPem(std::string_view pem) {
   auto bio = memBio(pem);
-  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  // A callback that supplies no password: an encrypted key fails instead of
+  // prompting on a terminal that a daemon or CI does not have.
+  auto no_password = [](char*, int, int, void*) { return 0; };
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
   if (!key || EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519)
     return fail(Errc::Malformed, "not a PEM Ed25519 private key");
   return SigningKey(std::move(key));
@@ -129,9 +137,10 @@ std::string sha256(std::string_view data) {
 std::string hmacSha256(std::string_view key, std::string_view data) {
   std::string out(32, '\0');
   unsigned len = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       reinterpret_cast<unsigned char*>(out.data()), &len);
+  require(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+               reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+               reinterpret_cast<unsigned char*>(out.data()), &len) != nullptr,
+          "HMAC-SHA-256");
   return out;
 }
 
@@ -146,8 +155,9 @@ void Sha256::update(std::string_view data) {
 }
 std::string Sha256::finish() {
   std::string out(32, '\0');
-  EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()), nullptr);
-  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  require(EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()), nullptr) == 1 &&
+              EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1,
+          "SHA-256 final");
   return out;
 }
 

@@ -81,6 +81,16 @@ TEST_F(StoreTest, ImportThenLookupGivesVerdicts) {
   EXPECT_TRUE(cache.checkAll());
 }
 
+TEST_F(StoreTest, LookupsStopWhenTheTrustRootExpires) {
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(50), 1)));
+  auto short_root = trust::TrustRoot::parse(rootText(keys, kNow + 2 * kDay), kNow).value();
+  auto cache = Cache::open(db, short_root, kNow);
+  EXPECT_EQ(cache.lookup(cardNo(1), kNow + kDay).verdict, VerdictCode::Active);
+  auto late = cache.lookup(cardNo(1), kNow + 3 * kDay);  // the snapshot itself is still valid
+  EXPECT_EQ(late.verdict, VerdictCode::Unverifiable);
+  EXPECT_NE(late.reason.find("trust root expired"), std::string::npos) << late.reason;
+}
+
 TEST_F(StoreTest, RollbackIsRefused) {
   auto s1 = publishSnapshot(syntheticCards(50), 1);
   auto s2 = publishSnapshot(syntheticCards(50, 1), 2);

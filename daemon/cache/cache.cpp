@@ -1,5 +1,7 @@
 #include "cache/cache.h"
 
+#include <sys/stat.h>
+
 #include <mutex>
 
 #include "cache/digest.h"
@@ -8,6 +10,16 @@
 #include "common/encoding.h"
 
 namespace kb::cache {
+
+namespace {
+// Which file a path names right now: an import renames a new file over the
+// old one, so a different inode means "replaced". {0, 0} when missing.
+std::pair<dev_t, ino_t> fileIdentity(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return {0, 0};
+  return {st.st_dev, st.st_ino};
+}
+}  // namespace
 
 struct Cache::Impl {
   Impl(std::filesystem::path db, trust::TrustRoot r, CacheOptions o)
@@ -21,6 +33,7 @@ struct Cache::Impl {
   std::optional<VerifiedFile> file;
   std::optional<sql::Stmt> select_bucket;  // destroyed before file (reset order in close())
   std::string reason;
+  std::pair<dev_t, ino_t> loaded_identity{0, 0};
 
   void close() {
     select_bucket.reset();
@@ -39,6 +52,8 @@ struct Cache::Impl {
 
   void load() {
     close();
+    // Taken before opening: a swap in between only causes one more reload.
+    loaded_identity = fileIdentity(db_path);
     auto current = tryOpen(db_path);
     if (current) {
       file.emplace(std::move(*current));
@@ -95,7 +110,15 @@ void Cache::reopen(trust::TrustRoot root, UnixSeconds now) {
   reopen(now);
 }
 
+bool Cache::refresh() {
+  std::lock_guard lock(impl_->mu);
+  if (fileIdentity(impl_->db_path) == impl_->loaded_identity) return false;
+  impl_->load();
+  return true;
+}
+
 Verdict Cache::lookup(std::string_view card_no, UnixSeconds now) {
+  refresh();  // one stat(): a tap right after an import already sees the new data
   std::lock_guard lock(impl_->mu);
   Impl& d = *impl_;
   const auto& policy = d.options.freshness;

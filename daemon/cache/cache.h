@@ -2,7 +2,8 @@
 /// The membership cache as the daemon and kbctl see it: open the verified
 /// state (falling back to the previous one), answer lookups that re-check
 /// integrity every time, report freshness. Thread-safe; an import may run in
-/// another process at any time (it swaps a new file in; call reopen()).
+/// another process at any time: it renames a new file in, which lookup() and
+/// refresh() notice and open.
 
 #include <filesystem>
 #include <memory>
@@ -53,7 +54,9 @@ class Cache {
   /// Reads the card's bucket, re-hashes it against the signed digests, decides.
   Verdict lookup(std::string_view card_no, UnixSeconds now);
   CacheInfo info(UnixSeconds now) const;
-  /// Opens the files again (after an import, or with a newer trust root).
+  /// Opens the file again if an import replaced it since it was opened; true if so.
+  bool refresh();
+  /// Opens the files again (e.g. with a newer trust root).
   void reopen(UnixSeconds now);
   void reopen(trust::TrustRoot root, UnixSeconds now);
   /// Re-hashes every bucket of the serving file (O(records); start-up or status).

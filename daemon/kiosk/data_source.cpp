@@ -15,6 +15,7 @@ Lookup CacheSource::lookup(std::string_view card_no, UnixSeconds now) {
 }
 
 DataStatus CacheSource::status(UnixSeconds now) {
+  cache_.refresh();  // an import (kbctl, USB stick) swaps the file under a running kiosk
   auto info = cache_.info(now);
   DataStatus s;
   s.serving = info.serving;

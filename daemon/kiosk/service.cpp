@@ -163,12 +163,6 @@ void KioskService::uiAction(std::string text) {
   });
 }
 
-void KioskService::refreshData() {
-  net::post(strand_, [this] {
-    if (updateData()) changed();
-  });
-}
-
 net::awaitable<Health> KioskService::health() {
   co_return co_await net::co_spawn(
       strand_,

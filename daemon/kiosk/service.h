@@ -50,8 +50,6 @@ class KioskService : public ReaderEvents {
 
   /// A WebSocket message from the UI (thread-safe). Bad actions are ignored.
   void uiAction(std::string text);
-  /// Re-reads the data status (after an import or a demo change); thread-safe.
-  void refreshData();
 
   /// Answered on the strand.
   net::awaitable<Health> health();

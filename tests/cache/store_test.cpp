@@ -81,6 +81,19 @@ TEST_F(StoreTest, ImportThenLookupGivesVerdicts) {
   EXPECT_TRUE(cache.checkAll());
 }
 
+TEST_F(StoreTest, AnOpenCacheServesTheNextImportWithoutBeingReopened) {
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(50), 1)));
+  auto cache = open();
+  EXPECT_EQ(cache.lookup(cardNo(1), kNow).snapshot->serial, 1);
+  EXPECT_FALSE(cache.refresh());  // nothing changed yet
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(60, 1), 2)));
+  EXPECT_EQ(cache.lookup(cardNo(1), kNow).snapshot->serial, 2);  // the lookup noticed the swap
+  EXPECT_EQ(cache.info(kNow).record_count, 60u);
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(70, 2), 3)));
+  EXPECT_TRUE(cache.refresh());  // what the daemon's status timer calls
+  EXPECT_EQ(cache.info(kNow).snapshot->serial, 3);
+}
+
 TEST_F(StoreTest, LookupsStopWhenTheTrustRootExpires) {
   ASSERT_TRUE(import(publishSnapshot(syntheticCards(50), 1)));
   auto short_root = trust::TrustRoot::parse(rootText(keys, kNow + 2 * kDay), kNow).value();

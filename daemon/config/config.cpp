@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 
+#include "common/address.h"
 #include "common/files.h"
 
 namespace kb::config {
@@ -67,27 +68,6 @@ Reason parseRoles(Config& c, std::string_view value) {
   return std::nullopt;
 }
 
-bool isLoopbackV4(std::string_view a) {
-  // Dotted quad 127.x.y.z, each part 0..255.
-  int parts = 0;
-  int first = -1;
-  while (!a.empty()) {
-    auto dot = a.find('.');
-    std::string_view part = a.substr(0, dot);
-    int v = 0;
-    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-    if (ec != std::errc() || end != part.data() + part.size() || part.empty() || part.size() > 3 ||
-        v > 255)
-      return false;
-    if (parts == 0) first = v;
-    ++parts;
-    if (dot == std::string_view::npos) break;
-    a.remove_prefix(dot + 1);
-    if (a.empty()) return false;
-  }
-  return parts == 4 && first == 127;
-}
-
 Reason parseListen(Config& c, std::string_view value) {
   auto colon = value.rfind(':');
   if (colon == std::string_view::npos)
@@ -99,7 +79,7 @@ Reason parseListen(Config& c, std::string_view value) {
     addr = "::1";
   } else if (addr == "localhost") {
     addr = "127.0.0.1";
-  } else if (!isLoopbackV4(addr)) {
+  } else if (!isLoopbackAddress(addr)) {
     // The kiosk API shows personal data without a login: never on a network interface.
     return "address must be loopback (127.0.0.0/8 or [::1]): '" + std::string(addr) + "'";
   }

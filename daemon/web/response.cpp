@@ -1,5 +1,7 @@
 #include "web/response.h"
 
+#include "common/address.h"
+
 namespace kb::web {
 
 Response makeResponse(http::status status, std::string_view content_type, std::string body) {
@@ -54,18 +56,7 @@ std::string_view hostOnly(std::string_view host_and_port) {
 }  // namespace
 
 bool isLoopbackHost(std::string_view host_and_port) {
-  std::string_view host = hostOnly(host_and_port);
-  if (host == "localhost" || host == "[::1]") return true;
-  // 127.0.0.0/8 as a dotted quad; a name like 127.0.0.1.evil.com has five labels and fails.
-  if (!host.starts_with("127.")) return false;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.')
-      ++dots;
-    else if (c < '0' || c > '9')
-      return false;
-  }
-  return dots == 3;
+  return isLoopbackAddress(hostOnly(host_and_port));
 }
 
 bool isLoopbackOrigin(std::string_view origin) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/address.h"
 #include "common/encoding.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -70,6 +71,14 @@ TEST(Files, AtomicWriteDoesNotFollowAPlantedTemporary) {
   EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::remove_all(dir);
+}
+
+TEST(Address, LoopbackOnly) {
+  for (auto ok : {"localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]"})
+    EXPECT_TRUE(isLoopbackAddress(ok)) << ok;
+  for (auto no : {"", "0.0.0.0", "10.0.0.1", "127.999.1.1", "127.0.0.1.evil.com", "127.1",
+                  "0177.0.0.1", "128.0.0.1", "::", "evil.localhost", "[::2]"})
+    EXPECT_FALSE(isLoopbackAddress(no)) << no;
 }
 
 TEST(Crypto, Sha256KnownAnswer) {

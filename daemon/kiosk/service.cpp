@@ -9,10 +9,18 @@ namespace kb::kiosk {
 namespace {
 constexpr auto kRefreshPeriod = std::chrono::seconds(30);
 
-std::string outcomeName(const nlohmann::json& state) {
-  if (state["screen"] == "status") return state["tap"].value("verdict", "UNKNOWN");
-  if (state["error"].is_string()) return state["error"].get<std::string>();
-  return "NONE";
+struct Sample {
+  std::string labels;  ///< "" or {name="value"}
+  std::int64_t value;
+};
+
+// One metric in the Prometheus text format: its HELP and TYPE lines, then its samples.
+void appendMetric(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help, const std::vector<Sample>& samples) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  for (const auto& s : samples)
+    out.append(name).append(s.labels).append(" ").append(std::to_string(s.value)).append("\n");
 }
 }  // namespace
 
@@ -103,17 +111,17 @@ void KioskService::cardRead(CardReading reading) {
       changed();  // the data block may still have changed
       return;
     }
-    auto state = machine_.toJson();
-    auto outcome_name = outcomeName(state);
-    ++taps_[outcome_name];
+    const auto& error = machine_.error();
+    ++taps_[machine_.screen() == Screen::Status ? outcome.verdict.value("verdict", "UNKNOWN")
+                                                : error.value_or("NONE")];
     // Never the card number, name or UID: only what kind of answer was given.
     std::string line =
         "tap card_check=" + reading.card_check + " originality=" + reading.originality;
     if (outcome.verdict.is_object())
       line += " verdict=" + outcome.verdict.value("verdict", "?") +
               " freshness=" + outcome.verdict.value("freshness", "?");
-    line += " screen=" + state["screen"].get<std::string>();
-    if (state["error"].is_string()) line += " error=" + state["error"].get<std::string>();
+    line += " screen=" + std::string(screenName(machine_.screen()));
+    if (error) line += " error=" + *error;
     log_.info("kiosk", line);
     changed();
   });
@@ -186,48 +194,35 @@ net::awaitable<std::string> KioskService::metrics() {
       [this]() -> net::awaitable<std::string> {
         if (updateData()) changed();
         std::string out;
-        out +=
-            "# HELP kb_kiosk_taps_total Card taps by what the kiosk answered.\n# TYPE "
-            "kb_kiosk_taps_total counter\n";
-        for (const auto& [k, v] : taps_)
-          out += "kb_kiosk_taps_total{outcome=\"" + k + "\"} " + std::to_string(v) + "\n";
-        out +=
-            "# HELP kb_card_checks_total Card credential checks by result.\n# TYPE "
-            "kb_card_checks_total counter\n";
-        for (const auto& [k, v] : card_checks_)
-          out += "kb_card_checks_total{result=\"" + k + "\"} " + std::to_string(v) + "\n";
-        out +=
-            "# HELP kb_reader_up 1 while the card reader is connected.\n# TYPE kb_reader_up "
-            "gauge\n";
-        out += std::string("kb_reader_up ") + (machine_.readerIsLost() ? "0" : "1") + "\n";
-        out +=
-            "# HELP kb_reader_losses_total Times the reader went away.\n# TYPE "
-            "kb_reader_losses_total counter\n";
-        out += "kb_reader_losses_total " + std::to_string(reader_losses_) + "\n";
-        out +=
-            "# HELP kb_data_valid 1 while a verified, unexpired cache answers.\n# TYPE "
-            "kb_data_valid gauge\n";
-        out += std::string("kb_data_valid ") + (last_status_.usable ? "1" : "0") + "\n";
-        if (last_status_.age_seconds) {
-          out +=
-              "# HELP kb_data_age_seconds Seconds since the served snapshot was signed.\n# TYPE "
-              "kb_data_age_seconds gauge\n";
-          out += "kb_data_age_seconds " + std::to_string(*last_status_.age_seconds) + "\n";
-        }
-        if (last_status_.serial) {
-          out +=
-              "# HELP kb_snapshot_serial Serial of the served snapshot.\n# TYPE kb_snapshot_serial "
-              "gauge\n";
-          out += "kb_snapshot_serial " + std::to_string(*last_status_.serial) + "\n";
-        }
-        out +=
-            "# HELP kb_ui_bad_messages_total UI messages ignored as malformed.\n# TYPE "
-            "kb_ui_bad_messages_total counter\n";
-        out += "kb_ui_bad_messages_total " + std::to_string(bad_actions_) + "\n";
-        out +=
-            "# HELP kb_kiosk_state_seq Changes of the kiosk state so far.\n# TYPE "
-            "kb_kiosk_state_seq counter\n";
-        out += "kb_kiosk_state_seq " + std::to_string(machine_.seq()) + "\n";
+        auto labelled = [](const char* label, const std::map<std::string, std::uint64_t>& counts) {
+          std::vector<Sample> samples;
+          for (const auto& [k, v] : counts)
+            samples.push_back(
+                {std::string("{") + label + "=\"" + k + "\"}", static_cast<std::int64_t>(v)});
+          return samples;
+        };
+        appendMetric(out, "kb_kiosk_taps_total", "counter", "Card taps by what the kiosk answered.",
+                     labelled("outcome", taps_));
+        appendMetric(out, "kb_card_checks_total", "counter", "Card credential checks by result.",
+                     labelled("result", card_checks_));
+        appendMetric(out, "kb_reader_up", "gauge", "1 while the card reader is connected.",
+                     {{"", machine_.readerIsLost() ? 0 : 1}});
+        appendMetric(out, "kb_reader_losses_total", "counter", "Times the reader went away.",
+                     {{"", static_cast<std::int64_t>(reader_losses_)}});
+        appendMetric(out, "kb_data_valid", "gauge", "1 while a verified, unexpired cache answers.",
+                     {{"", last_status_.usable ? 1 : 0}});
+        if (last_status_.age_seconds)
+          appendMetric(out, "kb_data_age_seconds", "gauge",
+                       "Seconds since the served snapshot was signed.",
+                       {{"", *last_status_.age_seconds}});
+        if (last_status_.serial)
+          appendMetric(out, "kb_snapshot_serial", "gauge", "Serial of the served snapshot.",
+                       {{"", *last_status_.serial}});
+        appendMetric(out, "kb_ui_bad_messages_total", "counter",
+                     "UI messages ignored as malformed.",
+                     {{"", static_cast<std::int64_t>(bad_actions_)}});
+        appendMetric(out, "kb_kiosk_state_seq", "counter", "Changes of the kiosk state so far.",
+                     {{"", static_cast<std::int64_t>(machine_.seq())}});
         co_return out;
       },
       net::use_awaitable);

@@ -5,20 +5,6 @@
 
 namespace kb::reader {
 
-std::string_view eventName(ReaderEvent::Kind kind) {
-  switch (kind) {
-    case ReaderEvent::Kind::CardArrived:
-      return "card_arrived";
-    case ReaderEvent::Kind::CardRemoved:
-      return "card_removed";
-    case ReaderEvent::Kind::ReaderLost:
-      return "reader_lost";
-    case ReaderEvent::Kind::ReaderBack:
-      return "reader_back";
-  }
-  return "unknown";
-}
-
 ReaderSupervisor::ReaderSupervisor(Reader& reader, Callback callback, SupervisorOptions options)
     : reader_(reader), callback_(std::move(callback)), options_(options) {}
 

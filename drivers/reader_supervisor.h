@@ -22,8 +22,6 @@ struct ReaderEvent {
   std::string detail;                ///< error text for ReaderLost (no personal data)
 };
 
-std::string_view eventName(ReaderEvent::Kind kind);
-
 struct SupervisorOptions {
   std::chrono::milliseconds waitSlice{200};         ///< one waitForCard call; bounds stop latency
   std::chrono::milliseconds presenceInterval{100};  ///< pause between removal checks

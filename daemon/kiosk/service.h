@@ -55,8 +55,6 @@ class KioskService : public ReaderEvents {
   net::awaitable<Health> health();
   net::awaitable<std::string> metrics();
 
-  const Strand& strand() const { return strand_; }
-
  private:
   void changed();
   void rearm();

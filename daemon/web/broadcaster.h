@@ -34,8 +34,6 @@ class Broadcaster {
   /// Connected clients.
   net::awaitable<std::size_t> clients();
 
-  const Strand& strand() const { return strand_; }
-
  private:
   void prune();
 

@@ -16,18 +16,15 @@ import { spawn, execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { REPO_ROOT, UI_ROOT as UI_DIR, SCREENS_DIR } from '../../ui/lib/paths.mjs';
 
 const execFileP = promisify(execFile);
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const UI_DIR = path.join(REPO_ROOT, 'kiosk-ui');
-export const SCREENS_DIR = path.join(REPO_ROOT, 'test-artifacts', 'screens');
+export { REPO_ROOT, UI_DIR, SCREENS_DIR };
 export const ORIGINALITY_TEST_KEY = path.join(REPO_ROOT, 'tests/card/data/originality_test.key');
 export const ORIGINALITY_TEST_PUB = path.join(REPO_ROOT, 'tests/card/data/originality_test.pub');
 
@@ -104,17 +101,7 @@ async function stopChild(child, { graceMs = 3000 } = {}) {
   return child.exited;
 }
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../ui/lib/daemon.mjs';  // one helper for every browser test
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `timeoutMs`. */
 export async function waitFor(fn, what, { timeoutMs = 15000, everyMs = 50 } = {}) {

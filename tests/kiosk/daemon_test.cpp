@@ -319,3 +319,31 @@ TEST_F(DemoDaemon, RerunReusesTheStateDirectoryAndRefusesForeignOnes) {
 }
 
 }  // namespace
+
+// A reader that never answers (a serial port with nothing behind it) keeps the
+// reader thread inside libnfc's open; SIGTERM must still end the daemon.
+TEST(ProductionDaemon, SigtermStopsEvenWhileTheReaderDoesNotAnswer) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  std::string pty = ::ptsname(master);
+  auto dir = tempDir("silent_reader");
+  std::ofstream(dir / "kiosk.conf")
+      << "listen = 127.0.0.1:0\n"
+      << "state_dir = " << dir.string() << "\n"
+      << "root = " << std::getenv("KB_SOURCE_DIR") << "/certs/dev/DEV-root.json\n"
+      << "reader = pn532_uart:" << pty << "\n";
+  Child daemon({"--config", (dir / "kiosk.conf").string()});
+  // Let it try (and fail) to open the reader a few times, then stop it mid-attempt.
+  for (int i = 0; i < 100 && daemon.err().find("reader lost") == std::string::npos; ++i)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_NE(daemon.err().find("reader lost"), std::string::npos) << daemon.err();
+  std::this_thread::sleep_for(150ms);
+  daemon.signal(SIGTERM);
+  auto status = daemon.wait(5s);  // only catches a hang; the bound itself is the daemon's
+  ASSERT_TRUE(status) << "still running 5 s after SIGTERM: " << daemon.err();
+  EXPECT_EQ(*status, 0) << daemon.err();
+  ::close(master);
+  fs::remove_all(dir);
+}

@@ -2,7 +2,9 @@
 // Everything it wires lives in a library (config, kiosk, web, cache, card, drivers).
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -227,7 +229,14 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     });
   });
   io.run();
-  reader_loop.stop();
+  // Every libnfc wait is abortable except an nfc_open in progress on a device
+  // that does not answer; shutdown must not wait on it past the 1 s bound.
+  auto reader_stopped = std::async(std::launch::async, [&reader_loop] { reader_loop.stop(); });
+  if (reader_stopped.wait_for(std::chrono::milliseconds(400)) == std::future_status::timeout) {
+    log.warning("kartu-bahagiad", "reader still busy; exiting without waiting for it");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   log.info("kartu-bahagiad", "stopped");
   return 0;
 }

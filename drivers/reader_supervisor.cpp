@@ -99,6 +99,8 @@ void ReaderSupervisor::run() {
         } else if (++misses >= options_.removalDebounce) {
           state = State::Idle;
           emit(ReaderEvent::Kind::CardRemoved);
+        } else {
+          sleepFor(options_.missRecheck);
         }
         break;
       }

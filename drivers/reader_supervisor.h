@@ -26,6 +26,7 @@ struct SupervisorOptions {
   std::chrono::milliseconds waitSlice{200};         ///< one waitForCard call; bounds stop latency
   std::chrono::milliseconds presenceInterval{100};  ///< pause between removal checks
   int removalDebounce = 2;                          ///< consecutive misses before CardRemoved
+  std::chrono::milliseconds missRecheck{40};  ///< pause after a miss: a glitch is not a removal
   std::chrono::milliseconds backoffStart{100};
   std::chrono::milliseconds backoffMax{2000};
 };

@@ -63,6 +63,56 @@ TEST(ReaderSupervisorSim, ReportsArrivalRemovalLossAndReturn) {
   EXPECT_EQ(log.countOf(Kind::CardArrived), 2u);
 }
 
+// The sim reader, except that its card leaves the field for 25 ms once (an RF
+// glitch, a shaky hand).
+class GlitchyReader : public reader::Reader {
+ public:
+  reader::SimReader sim;
+
+  Result<void> open() override { return sim.open(); }
+  Result<reader::CardPresence> waitForCard(std::chrono::milliseconds t) override {
+    return sim.waitForCard(t);
+  }
+  Result<std::string> readPages(int first, int count) override {
+    return sim.readPages(first, count);
+  }
+  Result<std::optional<std::string>> readSignature() override { return sim.readSignature(); }
+  Result<void> writePages(int first, std::string_view data) override {
+    return sim.writePages(first, data);
+  }
+  Result<bool> cardPresent() override {
+    auto now = std::chrono::steady_clock::now();
+    if (++checks_ == 3) glitch_until_ = now + 25ms;
+    if (now < glitch_until_) return false;
+    return sim.cardPresent();
+  }
+  void abort() override { sim.abort(); }
+  void close() override { sim.close(); }
+
+ private:
+  int checks_ = 0;
+  std::chrono::steady_clock::time_point glitch_until_{};
+};
+
+TEST(ReaderSupervisorSim, AShortGlitchIsNotARemoval) {
+  GlitchyReader glitchy;
+  reader::SimReader& sim = glitchy.sim;
+  EventLog log;
+  reader::ReaderSupervisor sup(
+      glitchy, [&](const ReaderEvent& e, reader::Reader*) { log.push(e); }, fastOptions());
+  sup.start();
+  reader::CardImage card;
+  card.uid = std::string("\x04\x01\x02\x03\x04\x05\x06", 7);
+  card.pages = std::string(180, 'p');
+  sim.tap(card);
+  ASSERT_TRUE(log.waitFor(Kind::CardArrived));
+  std::this_thread::sleep_for(300ms);  // many presence checks, one glitch among them
+  EXPECT_EQ(log.countOf(Kind::CardRemoved), 0u);
+  sim.remove();
+  ASSERT_TRUE(log.waitFor(Kind::CardRemoved));  // a real removal still is one
+  stopBounded(sup);
+}
+
 TEST(ReaderSupervisorSim, StopEndsAnIdleWait) {
   reader::SimReader sim;
   reader::SupervisorOptions o = fastOptions();

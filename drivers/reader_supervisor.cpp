@@ -52,6 +52,8 @@ void ReaderSupervisor::run() {
     return stopping_;
   };
   auto lose = [&](const Error& e) {
+    // stop() aborts the reader, which fails the call in flight: that is not a loss.
+    if (stopping()) return;
     if (state == State::Card) emit(ReaderEvent::Kind::CardRemoved);
     reader_.close();
     state = State::Closed;

@@ -21,11 +21,17 @@ std::string_view screenName(Screen screen) {
 }
 
 ScreenChoice classify(const TapOutcome& outcome) {
-  const auto& check = outcome.card_check;
-  if (check == "READ_ERROR") return {Screen::Error, "READ_ERROR"};
-  if (check == "UNKNOWN_FORMAT") return {Screen::Error, "NOT_KARTU_BAHAGIA"};
-  // CLONED, FORGED and anything unexpected: the card itself cannot be trusted.
-  if (check != "GENUINE") return {Screen::Error, "CANNOT_VERIFY_CARD"};
+  switch (outcome.card_check) {
+    case card::CardCheck::Genuine:
+      break;
+    case card::CardCheck::ReadError:
+      return {Screen::Error, "READ_ERROR"};
+    case card::CardCheck::UnknownFormat:
+      return {Screen::Error, "NOT_KARTU_BAHAGIA"};
+    case card::CardCheck::Cloned:
+    case card::CardCheck::Forged:
+      return {Screen::Error, "CANNOT_VERIFY_CARD"};  // calm: no accusation on screen
+  }
   if (outcome.no_cache || !outcome.verdict.is_object()) return {Screen::Error, "NO_DATA"};
   const std::string verdict = outcome.verdict.value("verdict", "");
   if (verdict == "ACTIVE" || verdict == "INACTIVE") return {Screen::Status, std::nullopt};
@@ -112,8 +118,8 @@ bool Machine::tapResolved(const TapOutcome& outcome, TimePoint now) {
   auto choice = classify(outcome);
   if (choice.screen == Screen::Status) {
     tap_ = outcome.verdict;
-    tap_["card_check"] = outcome.card_check;
-    tap_["originality"] = outcome.originality;
+    tap_["card_check"] = card::cardCheckName(outcome.card_check);
+    tap_["originality"] = card::originalityName(outcome.originality);
   } else {
     tap_ = nullptr;
   }

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "card/card_check.h"
+#include "card/originality.h"
 #include "common/error.h"
 
 namespace kb::kiosk {
@@ -29,8 +31,8 @@ struct Timeouts {
 /// What one tap resolved to: the card check and, for a genuine card, the
 /// cache's verdict document (contracts.md §3).
 struct TapOutcome {
-  std::string card_check = "READ_ERROR";  ///< GENUINE|CLONED|FORGED|UNKNOWN_FORMAT|READ_ERROR
-  std::string originality = "NOT_SUPPORTED";
+  card::CardCheck card_check = card::CardCheck::ReadError;
+  card::Originality originality = card::Originality::NotSupported;
   nlohmann::json verdict;  ///< null when there was no lookup
   bool no_cache = false;   ///< no valid cache at all: nothing could be looked up
 };

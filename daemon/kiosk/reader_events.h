@@ -4,12 +4,15 @@
 
 #include <string>
 
+#include "card/card_check.h"
+#include "card/originality.h"
+
 namespace kb::kiosk {
 
 /// One card read and checked on the reader thread (card library), no lookup yet.
 struct CardReading {
-  std::string card_check = "READ_ERROR";  ///< GENUINE|CLONED|FORGED|UNKNOWN_FORMAT|READ_ERROR
-  std::string originality = "NOT_SUPPORTED";
+  card::CardCheck card_check = card::CardCheck::ReadError;
+  card::Originality originality = card::Originality::NotSupported;
   std::string card_no;  ///< set for GENUINE: the number the credential proves
 };
 

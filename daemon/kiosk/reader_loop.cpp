@@ -33,8 +33,8 @@ void ReaderLoop::onEvent(const reader::ReaderEvent& event, reader::Reader* reade
       if (reader && event.card) {
         auto tap = card::identifyCard(*reader, *event.card, root_, keys_);
         if (tap) {
-          reading.card_check = std::string(card::cardCheckName(tap->verdict.check));
-          reading.originality = std::string(card::originalityName(tap->originality));
+          reading.card_check = tap->verdict.check;
+          reading.originality = tap->originality;
           if (tap->verdict.check == card::CardCheck::Genuine)
             reading.card_no = tap->verdict.card_no;
         } else {

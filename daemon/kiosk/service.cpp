@@ -100,13 +100,14 @@ void KioskService::cardRead(CardReading reading) {
     outcome.card_check = reading.card_check;
     outcome.originality = reading.originality;
     auto now = nowSeconds();
-    if (reading.card_check == "GENUINE") {
+    if (reading.card_check == card::CardCheck::Genuine) {
       auto found = data_.lookup(reading.card_no, now);
       outcome.verdict = std::move(found.verdict);
       outcome.no_cache = found.no_cache;
     }
     updateData();
-    ++card_checks_[reading.card_check];
+    const std::string check(card::cardCheckName(reading.card_check));
+    ++card_checks_[check];
     if (!machine_.tapResolved(outcome, Clock::now())) {
       changed();  // the data block may still have changed
       return;
@@ -115,8 +116,8 @@ void KioskService::cardRead(CardReading reading) {
     ++taps_[machine_.screen() == Screen::Status ? outcome.verdict.value("verdict", "UNKNOWN")
                                                 : error.value_or("NONE")];
     // Never the card number, name or UID: only what kind of answer was given.
-    std::string line =
-        "tap card_check=" + reading.card_check + " originality=" + reading.originality;
+    std::string line = "tap card_check=" + check +
+                       " originality=" + std::string(card::originalityName(reading.originality));
     if (outcome.verdict.is_object())
       line += " verdict=" + outcome.verdict.value("verdict", "?") +
               " freshness=" + outcome.verdict.value("freshness", "?");

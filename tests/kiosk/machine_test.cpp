@@ -27,7 +27,8 @@ nlohmann::json verdictDoc(const std::string& verdict, const std::string& freshne
 }
 
 TapOutcome genuine(const std::string& verdict, const std::string& freshness = "FRESH") {
-  return TapOutcome{"GENUINE", "VALID", verdictDoc(verdict, freshness), false};
+  return TapOutcome{card::CardCheck::Genuine, card::Originality::Valid,
+                    verdictDoc(verdict, freshness), false};
 }
 
 class MachineTest : public ::testing::Test {
@@ -149,7 +150,8 @@ TEST_F(MachineTest, ErrorScreensLeaveAfterTheErrorTimeoutOrSoonAfterRemoval) {
 
   Machine quick{{1500ms, 90s, 15s}, "sim", true, "u"};
   quick.cardArrived(t0);
-  quick.tapResolved(TapOutcome{"CLONED", "INVALID", nullptr, false}, t0 + 10ms);
+  quick.tapResolved(TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, nullptr, false},
+                    t0 + 10ms);
   quick.cardRemoved(t0 + 1s);
   EXPECT_EQ(*quick.deadline(), t0 + 2500ms);
   EXPECT_TRUE(quick.expire(t0 + 2500ms));
@@ -221,18 +223,23 @@ TEST(Classify, EveryOutcomeMapsToItsScreen) {
       {genuine("NOT_FOUND"), Screen::Error, "NOT_FOUND"},
       {genuine("UNVERIFIABLE", "EXPIRED"), Screen::Error, "DATA_TOO_OLD"},
       {genuine("UNVERIFIABLE", "FRESH"), Screen::Error, "CANNOT_VERIFY_CARD"},  // tampered row
-      {TapOutcome{"GENUINE", "VALID", nullptr, true}, Screen::Error, "NO_DATA"},
-      {TapOutcome{"READ_ERROR", "NOT_SUPPORTED", nullptr, false}, Screen::Error, "READ_ERROR"},
-      {TapOutcome{"UNKNOWN_FORMAT", "NOT_SUPPORTED", nullptr, false}, Screen::Error,
-       "NOT_KARTU_BAHAGIA"},
-      {TapOutcome{"CLONED", "INVALID", nullptr, false}, Screen::Error, "CANNOT_VERIFY_CARD"},
-      {TapOutcome{"FORGED", "VALID", nullptr, false}, Screen::Error, "CANNOT_VERIFY_CARD"},
-      {TapOutcome{"SOMETHING_NEW", "VALID", nullptr, false}, Screen::Error, "CANNOT_VERIFY_CARD"},
+      {TapOutcome{card::CardCheck::Genuine, card::Originality::Valid, nullptr, true}, Screen::Error,
+       "NO_DATA"},
+      {TapOutcome{card::CardCheck::ReadError, card::Originality::NotSupported, nullptr, false},
+       Screen::Error, "READ_ERROR"},
+      {TapOutcome{card::CardCheck::UnknownFormat, card::Originality::NotSupported, nullptr, false},
+       Screen::Error, "NOT_KARTU_BAHAGIA"},
+      {TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, nullptr, false},
+       Screen::Error, "CANNOT_VERIFY_CARD"},
+      {TapOutcome{card::CardCheck::Forged, card::Originality::Valid, nullptr, false}, Screen::Error,
+       "CANNOT_VERIFY_CARD"},
   };
   for (const auto& c : cases) {
     auto choice = classify(c.outcome);
-    EXPECT_EQ(choice.screen, c.screen) << c.outcome.card_check << " " << c.outcome.verdict.dump();
-    EXPECT_EQ(choice.error, c.error) << c.outcome.card_check << " " << c.outcome.verdict.dump();
+    EXPECT_EQ(choice.screen, c.screen)
+        << card::cardCheckName(c.outcome.card_check) << " " << c.outcome.verdict.dump();
+    EXPECT_EQ(choice.error, c.error)
+        << card::cardCheckName(c.outcome.card_check) << " " << c.outcome.verdict.dump();
   }
 }
 

@@ -279,7 +279,7 @@ TEST_F(WebTest, WebSocketGetsStateOnConnectAndOnEveryChange) {
   ASSERT_TRUE(reading);
   EXPECT_GT((*reading)["seq"].get<int>(), (*first)["seq"].get<int>());
 
-  kiosk_->cardRead({"GENUINE", "VALID", "KB-1571-0000042"});
+  kiosk_->cardRead({card::CardCheck::Genuine, card::Originality::Valid, "KB-1571-0000042"});
   auto status = ws.readUntil([](const nlohmann::json& j) { return j["screen"] == "status"; });
   ASSERT_TRUE(status);
   EXPECT_EQ((*status)["tap"]["verdict"], "ACTIVE");
@@ -308,7 +308,7 @@ TEST_F(WebTest, RemovalTimerReturnsToIdle) {
   WsClient ws;
   ws.connect(port_);
   kiosk_->cardArrived();
-  kiosk_->cardRead({"GENUINE", "VALID", "KB-1571-0000042"});
+  kiosk_->cardRead({card::CardCheck::Genuine, card::Originality::Valid, "KB-1571-0000042"});
   ASSERT_TRUE(ws.readUntil([](const nlohmann::json& j) { return j["screen"] == "status"; }));
   kiosk_->cardRemoved();  // removal timeout is 200 ms here
   auto idle = ws.readUntil([](const nlohmann::json& j) { return j["screen"] == "idle"; });
@@ -356,7 +356,7 @@ TEST_F(WebTest, HealthzFollowsTheCache) {
 
 TEST_F(WebTest, MetricsAreValidPrometheusText) {
   kiosk_->cardArrived();
-  kiosk_->cardRead({"FORGED", "VALID", ""});
+  kiosk_->cardRead({card::CardCheck::Forged, card::Originality::Valid, ""});
   WsClient ws;
   ws.connect(port_);
   ASSERT_TRUE(ws.readText());

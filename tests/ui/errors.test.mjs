@@ -5,11 +5,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startDaemon } from './lib/daemon.mjs';
 import { UI_ROOT } from './lib/paths.mjs';
 import {
-  openBrowser, kioskApi, waitForScreen, openKiosk, screenshot, seriousA11yViolations, smallTouchTargets,
-  smallestTextPx, PORTRAIT, LANDSCAPE, ERROR_CODES,
+  waitForScreen, openKiosk, screenshot, seriousA11yViolations, smallTouchTargets, smallestTextPx, LANDSCAPE,
+  ERROR_CODES, startKiosk, stopKiosk,
 } from './lib/kiosk.mjs';
 
 // READER_LOST needs the reader unplugged, which the sim reader of --demo cannot do.
@@ -19,10 +18,7 @@ describe('error screens', () => {
   let daemon; let browser; let api; let cards; let page; let strings;
 
   before(async () => {
-    daemon = await startDaemon();
-    api = kioskApi(daemon.baseUrl);
-    cards = await api.cards();
-    browser = await openBrowser(PORTRAIT);
+    ({ daemon, api, cards, browser } = await startKiosk());
     page = await browser.newPage();
     await openKiosk(page, daemon.baseUrl);
     strings = {
@@ -30,10 +26,7 @@ describe('error screens', () => {
       en: JSON.parse(await readFile(path.join(UI_ROOT, 'content/i18n/en.json'), 'utf8')),
     };
   });
-  after(async () => {
-    await browser?.close();
-    await daemon?.stop();
-  });
+  after(() => stopKiosk({ daemon, browser }));
 
   const cardFor = (code) => cards.find((c) => c.screen === 'error' && c.error === code);
 

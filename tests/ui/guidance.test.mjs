@@ -3,10 +3,9 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon } from './lib/daemon.mjs';
 import {
-  openBrowser, kioskApi, pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations,
-  smallTouchTargets, smallestTextPx, PORTRAIT, LANDSCAPE, PROGRAMS,
+  pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations, smallTouchTargets,
+  smallestTextPx, PORTRAIT, LANDSCAPE, PROGRAMS, startKiosk, stopKiosk, closeCheckedPage,
 } from './lib/kiosk.mjs';
 
 async function openGuidance(page, program) {
@@ -29,21 +28,11 @@ describe('guidance screen', () => {
   let daemon; let browser; let api; let cards; let page;
 
   before(async () => {
-    daemon = await startDaemon();
-    api = kioskApi(daemon.baseUrl);
-    cards = await api.cards();
-    browser = await openBrowser(PORTRAIT);
+    ({ daemon, api, cards, browser } = await startKiosk());
   });
-  after(async () => {
-    await browser?.close();
-    await daemon?.stop();
-  });
+  after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {
-    if (page) {
-      assert.deepEqual(page.problems, []);
-      await page.close();
-      page = null;
-    }
+    page = await closeCheckedPage(page);
   });
 
   it('covered holder: what to do now for each situation, 112, QR, sources', async () => {

@@ -5,18 +5,16 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon } from './lib/daemon.mjs';
 import {
-  openBrowser, kioskApi, pickCard, waitForScreen, screenshot, seriousA11yViolations, screenScrolls, PORTRAIT, LANDSCAPE,
+  pickCard, waitForScreen, screenshot, seriousA11yViolations, screenScrolls, PORTRAIT, LANDSCAPE, startKiosk,
+  stopKiosk, closeCheckedPage,
 } from './lib/kiosk.mjs';
 
 describe('UI logic with injected states', () => {
   let daemon; let browser; let api; let idleState; let statusState; let page;
 
   before(async () => {
-    daemon = await startDaemon();
-    api = kioskApi(daemon.baseUrl);
-    browser = await openBrowser(PORTRAIT);
+    ({ daemon, api, browser } = await startKiosk());
     idleState = await api.state();
     const cards = await api.cards();
     await api.tap(pickCard(cards, 'ACTIVE').card_no);
@@ -27,16 +25,9 @@ describe('UI logic with injected states', () => {
     await api.remove();
     assert.equal(statusState.screen, 'status', 'a real status state to start from');
   });
-  after(async () => {
-    await browser?.close();
-    await daemon?.stop();
-  });
+  after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {
-    if (page) {
-      assert.deepEqual(page.problems, []);
-      await page.close();
-      page = null;
-    }
+    page = await closeCheckedPage(page);
   });
 
   /** Opens the kiosk with /api/ws answered by the test; returns send() and the actions received. */

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { startDaemon } from './lib/daemon.mjs';
 import {
-  openBrowser, kioskApi, pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, screenScrolls,
-  smallTouchTargets, expectedDataAsOf, PORTRAIT, LANDSCAPE,
+  pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, screenScrolls, smallTouchTargets,
+  expectedDataAsOf, PORTRAIT, LANDSCAPE, startKiosk, stopKiosk, closeCheckedPage,
 } from './lib/kiosk.mjs';
 
 /** Everything the page holds that a person could read back: DOM and storage. */
@@ -21,21 +21,11 @@ describe('kiosk session', () => {
   let daemon; let browser; let api; let cards; let page;
 
   before(async () => {
-    daemon = await startDaemon();
-    api = kioskApi(daemon.baseUrl);
-    cards = await api.cards();
-    browser = await openBrowser(PORTRAIT);
+    ({ daemon, api, cards, browser } = await startKiosk());
   });
-  after(async () => {
-    await browser?.close();
-    await daemon?.stop();
-  });
+  after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {
-    if (page) {
-      assert.deepEqual(page.problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED/.test(p)), []);
-      await page.close();
-      page = null;
-    }
+    page = await closeCheckedPage(page, /WebSocket|ERR_CONNECTION_REFUSED/);
   });
 
   it('language switch: English on idle, on status, then back to Indonesian for the next person', async () => {

@@ -4,31 +4,21 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDaemon } from './lib/daemon.mjs';
 import {
-  openBrowser, kioskApi, pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations,
-  smallTouchTargets, smallestTextPx, screenScrolls, expectedDataAsOf, PORTRAIT, LANDSCAPE, PROGRAMS,
+  pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations, smallTouchTargets,
+  smallestTextPx, screenScrolls, expectedDataAsOf, PORTRAIT, LANDSCAPE, PROGRAMS, startKiosk, stopKiosk,
+  closeCheckedPage,
 } from './lib/kiosk.mjs';
 
 describe('status screen', () => {
   let daemon; let browser; let api; let cards; let page;
 
   before(async () => {
-    daemon = await startDaemon();
-    api = kioskApi(daemon.baseUrl);
-    cards = await api.cards();
-    browser = await openBrowser(PORTRAIT);
+    ({ daemon, api, cards, browser } = await startKiosk());
   });
-  after(async () => {
-    await browser?.close();
-    await daemon?.stop();
-  });
+  after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {
-    if (page) {
-      assert.deepEqual(page.problems, [], 'no script errors on the page');
-      await page.close();
-      page = null;
-    }
+    page = await closeCheckedPage(page);
   });
 
   it('the demo offers a card for every outcome the UI must show', () => {

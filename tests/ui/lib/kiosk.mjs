@@ -6,6 +6,8 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
+import { startDaemon } from './daemon.mjs';
 import { SCREENS_DIR } from './paths.mjs';
 
 const require = createRequire(import.meta.url);
@@ -167,4 +169,25 @@ export function expectedDataAsOf(signedAtIso, lang = 'id') {
   const mm = String(d.getUTCMinutes()).padStart(2, '0');
   const when = `${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${hh}${lang === 'en' ? ':' : '.'}${mm} WIB`;
   return lang === 'en' ? `Data as of ${when}` : `Data per ${when}`;
+}
+
+/** What every UI test file starts from: a demo daemon, its demo cards and a browser. */
+export async function startKiosk() {
+  const daemon = await startDaemon();
+  const api = kioskApi(daemon.baseUrl);
+  return { daemon, api, cards: await api.cards(), browser: await openBrowser(PORTRAIT) };
+}
+
+export async function stopKiosk({ daemon, browser }) {
+  await browser?.close();
+  await daemon?.stop();
+}
+
+/** Ends a test's page, which must have logged no script errors (but those `allowed` matches). */
+export async function closeCheckedPage(page, allowed = null) {
+  if (!page) return null;
+  const problems = allowed ? page.problems.filter((p) => !allowed.test(p)) : page.problems;
+  assert.deepEqual(problems, [], 'no script errors on the page');
+  await page.close();
+  return null;
 }

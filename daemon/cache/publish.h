@@ -1,6 +1,6 @@
 #pragma once
 /// Publishing: records -> a signed snapshot bundle, and with a base snapshot a
-/// delta holding only what changed (kbctl publish, contracts.md §2).
+/// delta holding only what changed (kbctl publish, docs/contracts.md §2).
 
 #include <cstdint>
 #include <filesystem>

@@ -24,7 +24,7 @@ Result<roster::CardRecord> decodeRecord(std::string_view json, roster::Profile p
 /// `{"card_no":"…","deleted":true}`: a delta entry removing a card.
 std::string encodeDeletion(std::string_view card_no);
 
-/// True for `[0-9A-Z-]{6,24}` (contracts.md §1).
+/// True for `[0-9A-Z-]{6,24}` (docs/contracts.md §1).
 bool validCardNo(std::string_view card_no);
 
 /// The card_no of a stored record, found without a JSON parse (lookup hot path).

@@ -1,5 +1,5 @@
 #pragma once
-/// What a lookup resolves to (contracts.md §3), decided by a pure function.
+/// What a lookup resolves to (docs/contracts.md §3), decided by a pure function.
 
 #include <cstdint>
 #include <optional>
@@ -55,7 +55,7 @@ Verdict decide(std::optional<roster::CardRecord> card, const SnapshotInfo& snaps
 Verdict unverifiable(std::string reason, const std::optional<SnapshotInfo>& snapshot,
                      UnixSeconds now, const FreshnessPolicy& policy);
 
-/// The verdict document of contracts.md §3 (plus `reason`, `active_today`).
+/// The verdict document of docs/contracts.md §3 (plus `reason`, `active_today`).
 nlohmann::json toJson(const Verdict& verdict);
 
 }  // namespace kb::cache

@@ -1,6 +1,6 @@
 #pragma once
 /// From what a reader saw to a verdict: which Kartu Bahagia card this is and
-/// whether it is genuine (contracts.md §3: card_check and originality).
+/// whether it is genuine (docs/contracts.md §3: card_check and originality).
 
 #include <optional>
 #include <string>

@@ -52,7 +52,7 @@ struct Credential {
   std::string signature;   ///< 64 raw bytes
 };
 
-/// True for a card number of the form [0-9A-Z-]{6,24} (contracts.md §1).
+/// True for a card number of the form [0-9A-Z-]{6,24} (docs/contracts.md §1).
 bool validCardNo(std::string_view card_no);
 
 /// Serialises all fields; the caller guarantees their sizes (issueCredential does).

@@ -1,6 +1,6 @@
 #pragma once
 /// Typed errors shared by every library. Each code maps to the `error: CODE:` prefix
-/// that kbctl and the daemon print (contracts.md §2).
+/// that kbctl and the daemon print (docs/contracts.md §2).
 
 #include <expected>
 #include <string>

@@ -55,7 +55,7 @@ Reason parseRoles(Config& c, std::string_view value) {
     std::string_view item = value.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item == "console")  // planned (product.md), not built yet: never pretend to serve it
+    if (item == "console")  // planned (docs/contracts.md §7): never pretend to serve it
       return "role 'console' is not available in this version (kiosk)";
     if (item != "kiosk") return "unknown role '" + std::string(item) + "' (kiosk)";
     if (std::find(roles.begin(), roles.end(), item) != roles.end())

@@ -19,7 +19,7 @@ class Cache;
 namespace kb::kiosk {
 
 struct Lookup {
-  nlohmann::json verdict;  ///< the verdict document of contracts.md §3
+  nlohmann::json verdict;  ///< the verdict document of docs/contracts.md §3
   bool no_cache = false;   ///< no valid cache at all
 };
 

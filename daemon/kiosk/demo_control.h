@@ -1,5 +1,5 @@
 #pragma once
-/// What the demo endpoints (contracts.md §5) may do: list the demo cards and
+/// What the demo endpoints (docs/contracts.md §5) may do: list the demo cards and
 /// put one on the simulated reader or take it away. Only exists in --demo.
 
 #include <optional>

@@ -29,7 +29,7 @@ struct Timeouts {
 };
 
 /// What one tap resolved to: the card check and, for a genuine card, the
-/// cache's verdict document (contracts.md §3).
+/// cache's verdict document (docs/contracts.md §3).
 struct TapOutcome {
   card::CardCheck card_check = card::CardCheck::ReadError;
   card::Originality originality = card::Originality::NotSupported;
@@ -37,7 +37,7 @@ struct TapOutcome {
   bool no_cache = false;   ///< no valid cache at all: nothing could be looked up
 };
 
-/// Screen and error code for a tap outcome (the mapping of brief-kiosk.md).
+/// Screen and error code for a tap outcome (the table of docs/contracts.md §4).
 struct ScreenChoice {
   Screen screen = Screen::Error;
   std::optional<std::string> error;
@@ -74,7 +74,7 @@ class Machine {
   std::uint64_t seq() const { return seq_; }
   const std::optional<std::string>& error() const { return error_; }
   bool readerIsLost() const { return reader_lost_; }
-  /// The state document of brief-kiosk.md.
+  /// The state document of docs/contracts.md §4.
   nlohmann::json toJson() const;
 
  private:

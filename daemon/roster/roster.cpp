@@ -45,7 +45,7 @@ struct ColumnSpec {
   bool required;
 };
 
-// contracts.md §1, in the table's order; rows are checked in this order too.
+// docs/contracts.md §1, in the table's order; rows are checked in this order too.
 constexpr std::array<ColumnSpec, kColCount> kColumns{{
     {"card_no", true},
     {"card_uid", false},

@@ -1,5 +1,5 @@
 #pragma once
-/// Reads the roster CSV of contracts.md §1 into one CardRecord per card, shaped
+/// Reads the roster CSV of docs/contracts.md §1 into one CardRecord per card, shaped
 /// for a data profile (kiosk: masked names, no NIK or birth date; staff: NIK as
 /// a keyed hash plus its last four digits).
 

@@ -1,5 +1,5 @@
 #pragma once
-/// A deterministic synthetic roster (contracts.md §1) with realistic Kota Jambi
+/// A deterministic synthetic roster (docs/contracts.md §1) with realistic Kota Jambi
 /// data, for tests and benchmarks. Streams: memory use does not grow with the
 /// number of cards.
 

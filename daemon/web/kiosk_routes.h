@@ -1,5 +1,5 @@
 #pragma once
-/// The kiosk's HTTP API (contracts.md §4–5, brief-kiosk.md) on a Router:
+/// The kiosk's HTTP API (docs/contracts.md §4–5) on a Router:
 /// /api/state, /healthz, /metrics, /api/qr/<program>.svg, the UI's static
 /// files, and the demo endpoints only when a DemoControl is given.
 

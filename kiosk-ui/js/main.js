@@ -10,7 +10,7 @@ import { DemoPanel } from './demo.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
 
-const READING_DELAY_MS = 150;   // product.md: "Tahan kartu…" only when reading takes longer than this
+const READING_DELAY_MS = 150;   // "Tahan kartu…" only when reading takes longer than this
 const TOUCH_THROTTLE_MS = 1000; // the daemon only needs to know someone is still there
 const OFFLINE_WIPE_MS = 20000;  // without the daemon no timer can clear the screen, so we do
 const PERSONAL_SCREENS = new Set(['status', 'guidance']);

@@ -1,4 +1,4 @@
-// One function per screen of product.md. Each returns a fresh DOM subtree
+// One function per kiosk screen (docs/contracts.md §4). Each returns a fresh DOM subtree
 // built only from the state it is given; the caller swaps it in whole, so a
 // screen that is left takes its personal content with it.
 

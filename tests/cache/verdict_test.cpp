@@ -1,4 +1,4 @@
-// The pure verdict and freshness rules (contracts.md §3).
+// The pure verdict and freshness rules (docs/contracts.md §3).
 
 #include "cache/verdict.h"
 

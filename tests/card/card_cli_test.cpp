@@ -1,6 +1,6 @@
 // End to end: `kbctl card encode` makes an image, the PN532 emulator presents it on
 // a pty, and `kbctl card read` / `card write` talk to it through the real libnfc
-// pn532_uart driver (contracts.md §2, issue 3 "done means").
+// pn532_uart driver (docs/contracts.md §2, issue 3 "done means").
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

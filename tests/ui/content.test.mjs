@@ -60,7 +60,7 @@ for (const lang of LANGS) {
   }
 }
 
-test('guidance carries the claim facts of domain.md', async () => {
+test('guidance carries the claim facts of the programmes', async () => {
   const text = async (lang, p) => JSON.stringify(await readJson('content', 'guidance', lang, `${p}.json`));
   const jkk = await text('id', 'jkk');
   for (const fact of ['2×24 jam', 'tahap I', 'PLKK', 'Rp 5 juta', 'Rp 2 juta', 'Rp 10 juta', 'Rp 20 juta', '1 tahun', '5 tahun',

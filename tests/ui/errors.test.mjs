@@ -1,4 +1,4 @@
-// Every error screen of product.md, reached through the real daemon's demo
+// Every error screen of docs/contracts.md §4, reached through the real daemon's demo
 // cards: a calm sentence, what to do next, and nothing personal on screen.
 
 import { describe, it, before, after } from 'node:test';

@@ -210,8 +210,8 @@ std::vector<Command> bundleCommands() {
        "usage: kbctl publish --roster roster.csv --root root.json --key S.key [--key S2.key ...]\n"
        "                     --serial N --expires-days D --profile kiosk|staff --out DIR\n"
        "                     [--base PREVIOUS_SNAPSHOT.kbs] [--nik-key FILE] [--report]\n\n"
-       "Reads the roster CSV (contracts.md §1), shapes it for the profile (kiosk: masked names, no "
-       "NIK\n"
+       "Reads the roster CSV (docs/contracts.md §1), shapes it for the profile (kiosk: masked "
+       "names, no NIK\n"
        "or birth date; staff: NIK as a keyed hash from --nik-key) and writes DIR/snapshot-N.kbs "
        "signed\n"
        "with the snapshot key(s). With --base (an earlier snapshot of the same profile) it also "
@@ -248,8 +248,8 @@ std::vector<Command> bundleCommands() {
        "usage: kbctl lookup --db CACHE.db --root root.json --card CARD_NO [--json]\n\n"
        "Re-checks the card's bucket against the signed digests and prints the verdict (ACTIVE,\n"
        "INACTIVE, BLOCKED, NOT_FOUND, UNVERIFIABLE) with the data's freshness; --json prints the\n"
-       "verdict document of contracts.md §3. Exits 0 for a definite verdict; for UNVERIFIABLE it\n"
-       "prints the verdict, then 'error: UNVERIFIABLE: reason', and exits 1.\n",
+       "verdict document of docs/contracts.md §3. Exits 0 for a definite verdict; for\n"
+       "UNVERIFIABLE it prints the verdict, then 'error: UNVERIFIABLE: reason', and exits 1.\n",
        lookupCmd},
   };
 }

@@ -25,7 +25,7 @@ constexpr const char* kSynthUsage =
     "usage: kbctl roster synth --cards N --seed S --out FILE\n"
     "                          [--change-percent P --change-seed S2]\n"
     "\n"
-    "Writes a synthetic roster CSV (contracts.md section 1) with realistic Kota Jambi data:\n"
+    "Writes a synthetic roster CSV (docs/contracts.md section 1) with realistic Kota Jambi data:\n"
     "the 11 kecamatan and their kelurahan, RT numbers, Indonesian names, the card categories,\n"
     "JKN PBI, JKK/JKM under Perwal 14/2025 and Kampung Bahagia activity cover with SK numbers.\n"
     "The same N and S always give the same bytes. Streams, so N may be 10^7.\n"

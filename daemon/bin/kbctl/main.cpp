@@ -1,4 +1,4 @@
-// kbctl: the publisher's and operator's command line (contracts.md §2).
+// kbctl: the publisher's and operator's command line (docs/contracts.md §2).
 
 #include <iostream>
 

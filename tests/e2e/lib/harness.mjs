@@ -294,7 +294,7 @@ export async function startEmulator({ link, mfd, uid, signature = null, throttle
 }
 
 // ---------------------------------------------------------------------------
-// The daemon from a config file (contracts.md §5: kartu-bahagiad --config FILE).
+// The daemon from a config file (docs/contracts.md §5: kartu-bahagiad --config FILE).
 
 export async function writeDaemonConfig(file, settings) {
   const lines = ['# written by tests/e2e/lib/harness.mjs'];

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/freshness.h"
 #include "common/time.h"
 #include "roster/record.h"
 
@@ -17,13 +18,6 @@ enum class VerdictCode { Active, Inactive, Blocked, NotFound, Unverifiable };
 enum class Freshness { Fresh, Stale, Expired };
 std::string_view verdictName(VerdictCode v);  ///< "ACTIVE", ...
 std::string_view freshnessName(Freshness f);  ///< "FRESH", ...
-
-struct FreshnessPolicy {
-  UnixSeconds soft_age = 48 * 3600;   ///< older than this (since signing): STALE
-  UnixSeconds grace = 7 * 86400;      ///< past expires_at by more than this: EXPIRED
-  UnixSeconds clock_tolerance = 300;  ///< a clock this far before signed_at is not trusted
-  UnixSeconds utc_offset = 7 * 3600;  ///< local calendar for coverage dates (WIB, UTC+7)
-};
 
 struct SnapshotInfo {
   std::int64_t serial = 0;

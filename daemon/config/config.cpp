@@ -156,11 +156,14 @@ const std::vector<KeyRule>& rules() {
        parseHexKey},
       {{"soft_age_hours", "integer 1..8760", "data older than this shows an amber warning"},
        [](Config& c, std::string_view v) {
-         return intKey(v, 1, 8760, &Config::soft_age_hours, c);
+         return intKey(v, cache::kMinSoftAgeHours, cache::kMaxSoftAgeHours, &Config::soft_age_hours,
+                       c);
        }},
       {{"grace_days", "integer 0..365",
         "days past the signed expiry still answered (long outages)"},
-       [](Config& c, std::string_view v) { return intKey(v, 0, 365, &Config::grace_days, c); }},
+       [](Config& c, std::string_view v) {
+         return intKey(v, cache::kMinGraceDays, cache::kMaxGraceDays, &Config::grace_days, c);
+       }},
       {{"removal_timeout_ms", "integer 100..600000", "card removed -> idle after this"},
        [](Config& c, std::string_view v) {
          return intKey(v, 100, 600000, &Config::removal_timeout_ms, c);

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/freshness.h"
 #include "common/error.h"
 
 namespace kb::config {
@@ -22,8 +23,8 @@ struct Config {
   std::string reader = "auto";  ///< sim | auto | a libnfc connstring
   std::string
       originality_key;  ///< hex originality public key point; empty: NXP's published NTAG21x key
-  int soft_age_hours = 36;
-  int grace_days = 3;
+  int soft_age_hours = cache::kDefaultSoftAgeHours;  ///< the cache's one freshness policy
+  int grace_days = cache::kDefaultGraceDays;
   int removal_timeout_ms = 20000;
   int idle_timeout_ms = 90000;
   int error_timeout_ms = 15000;

@@ -16,7 +16,7 @@ constexpr UnixSeconds kHour = 3600;
 
 class VerdictTest : public ::testing::Test {
  protected:
-  FreshnessPolicy policy;  // soft age 48 h, grace 7 days, WIB dates
+  FreshnessPolicy policy = freshnessPolicy(48, 7);  // soft age 48 h, grace 7 days, WIB dates
   SnapshotInfo snap{9, kNow - kHour, kNow + 14 * kDay};
 
   static roster::CardRecord card(std::string status, std::vector<roster::Coverage> coverages) {

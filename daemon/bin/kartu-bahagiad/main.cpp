@@ -116,10 +116,7 @@ std::string defaultUiDir(const char* argv0) {
 }
 
 cache::FreshnessPolicy policyOf(const config::Config& c) {
-  cache::FreshnessPolicy p;
-  p.soft_age = static_cast<UnixSeconds>(c.soft_age_hours) * 3600;
-  p.grace = static_cast<UnixSeconds>(c.grace_days) * 86400;
-  return p;
+  return cache::freshnessPolicy(c.soft_age_hours, c.grace_days);
 }
 
 int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_shown) {

@@ -166,17 +166,41 @@ Result<int> importCmd(const Words& words) {
   return 0;
 }
 
+// lookup's --help names these numbers.
+static_assert(cache::kDefaultSoftAgeHours == 36 && cache::kMinSoftAgeHours == 1 &&
+              cache::kMaxSoftAgeHours == 8760 && cache::kDefaultGraceDays == 3 &&
+              cache::kMinGraceDays == 0 && cache::kMaxGraceDays == 365);
+
+/// --NAME as a whole number in lo..hi, or `fallback` when not given.
+Result<int> boundedInt(const Args& a, const std::string& name, int fallback, int lo, int hi) {
+  auto v = a.integer(name, fallback);
+  if (!v) return std::unexpected(v.error());
+  if (*v < lo || *v > hi)
+    return fail(Errc::Usage, "--" + name + " must be between " + std::to_string(lo) + " and " +
+                                 std::to_string(hi));
+  return static_cast<int>(*v);
+}
+
 Result<int> lookupCmd(const Words& words) {
-  auto a = Args::parse(words, {"db", "root", "card"}, {"json"});
+  auto a = Args::parse(words, {"db", "root", "card", "soft-age-hours", "grace-days"}, {"json"});
   if (!a) return std::unexpected(a.error());
   auto db = a->required("db");
   auto card = a->required("card");
   if (!db) return std::unexpected(db.error());
   if (!card) return std::unexpected(card.error());
+  // The kiosk's freshness policy and its defaults, so both answer alike from one cache.
+  auto soft_age = boundedInt(*a, "soft-age-hours", cache::kDefaultSoftAgeHours,
+                             cache::kMinSoftAgeHours, cache::kMaxSoftAgeHours);
+  if (!soft_age) return std::unexpected(soft_age.error());
+  auto grace = boundedInt(*a, "grace-days", cache::kDefaultGraceDays, cache::kMinGraceDays,
+                          cache::kMaxGraceDays);
+  if (!grace) return std::unexpected(grace.error());
   const UnixSeconds now = nowSeconds();
   auto root = loadRoot(*a, now);
   if (!root) return std::unexpected(root.error());
-  auto cache = cache::Cache::open(*db, std::move(*root), now);
+  cache::CacheOptions options;
+  options.freshness = cache::freshnessPolicy(*soft_age, *grace);
+  auto cache = cache::Cache::open(*db, std::move(*root), now, options);
   auto v = cache.lookup(*card, now);
   if (a->has("json")) {
     std::cout << cache::toJson(v).dump() << '\n';
@@ -245,11 +269,16 @@ std::vector<Command> bundleCommands() {
        "is untouched.\n",
        importCmd},
       {"lookup", "look a card up in the cache, re-verified",
-       "usage: kbctl lookup --db CACHE.db --root root.json --card CARD_NO [--json]\n\n"
+       "usage: kbctl lookup --db CACHE.db --root root.json --card CARD_NO [--json]\n"
+       "                    [--soft-age-hours H] [--grace-days D]\n\n"
        "Re-checks the card's bucket against the signed digests and prints the verdict (ACTIVE,\n"
        "INACTIVE, BLOCKED, NOT_FOUND, UNVERIFIABLE) with the data's freshness; --json prints the\n"
        "verdict document of docs/contracts.md §3. Exits 0 for a definite verdict; for\n"
-       "UNVERIFIABLE it prints the verdict, then 'error: UNVERIFIABLE: reason', and exits 1.\n",
+       "UNVERIFIABLE it prints the verdict, then 'error: UNVERIFIABLE: reason', and exits 1.\n\n"
+       "  --soft-age-hours H   data signed longer ago is STALE (1-8760, default 36)\n"
+       "  --grace-days D       data past its signed expiry by more is EXPIRED, and the verdict\n"
+       "                       UNVERIFIABLE (0-365, default 3)\n"
+       "The same policy and defaults as the daemon's soft_age_hours and grace_days.\n",
        lookupCmd},
   };
 }

@@ -1,0 +1,100 @@
+#pragma once
+/// The console's tamper-evident audit log (docs/formats.md, "Audit log"):
+/// STATE_DIR/audit.log, one JSON object per line, append-only and hash-chained
+/// (each line's `prev` is the previous line's `hash`, `hash` is SHA-256 of the
+/// line up to the hash field). Every N lines a checkpoint line signed with the
+/// node key; each checkpoint also goes to the journal, so a log cut after it is
+/// visible off the node. append() returns only after the line is on disk.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/time.h"
+#include "crypto/crypto.h"
+
+namespace kb::audit {
+
+struct Entry {
+  std::string operator_cn;                          ///< the client certificate's CN
+  std::string action;                               ///< search, view, audit_view, rate_limited, ...
+  nlohmann::json query = nlohmann::json::object();  ///< NIK only as keyed hash + last 4
+  std::vector<std::string> results;                 ///< card numbers answered
+};
+
+struct LogOptions {
+  std::uint32_t checkpoint_every = 100;  ///< a signed checkpoint after this many entries
+  /// Receives "checkpoint seq=N hash=HEX" lines for the journal (and other notices).
+  std::function<void(std::string_view)> journal;
+};
+
+class AuditLog {
+ public:
+  /// Opens (creating if needed) the log and continues its chain. An incomplete
+  /// last line (a crash mid-write, never acknowledged) is cut off and reported
+  /// to the journal. IO if it cannot be opened; MALFORMED if its last complete
+  /// line is not an audit line.
+  static Result<std::unique_ptr<AuditLog>> open(const std::filesystem::path& path,
+                                                crypto::SigningKey node_key,
+                                                LogOptions options = {});
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  /// Appends and fsyncs one line (plus a checkpoint when due); returns its seq.
+  /// After any write error the log refuses every later append (IO) until reopened.
+  Result<std::uint64_t> append(const Entry& entry, UnixSeconds now);
+  /// Appends a signed checkpoint now (e.g. at shutdown).
+  Result<std::uint64_t> checkpoint(UnixSeconds now);
+
+  /// The last `n` complete lines, oldest first (the supervisor's view).
+  Result<std::vector<std::string>> tail(std::size_t n) const;
+  std::uint64_t lastSeq() const;
+
+ private:
+  AuditLog() = default;
+  Result<std::uint64_t> write(std::string line_without_hash, UnixSeconds now);
+  Result<std::uint64_t> checkpointLocked(UnixSeconds now);
+
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+/// The message a checkpoint signs.
+std::string checkpointMessage(std::uint64_t seq, std::string_view prev_hash_hex);
+
+/// A checkpoint seen off the node (in the journal): its seq and line hash.
+struct ExternalCheckpoint {
+  std::uint64_t seq = 0;
+  std::string hash;
+};
+/// Every "checkpoint seq=N hash=HEX" in a journal export, in order.
+std::vector<ExternalCheckpoint> parseJournal(std::string_view journal_text);
+
+struct VerifyReport {
+  std::uint64_t lines = 0;        ///< complete lines checked
+  std::uint64_t checkpoints = 0;  ///< checkpoint lines (signatures checked if a key was given)
+  bool torn_tail = false;         ///< the file ends in an incomplete line (ignored)
+};
+
+/// Checks the whole chain. On failure the error (MALFORMED) message is
+/// "line N: what is wrong", N the first line that does not fit: edited,
+/// inserted, deleted before it, reordered, or missing (a cut tail) when an
+/// external checkpoint names a line the log no longer has.
+Result<VerifyReport> verify(const std::filesystem::path& log,
+                            const std::optional<crypto::PublicKey>& node_key,
+                            const std::vector<ExternalCheckpoint>& external = {});
+
+/// The node's audit key: read from `key_path`, or generated there (mode 0600)
+/// with its public half beside it (KEY.pub, PEM) when it does not exist.
+Result<crypto::SigningKey> loadOrCreateNodeKey(const std::filesystem::path& key_path);
+
+}  // namespace kb::audit

@@ -1,0 +1,132 @@
+#include "console/search.h"
+
+#include <algorithm>
+
+#include "common/encoding.h"
+#include "console/name_key.h"
+#include "crypto/crypto.h"
+
+namespace kb::console {
+namespace {
+
+std::vector<std::string> keysOf(std::string_view text) {
+  std::vector<std::string> keys;
+  for (const auto& w : foldWords(text)) keys.push_back(variantKey(w));
+  return keys;
+}
+
+}  // namespace
+
+Searcher::Searcher(cache::Cache& cache, trust::TrustRoot root, std::filesystem::path index_path,
+                   std::string nik_key)
+    : cache_(cache),
+      root_(std::move(root)),
+      index_path_(std::move(index_path)),
+      nik_key_(std::move(nik_key)) {}
+
+std::string Searcher::nikHash(std::string_view nik) const {
+  return hexEncode(crypto::hmacSha256(nik_key_, nik));
+}
+
+Result<void> Searcher::prepare(UnixSeconds now) {
+  std::lock_guard lock(mu_);
+  return ensureIndex(now);
+}
+
+Result<void> Searcher::ensureIndex(UnixSeconds now) {
+  cache_.refresh();
+  const auto info = cache_.info(now);
+  if (!info.serving) return fail(Errc::Unverifiable, info.reason);
+  if (index_ && index_->stats().content_digest == info.content_digest) return {};
+  index_.reset();
+  auto idx = SearchIndex::openOrBuild(index_path_, info.file, root_, info.content_digest);
+  if (!idx) return std::unexpected(idx.error());
+  index_.emplace(std::move(*idx));
+  return {};
+}
+
+Result<bool> Searcher::accept(const std::string& card_no, const SearchQuery& q,
+                              const std::string& nik_hash, UnixSeconds now, SearchAnswer& out) {
+  auto v = cache_.lookup(card_no, now);
+  if (v.verdict == cache::VerdictCode::Unverifiable) return fail(Errc::Unverifiable, v.reason);
+  if (!v.card) return false;  // the index is older than the cache: not a match any more
+  const auto& c = *v.card;
+  switch (q.kind) {
+    case QueryKind::CardNo:
+      break;
+    case QueryKind::Nik:
+      if (c.nik_hash != nik_hash) return false;
+      break;
+    case QueryKind::Name: {
+      if (!matches(queryAlternatives(q.name), indexTerms(c.holder))) return false;
+      if (!q.rt.empty() && c.rt != q.rt) return false;
+      if (!q.kelurahan.empty() && !matches({keysOf(q.kelurahan)}, keysOf(c.kelurahan)))
+        return false;
+      break;
+    }
+  }
+  out.results.push_back(c);
+  return true;
+}
+
+Result<SearchAnswer> Searcher::search(const SearchQuery& q, UnixSeconds now) {
+  SearchAnswer out;
+  std::vector<std::string> candidates;
+  std::string nik_hash;
+  // One more than shown, and some slack for candidates the re-check drops.
+  const std::size_t want = kMaxResults + 1;
+  if (q.kind == QueryKind::CardNo) {
+    candidates.push_back(q.card_no);
+  } else {
+    std::lock_guard lock(mu_);
+    if (auto r = ensureIndex(now); !r) return std::unexpected(r.error());
+    Result<std::vector<std::string>> found;
+    if (q.kind == QueryKind::Nik) {
+      nik_hash = nikHash(q.nik);
+      found = index_->byNikHash(nik_hash, want);
+    } else {
+      found = index_->byName(queryAlternatives(q.name), keysOf(q.kelurahan), q.rt, want * 2);
+    }
+    if (!found) return std::unexpected(found.error());
+    candidates = std::move(*found);
+  }
+  for (const auto& card_no : candidates) {
+    if (out.results.size() == kMaxResults) {
+      out.truncated = true;
+      break;
+    }
+    if (auto ok = accept(card_no, q, nik_hash, now, out); !ok) return std::unexpected(ok.error());
+  }
+  if (!out.truncated && candidates.size() >= want * (q.kind == QueryKind::Name ? 2 : 1))
+    out.truncated = true;
+  out.data = cache_.info(now);
+  return out;
+}
+
+nlohmann::json dataJson(const cache::CacheInfo& info) {
+  nlohmann::json d = {{"serving", info.serving},
+                      {"freshness", cache::freshnessName(info.freshness)}};
+  if (info.snapshot) {
+    d["serial"] = info.snapshot->serial;
+    d["signed_at"] = formatUtc(info.snapshot->signed_at);
+    d["expires_at"] = formatUtc(info.snapshot->expires_at);
+    d["age_seconds"] = info.age_seconds;
+  }
+  return d;
+}
+
+nlohmann::json toJson(const SearchAnswer& a) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& c : a.results)
+    results.push_back({{"card_no", c.card_no},
+                       {"holder", c.holder},
+                       {"nik_last4", c.nik_last4},
+                       {"kelurahan", c.kelurahan},
+                       {"kecamatan", c.kecamatan},
+                       {"rt", c.rt},
+                       {"category", c.category},
+                       {"card_status", c.status}});
+  return {{"results", std::move(results)}, {"truncated", a.truncated}, {"data", dataJson(a.data)}};
+}
+
+}  // namespace kb::console

@@ -1,0 +1,252 @@
+#include "console/search_index.h"
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+
+#include "cache/digest.h"
+#include "cache/record_codec.h"
+#include "cache/sqlite.h"
+#include "cache/store.h"
+#include "common/encoding.h"
+#include "console/name_key.h"
+
+namespace kb::console {
+namespace {
+
+namespace sql = cache::sql;
+
+constexpr int kFormat = 1;  // bump when the index's layout or the key rules change
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta (
+  id             INTEGER PRIMARY KEY CHECK (id = 1),
+  format         INTEGER NOT NULL,
+  content_digest TEXT    NOT NULL,
+  records        INTEGER NOT NULL
+);
+CREATE TABLE people (
+  id       INTEGER PRIMARY KEY,
+  card_no  TEXT NOT NULL,
+  nik_hash TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE names USING fts5(
+  terms, kel, rt, content = '', tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
+);
+)sql";
+
+bool safeTerm(std::string_view t) {
+  return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  });
+}
+
+std::string joinKeys(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) {
+    if (!out.empty()) out += ' ';
+    out += k;
+  }
+  return out;
+}
+
+Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path& cache_file,
+                   const trust::TrustRoot& root, std::string_view content_digest) {
+  auto file = cache::openVerified(cache_file, root);
+  if (!file) return std::unexpected(file.error());
+  if (file->manifest.profile != roster::Profile::Staff)
+    return fail(Errc::Unverifiable, cache_file.string() +
+                                        ": holds kiosk data; the console needs "
+                                        "the staff profile");
+  if (hexEncode(file->manifest.content_digest) != content_digest)
+    return fail(Errc::Unverifiable, cache_file.string() + ": changed while the index was built");
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  auto db =
+      sql::Db::open(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db) return std::unexpected(db.error());
+  for (const char* s : {"PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", kSchema, "BEGIN"})
+    if (auto r = db->exec(s); !r) return std::unexpected(r.error());
+  auto all = file->db.prepare("SELECT bucket, card_no, body FROM records ORDER BY bucket, card_no");
+  auto person = db->prepare("INSERT INTO people (id, card_no, nik_hash) VALUES (?1, ?2, ?3)");
+  auto name = db->prepare("INSERT INTO names (rowid, terms, kel, rt) VALUES (?1, ?2, ?3, ?4)");
+  if (!all) return std::unexpected(all.error());
+  if (!person) return std::unexpected(person.error());
+  if (!name) return std::unexpected(name.error());
+  const std::uint32_t buckets = file->manifest.bucket_count;
+  cache::BucketDigester digester(buckets);
+  std::int64_t id = 0;
+  for (;;) {
+    auto row = all->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    const std::int64_t bucket = all->integer(0);
+    const std::string_view card_no = all->text(1), body = all->text(2);
+    if (bucket < 0 || bucket >= buckets || cache::peekCardNo(body) != card_no ||
+        cache::bucketOf(card_no, buckets) != static_cast<std::uint32_t>(bucket))
+      return fail(Errc::Unverifiable, "integrity: a row is not where its signed body says");
+    digester.add(static_cast<std::uint32_t>(bucket), body);
+    auto rec = cache::decodeRecord(body, roster::Profile::Staff);
+    if (!rec) return fail(Errc::Unverifiable, "integrity: a stored record does not decode");
+    ++id;
+    person->bind(1, id).bind(2, rec->card_no).bind(3, rec->nik_hash);
+    if (auto r = person->run(); !r) return std::unexpected(r.error());
+    std::vector<std::string> kel;
+    for (const auto& w : foldWords(rec->kelurahan)) kel.push_back(variantKey(w));
+    name->bind(1, id)
+        .bind(2, joinKeys(indexTerms(rec->holder)))
+        .bind(3, joinKeys(kel))
+        .bind(4, rec->rt);
+    if (auto r = name->run(); !r) return std::unexpected(r.error());
+  }
+  if (digester.finish() != file->bucket_digests)
+    return fail(Errc::Unverifiable, "integrity: stored records differ from the signed data");
+  auto meta =
+      db->prepare("INSERT INTO meta (id, format, content_digest, records) VALUES (1, ?1, ?2, ?3)");
+  if (!meta) return std::unexpected(meta.error());
+  meta->bind(1, kFormat).bind(2, content_digest).bind(3, id);
+  if (auto r = meta->run(); !r) return std::unexpected(r.error());
+  all.value() = sql::Stmt();
+  person.value() = sql::Stmt();
+  name.value() = sql::Stmt();
+  meta.value() = sql::Stmt();
+  if (auto r = db->exec("COMMIT"); !r) return std::unexpected(r.error());
+  return {};
+}
+
+}  // namespace
+
+struct SearchIndex::Impl {
+  std::mutex mu;
+  IndexStats stats;
+  std::optional<sql::Db> db;
+  std::optional<sql::Stmt> by_nik, by_name;
+  ~Impl() {
+    by_nik.reset();
+    by_name.reset();
+    db.reset();
+  }
+};
+
+SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SearchIndex::SearchIndex(SearchIndex&&) noexcept = default;
+SearchIndex& SearchIndex::operator=(SearchIndex&&) noexcept = default;
+SearchIndex::~SearchIndex() = default;
+
+const IndexStats& SearchIndex::stats() const {
+  return impl_->stats;
+}
+
+Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_path,
+                                             const std::filesystem::path& cache_file,
+                                             const trust::TrustRoot& root,
+                                             std::string_view content_digest) {
+  auto tryOpen = [&]() -> std::unique_ptr<Impl> {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(index_path, ec)) return nullptr;
+    auto db = sql::Db::open(index_path.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    if (!db) return nullptr;
+    auto meta = db->prepare("SELECT format, content_digest, records FROM meta WHERE id = 1");
+    if (!meta || !meta->step().value_or(false)) return nullptr;
+    if (meta->integer(0) != kFormat || meta->text(1) != content_digest) return nullptr;
+    auto impl = std::make_unique<Impl>();
+    impl->stats.records = static_cast<std::uint64_t>(meta->integer(2));
+    impl->stats.content_digest = std::string(content_digest);
+    meta.value() = sql::Stmt();
+    auto nik = db->prepare("SELECT card_no FROM people WHERE nik_hash = ?1 LIMIT ?2");
+    auto nm = db->prepare(
+        "SELECT p.card_no FROM names JOIN people p ON p.id = names.rowid "
+        "WHERE names MATCH ?1 ORDER BY names.rank LIMIT ?2");
+    if (!nik || !nm) return nullptr;
+    impl->db.emplace(std::move(*db));
+    impl->by_nik.emplace(std::move(*nik));
+    impl->by_name.emplace(std::move(*nm));
+    return impl;
+  };
+  if (auto impl = tryOpen()) return SearchIndex(std::move(impl));
+  const auto tmp = cache::withSuffix(index_path, ".building");
+  if (auto r = build(tmp, cache_file, root, content_digest); !r) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return std::unexpected(r.error());
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, index_path, ec);
+  if (ec) return fail(Errc::Io, index_path.string() + ": cannot install index: " + ec.message());
+  if (auto impl = tryOpen()) return SearchIndex(std::move(impl));
+  return fail(Errc::Io, index_path.string() + ": the index just built does not open");
+}
+
+std::string ftsExpression(const std::vector<std::vector<std::string>>& name_alts,
+                          const std::vector<std::string>& kelurahan_keys, std::string_view rt,
+                          bool prefix) {
+  auto term = [&](const std::string& k) { return "\"" + k + "\"" + (prefix ? "*" : ""); };
+  auto conj = [&](const std::vector<std::string>& keys) {
+    std::string out;
+    for (const auto& k : keys) {
+      if (!safeTerm(k)) continue;
+      if (!out.empty()) out += " AND ";
+      out += term(k);
+    }
+    return out;
+  };
+  std::string names;
+  for (const auto& alt : name_alts) {
+    auto c = conj(alt);
+    if (c.empty()) continue;
+    if (!names.empty()) names += " OR ";
+    names += "(" + c + ")";
+  }
+  if (names.empty()) return {};
+  std::string expr = "terms : (" + names + ")";
+  if (auto k = conj(kelurahan_keys); !k.empty()) expr += " AND kel : (" + k + ")";
+  if (safeTerm(rt)) expr += " AND rt : \"" + std::string(rt) + "\"";
+  return expr;
+}
+
+Result<std::vector<std::string>> SearchIndex::byNikHash(std::string_view nik_hash,
+                                                        std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  auto& s = *impl_->by_nik;
+  s.reset();
+  s.bind(1, nik_hash).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.emplace_back(s.text(0));
+  }
+  s.reset();
+  return out;
+}
+
+Result<std::vector<std::string>> SearchIndex::byName(
+    const std::vector<std::vector<std::string>>& name_alts,
+    const std::vector<std::string>& kelurahan_keys, std::string_view rt, std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  auto& s = *impl_->by_name;
+  std::vector<std::string> out;
+  for (bool prefix : {false, true}) {
+    if (out.size() >= limit) break;
+    const auto expr = ftsExpression(name_alts, kelurahan_keys, rt, prefix);
+    if (expr.empty()) break;
+    s.reset();
+    s.bind(1, expr).bind(2, static_cast<std::int64_t>(limit + out.size()));
+    for (;;) {
+      auto row = s.step();
+      if (!row) {
+        s.reset();
+        return std::unexpected(row.error());
+      }
+      if (!*row) break;
+      std::string card(s.text(0));
+      if (out.size() < limit && std::find(out.begin(), out.end(), card) == out.end())
+        out.push_back(std::move(card));
+    }
+    s.reset();
+  }
+  return out;
+}
+
+}  // namespace kb::console

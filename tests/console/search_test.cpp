@@ -1,0 +1,274 @@
+// Console search: name keys, the query parser, and verified search over a real
+// staff cache and its index.
+
+#include "console/search.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "cache/sqlite.h"
+#include "console/name_key.h"
+#include "console/query.h"
+#include "console_fixture.h"
+
+namespace kb::console {
+namespace {
+
+using cache::testing::kNow;
+using testing::buildStaffCache;
+using testing::StaffCache;
+using testing::testRoster;
+
+TEST(NameKey, FoldsCaseDiacriticsAndApostrophes) {
+  EXPECT_EQ(foldWords("Zoë"), foldWords("zoe"));
+  EXPECT_EQ(foldWords("Nur'aini"), std::vector<std::string>{"nuraini"});
+  EXPECT_EQ(foldWords("Nur\xE2\x80\x99"
+                      "aini"),
+            std::vector<std::string>{"nuraini"});                        // ’
+  EXPECT_EQ(foldWords("Zoe\xCC\x88"), std::vector<std::string>{"zoe"});  // e + combining diaeresis
+  EXPECT_EQ(foldWords("  M. Rizki-Fadillah "),
+            (std::vector<std::string>{"m", "rizki", "fadillah"}));
+  EXPECT_EQ(foldWords("STRAßE Ångström"), (std::vector<std::string>{"strasse", "angstrom"}));
+}
+
+TEST(NameKey, SpellingVariantsShareAKey) {
+  for (auto [a, b] : {std::pair{"muhammad", "muhamad"},
+                      {"mohammad", "muhamad"},
+                      {"mochamad", "muhamad"},
+                      {"rizky", "rizki"},
+                      {"rizqi", "rizki"},
+                      {"fadillah", "fadila"},
+                      {"syaiful", "saiful"},
+                      {"mukhlis", "muhlis"},
+                      {"ramadhan", "ramadan"},
+                      {"yusuf", "jusuf"},
+                      {"hassan", "hasan"}}) {
+    if (std::string(a) == "yusuf") {
+      EXPECT_NE(variantKey(a), variantKey(b)) << "old-spelling j is not folded into y";
+      continue;
+    }
+    EXPECT_EQ(variantKey(a), variantKey(b)) << a << " vs " << b;
+  }
+  EXPECT_NE(variantKey("siti"), variantKey("sita"));
+}
+
+TEST(NameKey, MatchesOrderFreePrefixesAndJoinedWords) {
+  auto terms = indexTerms("SITI NURHALIZA");
+  EXPECT_TRUE(matches(queryAlternatives("siti nur"), terms));
+  EXPECT_TRUE(matches(queryAlternatives("Nurhaliza Siti"), terms));
+  EXPECT_TRUE(matches(queryAlternatives("sitinurhaliza"), terms));
+  EXPECT_FALSE(matches(queryAlternatives("siti aminah"), terms));
+  EXPECT_TRUE(matches(queryAlternatives("Nur Aini"), indexTerms("NUR'AINI")));
+  EXPECT_TRUE(matches(queryAlternatives("Nuraini"), indexTerms("Nur Aini")));
+  EXPECT_FALSE(matches(queryAlternatives(""), terms));
+}
+
+TEST(NameKey, Utf8Validation) {
+  EXPECT_TRUE(validUtf8("Zoë"));
+  EXPECT_FALSE(validUtf8("\xC3"));          // cut short
+  EXPECT_FALSE(validUtf8("\xC0\xAF"));      // overlong '/'
+  EXPECT_FALSE(validUtf8("\xED\xA0\x80"));  // surrogate
+  EXPECT_FALSE(validUtf8("\xF4\x90\x80\x80"));
+  EXPECT_FALSE(validUtf8("\xFF"));
+}
+
+TEST(Query, AcceptsEachKey) {
+  auto c = parseSearchQuery("card_no=kb-test-0001");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->kind, QueryKind::CardNo);
+  EXPECT_EQ(c->card_no, "KB-TEST-0001");
+  auto n = parseSearchQuery("nik=1571010101900001");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->kind, QueryKind::Nik);
+  auto m = parseSearchQuery("name=Nur%27aini+Syahputri&kelurahan=Paal%20Lima&rt=12");
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->name, "Nur'aini Syahputri");
+  EXPECT_EQ(m->kelurahan, "Paal Lima");
+  EXPECT_EQ(m->rt, "012");
+}
+
+TEST(Query, RejectsBadInputWithAReason) {
+  const std::string big(10 * 1024, 'a');
+  for (const std::string& q : {std::string(""),
+                               std::string("name="),
+                               std::string("name=%22siti%22"),
+                               std::string("name=siti*"),
+                               std::string("name=NEAR(siti"),
+                               std::string("name=siti%00"),
+                               std::string("name=%C3"),
+                               std::string("name=%FF%FE"),
+                               "name=" + big,
+                               std::string("name=siti&name=nur"),
+                               std::string("card_no=X&nik=1571010101900001"),
+                               std::string("nik=157101010190000"),
+                               std::string("nik=157101010190000a"),
+                               std::string("card_no=KB%2F1"),
+                               std::string("card_no=ab"),
+                               std::string("rt=3"),
+                               std::string("name=siti&rt=0"),
+                               std::string("name=siti&rt=1000"),
+                               std::string("name=siti&rt=abc"),
+                               std::string("name=siti&x=1"),
+                               std::string("name=%zz"),
+                               std::string("name=%4"),
+                               std::string("name=--.."),
+                               std::string("name=a+b+c+d+e+f+g+h+i"),
+                               std::string("name=siti&kelurahan=%22x"),
+                               std::string("name=siti;DROP+TABLE"),
+                               std::string("name=12345")}) {
+    auto r = parseSearchQuery(q);
+    EXPECT_FALSE(r) << "accepted: " << q.substr(0, 80);
+    if (!r) {
+      EXPECT_EQ(r.error().code, Errc::Malformed);
+      EXPECT_FALSE(r.error().message.empty());
+    }
+  }
+}
+
+class SearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    buildStaffCache(sc_, testRoster(300));
+    searcher_.emplace(*sc_.cache, *sc_.root, sc_.index(), testing::kNikKey);
+    ASSERT_TRUE(searcher_->prepare(kNow));
+  }
+  std::vector<std::string> cards(const std::string& qs) {
+    auto q = parseSearchQuery(qs);
+    EXPECT_TRUE(q) << qs << ": " << q.error().message;
+    if (!q) return {};
+    auto a = searcher_->search(*q, kNow);
+    EXPECT_TRUE(a) << qs << ": " << a.error().message;
+    if (!a) return {};
+    std::vector<std::string> out;
+    for (const auto& r : a->results) out.push_back(r.card_no);
+    return out;
+  }
+  static bool has(const std::vector<std::string>& v, const std::string& c) {
+    return std::find(v.begin(), v.end(), c) != v.end();
+  }
+  StaffCache sc_;
+  std::optional<Searcher> searcher_;
+};
+
+TEST_F(SearchTest, ByCardNumber) {
+  EXPECT_EQ(cards("card_no=KB-TEST-0001"), std::vector<std::string>{"KB-TEST-0001"});
+  EXPECT_TRUE(cards("card_no=KB-NONE-0001").empty());
+}
+
+TEST_F(SearchTest, ByNikReturnsOnlyLastFour) {
+  auto q = parseSearchQuery("nik=1571010101900004");
+  ASSERT_TRUE(q);
+  auto a = searcher_->search(*q, kNow);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->results.size(), 1u);
+  EXPECT_EQ(a->results[0].card_no, "KB-TEST-0004");
+  auto j = toJson(*a).dump();
+  EXPECT_NE(j.find("\"nik_last4\":\"0004\""), std::string::npos);
+  EXPECT_EQ(j.find("1571010101900004"), std::string::npos);
+  EXPECT_TRUE(cards("nik=1571999999999999").empty());
+}
+
+TEST_F(SearchTest, ByNameTheWayItIsSaidOnThePhone) {
+  EXPECT_TRUE(has(cards("name=siti+nurhaliza"), "KB-TEST-0001"));
+  EXPECT_TRUE(has(cards("name=Nurhaliza+Siti"), "KB-TEST-0001"));      // order
+  EXPECT_TRUE(has(cards("name=Siti+Nur"), "KB-TEST-0001"));            // prefix
+  EXPECT_TRUE(has(cards("name=Zoe+Anggraini"), "KB-TEST-0002"));       // diacritics
+  EXPECT_TRUE(has(cards("name=ZO%C3%8B"), "KB-TEST-0002"));            // ZOË
+  EXPECT_TRUE(has(cards("name=Nuraini"), "KB-TEST-0003"));             // apostrophe
+  EXPECT_TRUE(has(cards("name=Nur+Aini+Syahputri"), "KB-TEST-0003"));  // split word
+  EXPECT_TRUE(has(cards("name=Muhamad+Rizki"), "KB-TEST-0004"));       // variants
+  EXPECT_TRUE(has(cards("name=Mohammad+Rizqy"), "KB-TEST-0004"));
+  EXPECT_TRUE(has(cards("name=rizki+fadila"), "KB-TEST-0005"));
+  EXPECT_TRUE(has(cards("name=Ahmad+Syarai"), "KB-TEST-0006"));
+  EXPECT_FALSE(has(cards("name=siti+aminah+zubaidah"), "KB-TEST-0001"));
+}
+
+TEST_F(SearchTest, KelurahanAndRtNarrow) {
+  auto both = cards("name=Muhammad+Rizky&kelurahan=telanaipura");
+  EXPECT_TRUE(has(both, "KB-TEST-0004"));
+  EXPECT_TRUE(has(both, "KB-TEST-0005"));
+  auto rt7 = cards("name=Muhammad+Rizky&kelurahan=telanaipura&rt=7");
+  EXPECT_TRUE(has(rt7, "KB-TEST-0004"));
+  EXPECT_FALSE(has(rt7, "KB-TEST-0005"));
+  EXPECT_FALSE(has(cards("name=siti+nurhaliza&kelurahan=Paal+Lima"), "KB-TEST-0001"));
+  EXPECT_TRUE(has(cards("name=siti+nurhaliza&kelurahan=simpang+iv"), "KB-TEST-0001"));
+}
+
+TEST_F(SearchTest, ManyMatchesAreTruncated) {
+  auto q = parseSearchQuery("name=a");
+  ASSERT_TRUE(q);
+  auto a = searcher_->search(*q, kNow);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->results.size(), kMaxResults);
+  EXPECT_TRUE(a->truncated);
+}
+
+TEST_F(SearchTest, AnEditedCacheRowIsNeverAnswered) {
+  {
+    auto db = cache::sql::Db::open(sc_.db().string(), SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(
+        db->exec("UPDATE records SET body = replace(body, '\"revoked\"', '\"active\"') "
+                 "WHERE card_no = 'KB-TEST-0005'"));
+  }
+  auto q = parseSearchQuery("name=rizki+fadila");
+  ASSERT_TRUE(q);
+  auto a = searcher_->search(*q, kNow);
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, Errc::Unverifiable);
+}
+
+TEST_F(SearchTest, AnEditedIndexCannotPutSomeoneElseInTheAnswer) {
+  {
+    // Point the NIK hash of card 4 at card 1, and give card 1 another name's keys.
+    auto db = cache::sql::Db::open(sc_.index().string(), SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(
+        db->exec("UPDATE people SET card_no = 'KB-TEST-0001' WHERE card_no = 'KB-TEST-0004'"));
+  }
+  Searcher fresh(*sc_.cache, *sc_.root, sc_.index(), testing::kNikKey);
+  ASSERT_TRUE(fresh.prepare(kNow));
+  auto q = parseSearchQuery("nik=1571010101900004");
+  ASSERT_TRUE(q);
+  auto a = fresh.search(*q, kNow);
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->results.empty()) << "the re-check against the cache drops the planted row";
+  auto n = parseSearchQuery("name=muhammad+rizky&rt=007");
+  ASSERT_TRUE(n);
+  auto b = fresh.search(*n, kNow);
+  ASSERT_TRUE(b);
+  for (const auto& r : b->results) EXPECT_NE(r.card_no, "KB-TEST-0001");
+}
+
+TEST_F(SearchTest, TheIndexIsRebuiltForANewState) {
+  auto before = std::filesystem::last_write_time(sc_.index());
+  // Same content: opening again reuses the file.
+  Searcher again(*sc_.cache, *sc_.root, sc_.index(), testing::kNikKey);
+  ASSERT_TRUE(again.prepare(kNow));
+  EXPECT_EQ(std::filesystem::last_write_time(sc_.index()), before);
+  // A different format/content digest in its meta row: rebuilt.
+  {
+    auto db = cache::sql::Db::open(sc_.index().string(), SQLITE_OPEN_READWRITE);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE meta SET content_digest = 'x'"));
+  }
+  Searcher rebuilt(*sc_.cache, *sc_.root, sc_.index(), testing::kNikKey);
+  ASSERT_TRUE(rebuilt.prepare(kNow));
+  auto q = parseSearchQuery("name=siti+nurhaliza");
+  ASSERT_TRUE(q);
+  auto a = rebuilt.search(*q, kNow);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->results.empty());
+}
+
+TEST(SearchIndexExpr, EveryTermIsQuotedAndSafe) {
+  auto e = ftsExpression({{"siti", "nur"}, {"sitinur"}}, {"paal"}, "003", true);
+  EXPECT_EQ(e,
+            "terms : ((\"siti\"* AND \"nur\"*) OR (\"sitinur\"*)) AND kel : (\"paal\"*) AND "
+            "rt : \"003\"");
+  EXPECT_EQ(ftsExpression({{"a\"b"}}, {}, "", false), "");
+}
+
+}  // namespace
+}  // namespace kb::console

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <set>
 
 namespace kb::config {
 namespace {
@@ -168,16 +171,56 @@ TEST(Config, LoadReadsFileAndLabelsErrorsWithItsPath) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Config, KeyTableListsEveryKey) {
-  EXPECT_EQ(keyTable().size(), 15u);
+// Every key in the table sets its own field, and the table holds exactly the keys
+// written out here: a key added to the table without a check here fails, and so does
+// a key that parses but sets nothing or another field.
+TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
+  static constexpr std::string_view kNxpKey =  // NXP's NTAG21x originality key, a valid point
+      "04494E1A386D3D3CFE3DC10E5DE68A499B1C202DB5B132393E89ED19FE5BE8BC61";
+  struct Sample {
+    std::string_view value;
+    std::function<bool(const Config&)> took;
+  };
+  const std::map<std::string_view, Sample> samples = {
+      {"roles",
+       {"kiosk", [](const Config& c) { return c.roles == std::vector<std::string>{"kiosk"}; }}},
+      {"listen",
+       {"127.0.0.2:9191",
+        [](const Config& c) { return c.listen_address == "127.0.0.2" && c.listen_port == 9191; }}},
+      {"state_dir", {"/srv/kb", [](const Config& c) { return c.state_dir == "/srv/kb"; }}},
+      {"db", {"/srv/kb/x.db", [](const Config& c) { return c.db == "/srv/kb/x.db"; }}},
+      {"root", {"/etc/kb/r.json", [](const Config& c) { return c.root == "/etc/kb/r.json"; }}},
+      {"reader", {"sim", [](const Config& c) { return c.reader == "sim"; }}},
+      {"originality_key", {kNxpKey, [](const Config& c) { return c.originality_key == kNxpKey; }}},
+      {"soft_age_hours", {"7", [](const Config& c) { return c.soft_age_hours == 7; }}},
+      {"grace_days", {"11", [](const Config& c) { return c.grace_days == 11; }}},
+      {"removal_timeout_ms",
+       {"1234", [](const Config& c) { return c.removal_timeout_ms == 1234; }}},
+      {"idle_timeout_ms", {"5678", [](const Config& c) { return c.idle_timeout_ms == 5678; }}},
+      {"error_timeout_ms", {"4321", [](const Config& c) { return c.error_timeout_ms == 4321; }}},
+      {"ui_dir", {"/srv/ui", [](const Config& c) { return c.ui_dir == "/srv/ui"; }}},
+      {"public_guidance_url",
+       {"https://example.go.id/p",
+        [](const Config& c) { return c.public_guidance_url == "https://example.go.id/p"; }}},
+      {"log_level", {"debug", [](const Config& c) { return c.log_level == "debug"; }}},
+  };
+  std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {
-    Config c;
-    auto r = setKey(c, k.name, "");
-    // Every key is known: any failure is about the value, never "unknown key".
-    if (!r) {
-      EXPECT_EQ(r.error().message.find("unknown key"), std::string::npos) << k.name;
+    in_table.insert(k.name);
+    auto it = samples.find(k.name);
+    if (it == samples.end()) {
+      ADD_FAILURE() << "key " << k.name << " has no sample in this test: add one to `samples`";
+      continue;
     }
+    Config c;
+    auto r = setKey(c, k.name, it->second.value);
+    ASSERT_TRUE(r) << k.name << ": " << r.error().message;
+    EXPECT_TRUE(it->second.took(c)) << k.name << " = " << it->second.value << " did not set it";
+    EXPECT_FALSE(k.kind.empty()) << k.name;
+    EXPECT_FALSE(k.help.empty()) << k.name;
   }
+  for (const auto& [name, sample] : samples)
+    EXPECT_TRUE(in_table.contains(name)) << "key " << name << " is missing from the table";
 }
 
 }  // namespace

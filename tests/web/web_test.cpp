@@ -3,11 +3,15 @@
 
 #include <array>
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
@@ -383,12 +387,62 @@ TEST_F(WebTest, MetricsAreValidPrometheusText) {
   EXPECT_NE(r.body.find("kb_reader_up 1"), std::string::npos);
 }
 
+// What a phone camera would read from a QR SVG: the modules drawn as a grey-scale image
+// (8 pixels per module), decoded by zbarimg (Debian zbar-tools). Empty if nothing decodes.
+std::string decodeQr(const std::string& svg) {
+  static const std::regex kViewBox("viewBox=\"0 0 ([0-9]+) ([0-9]+)\"");
+  static const std::regex kModule("M([0-9]+) ([0-9]+)h1v1h-1z");
+  std::smatch box;
+  if (!std::regex_search(svg, box, kViewBox) || box[1] != box[2]) return {};
+  const int n = std::stoi(box[1]);
+  if (n <= 0 || n > 200) return {};
+  std::vector<unsigned char> grid(static_cast<std::size_t>(n * n), 255);
+  std::size_t modules = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), kModule);
+       it != std::sregex_iterator(); ++it, ++modules) {
+    const int x = std::stoi((*it)[1]), y = std::stoi((*it)[2]);
+    if (x >= n || y >= n) return {};
+    grid[static_cast<std::size_t>(y * n + x)] = 0;
+  }
+  if (modules == 0) return {};
+  constexpr int kScale = 8;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("kb_web_qr_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto pgm = dir / "qr.pgm";
+  {
+    std::ofstream out(pgm, std::ios::binary);
+    out << "P5\n" << n * kScale << ' ' << n * kScale << "\n255\n";
+    for (int y = 0; y < n * kScale; ++y)
+      for (int x = 0; x < n * kScale; ++x)
+        out.put(static_cast<char>(grid[static_cast<std::size_t>((y / kScale) * n + x / kScale)]));
+  }
+  std::string text;
+  if (FILE* p =
+          ::popen(("zbarimg --quiet --raw '" + pgm.string() + "' 2>/dev/null").c_str(), "r")) {
+    char buf[512];
+    while (std::size_t got = std::fread(buf, 1, sizeof buf, p)) text.append(buf, got);
+    ::pclose(p);
+  }
+  std::filesystem::remove_all(dir);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 TEST_F(WebTest, QrCodesForPublicGuidanceOnly) {
+  ASSERT_EQ(std::system("command -v zbarimg >/dev/null"), 0)
+      << "zbarimg missing: scripts/install-deps.sh --with-test-tools installs zbar-tools";
   auto r = httpGet(port_, "/api/qr/JKK.svg?lang=en");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "image/svg+xml");
   EXPECT_TRUE(r.body.starts_with("<svg"));
-  EXPECT_EQ(httpGet(port_, "/api/qr/JKN.svg").status, 200);
+  // The code holds the public guidance page for that programme and language, nothing else.
+  EXPECT_EQ(decodeQr(r.body), "https://example.go.id/panduan/jkk?lang=en");
+  EXPECT_EQ(decodeQr(httpGet(port_, "/api/qr/JKM.svg?lang=id").body),
+            "https://example.go.id/panduan/jkm?lang=id");
+  auto default_lang = httpGet(port_, "/api/qr/JKN.svg");
+  EXPECT_EQ(default_lang.status, 200);
+  EXPECT_EQ(decodeQr(default_lang.body), "https://example.go.id/panduan/jkn?lang=id");
   EXPECT_EQ(httpGet(port_, "/api/qr/JHT.svg").status, 404);
   EXPECT_EQ(httpGet(port_, "/api/qr/JKM.svg?lang=fr").status, 400);
 }
@@ -399,6 +453,12 @@ TEST(Qr, EncodesTextAsSvgModules) {
   ASSERT_TRUE(a && b);
   EXPECT_NE(*a, *b);
   EXPECT_NE(a->find("viewBox=\"0 0 "), std::string::npos);
+  EXPECT_EQ(decodeQr(*a), "https://example.go.id/panduan/jkk?lang=id");
+  // The longest URL the config accepts (200 characters) still fits and decodes.
+  const std::string longest = "https://example.go.id/" + std::string(178, 'p');
+  auto c = qrSvg(longest);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(decodeQr(*c), longest);
   EXPECT_FALSE(qrSvg(std::string(5000, 'x')));  // beyond QR capacity
 }
 

@@ -173,6 +173,8 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
     auto c = coverage(program, "active", today - 10, today + 20);
     c.activity = "Gotong royong Kampung Bahagia: pembersihan drainase RT 012";
     c.sk_rt_no = "SK-RT012/BK/XI/2026";
+    c.legal_basis =
+        "Perwal Jambi No. 18 Tahun 2025";  // Kampung Bahagia, as in the synthetic roster
     kampung.coverages.push_back(c);
   }
   auto inactive =

@@ -91,6 +91,7 @@ void Machine::enter(Screen screen, std::optional<std::string> error, TimePoint n
 void Machine::toIdle(TimePoint now) {
   // Privacy: leaving a tap forgets it entirely.
   tap_ = nullptr;
+  check_ = nullptr;
   guidance_.reset();
   enter(Screen::Idle, std::nullopt, now);
 }
@@ -101,6 +102,7 @@ bool Machine::cardArrived(TimePoint now) {
   last_touch_ = now;
   reader_lost_ = false;  // a card event proves the reader is there
   tap_ = nullptr;
+  check_ = nullptr;
   guidance_.reset();
   enter(Screen::Reading, std::nullopt, now);
   return true;
@@ -116,6 +118,15 @@ bool Machine::cardRemoved(TimePoint now) {
 bool Machine::tapResolved(const TapOutcome& outcome, TimePoint now) {
   if (screen_ != Screen::Reading) return false;  // abandoned (reader lost) before it resolved
   auto choice = classify(outcome);
+  // The verdict and card check are reported on every screen a tap leads to, error
+  // screens included; the holder's data (card, coverages) only on status and guidance.
+  const bool looked_up = outcome.verdict.is_object();
+  check_ = {{"verdict", looked_up ? outcome.verdict.value("verdict", nlohmann::json(nullptr))
+                                  : nlohmann::json(nullptr)},
+            {"freshness", looked_up ? outcome.verdict.value("freshness", nlohmann::json(nullptr))
+                                    : nlohmann::json(nullptr)},
+            {"card_check", card::cardCheckName(outcome.card_check)},
+            {"originality", card::originalityName(outcome.originality)}};
   if (choice.screen == Screen::Status) {
     tap_ = outcome.verdict;
     tap_["card_check"] = card::cardCheckName(outcome.card_check);
@@ -134,6 +145,7 @@ bool Machine::readerLost(TimePoint now) {
   card_present_ = false;
   removed_at_.reset();
   tap_ = nullptr;
+  check_ = nullptr;
   guidance_.reset();
   enter(Screen::Error, "READER_LOST", now);
   return true;
@@ -221,6 +233,10 @@ nlohmann::json Machine::toJson() const {
   j["guidance"] = guidance_ ? nlohmann::json(*guidance_) : nlohmann::json(nullptr);
   j["tap"] =
       (screen_ == Screen::Status || screen_ == Screen::Guidance) ? tap_ : nlohmann::json(nullptr);
+  const bool shows_tap = screen_ == Screen::Status || screen_ == Screen::Guidance ||
+                         (screen_ == Screen::Error && !reader_lost_);
+  for (const char* key : {"verdict", "freshness", "card_check", "originality"})
+    j[key] = shows_tap && check_.is_object() ? check_[key] : nlohmann::json(nullptr);
   j["reader"] = {{"status", reader_lost_ ? "lost" : "ready"}, {"driver", driver_}};
   j["data"] = data_;
   j["demo"] = demo_;

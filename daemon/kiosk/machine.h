@@ -90,7 +90,8 @@ class Machine {
   Screen screen_ = Screen::Idle;
   std::optional<std::string> error_;
   std::optional<std::string> guidance_;
-  nlohmann::json tap_;  // null unless status/guidance
+  nlohmann::json tap_;    // null unless status/guidance
+  nlohmann::json check_;  // what the last tap resolved to, without holder data; null if none
   nlohmann::json data_;
   bool reader_lost_ = false;
 

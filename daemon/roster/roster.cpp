@@ -80,6 +80,13 @@ constexpr std::array<std::string_view, 4> kCardStatuses{"active", "suspended", "
 constexpr std::array<std::string_view, 5> kPrograms{"JKK", "JKM", "JHT", "JP", "JKN"};
 constexpr std::array<std::string_view, 3> kCoverageStatuses{"active", "inactive", "ended"};
 
+// Free-text columns in which a line break (legal inside a quoted RFC 4180 field, and
+// common in spreadsheet exports) is read as one space, with a warning.
+constexpr std::array<Col, 8> kJoinedTextColumns{kFullName, kKecamatan,  kKelurahan, kOccupation,
+                                                kFunder,   kLegalBasis, kActivity,  kSkRtNo};
+// Warnings about joined lines beyond this many are counted, not listed.
+constexpr std::size_t kMaxLineBreakWarnings = 100;
+
 constexpr std::size_t kNoColumn = static_cast<std::size_t>(-1);
 // Five programmes with years of history and activity cover stay far below this.
 constexpr std::size_t kMaxCoveragesPerCard = 64;
@@ -215,6 +222,7 @@ class Parser {
   bool full() const { return issues_.size() >= max_issues_; }
   bool readHeader(const CsvRecord& header);
   void readRow(const CsvRecord& row);
+  void joinLineBreaks(long line);
   bool checkRow(long line);
   void addRow(long line);
   std::string_view cell(Col c) const { return cells_[c]; }
@@ -242,6 +250,7 @@ class Parser {
   Roster roster_;
   std::vector<FirstRow> first_;
   CardIndex index_;
+  std::size_t joined_cells_ = 0;
   std::string_view csv_;
   std::deque<std::string> owned_;  // deque: growing it never moves the strings
 };
@@ -456,7 +465,34 @@ void Parser::readRow(const CsvRecord& row) {
   }
   for (std::size_t c = 0; c < kColCount; ++c)
     cells_[c] = col_[c] == kNoColumn ? std::string_view{} : row.fields[col_[c]];
+  joinLineBreaks(row.line);
   if (checkRow(row.line)) addRow(row.line);
+}
+
+// Each run of line breaks (CR, LF, with the spaces around it) inside a text cell
+// becomes one space; at the start or end of the cell it is dropped. The joined text
+// lives in owned_, so it outlives the record like any other kept cell.
+void Parser::joinLineBreaks(long line) {
+  for (Col c : kJoinedTextColumns) {
+    std::string_view v = cells_[c];
+    if (v.find_first_of("\r\n") == std::string_view::npos) continue;
+    std::string out;
+    out.reserve(v.size());
+    for (std::size_t i = 0; i < v.size();) {
+      if (v[i] != '\r' && v[i] != '\n') {
+        out += v[i++];
+        continue;
+      }
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      while (i < v.size() && (v[i] == '\r' || v[i] == '\n' || v[i] == ' ')) ++i;
+      if (!out.empty() && i < v.size()) out += ' ';
+    }
+    cells_[c] = owned_.emplace_back(std::move(out));
+    if (++joined_cells_ <= kMaxLineBreakWarnings)
+      roster_.warnings.push_back(std::string(file_) + ":" + std::to_string(line) + ": " +
+                                 std::string(kColumns[c].name) +
+                                 ": line break inside the field read as one space");
+  }
 }
 
 Roster Parser::finish() {
@@ -527,6 +563,10 @@ std::expected<Roster, std::vector<RosterIssue>> Parser::run(std::string_view csv
     if (full()) break;
   }
   if (!have_header && issues_.empty()) issue(1, "-", "empty file: a header row is required");
+  if (joined_cells_ > kMaxLineBreakWarnings)
+    roster_.warnings.push_back(std::string(file_) + ": " +
+                               std::to_string(joined_cells_ - kMaxLineBreakWarnings) +
+                               " more fields with line breaks read as one space");
   if (!issues_.empty()) return std::unexpected(std::move(issues_));
   return finish();
 }

@@ -46,8 +46,8 @@ class MachineTest : public ::testing::Test {
 
 TEST_F(MachineTest, StartsIdleWithEveryFieldPresent) {
   auto j = m.toJson();
-  for (auto key : {"seq", "screen", "error", "guidance", "tap", "reader", "data", "demo",
-                   "public_guidance_url"})
+  for (auto key : {"seq", "screen", "error", "guidance", "tap", "verdict", "freshness",
+                   "card_check", "originality", "reader", "data", "demo", "public_guidance_url"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["screen"], "idle");
   EXPECT_TRUE(j["tap"].is_null());
@@ -71,6 +71,8 @@ TEST_F(MachineTest, TapShowsStatusWithTheVerdictDocumentAndCardCheck) {
   EXPECT_EQ(j["tap"]["card_check"], "GENUINE");
   EXPECT_EQ(j["tap"]["originality"], "VALID");
   EXPECT_EQ(j["tap"]["card"]["holder"], "SIT* NUR*****");
+  EXPECT_EQ(j["verdict"], "INACTIVE");
+  EXPECT_EQ(j["card_check"], "GENUINE");
 }
 
 TEST_F(MachineTest, RemovalReturnsToIdleAfterTheRemovalTimeoutAndForgetsTheTap) {
@@ -84,6 +86,8 @@ TEST_F(MachineTest, RemovalReturnsToIdleAfterTheRemovalTimeoutAndForgetsTheTap) 
   auto j = m.toJson();
   EXPECT_EQ(j["screen"], "idle");
   EXPECT_TRUE(j["tap"].is_null());
+  EXPECT_TRUE(j["verdict"].is_null());
+  EXPECT_TRUE(j["card_check"].is_null());
   EXPECT_TRUE(j["guidance"].is_null());
   // Privacy: nothing of the person is left anywhere in the document.
   auto text = j.dump();
@@ -145,6 +149,10 @@ TEST_F(MachineTest, ErrorScreensLeaveAfterTheErrorTimeoutOrSoonAfterRemoval) {
   m.tapResolved(genuine("BLOCKED"), t0 + 10ms);
   EXPECT_EQ(m.toJson()["error"], "BLOCKED");
   EXPECT_TRUE(m.toJson()["tap"].is_null());  // nothing personal on an error screen
+  // ...but what the tap resolved to is reported (contracts: the kiosk API reports verdicts).
+  EXPECT_EQ(m.toJson()["verdict"], "BLOCKED");
+  EXPECT_EQ(m.toJson()["card_check"], "GENUINE");
+  EXPECT_EQ(m.toJson()["originality"], "VALID");
   EXPECT_EQ(*m.deadline(), t0 + 10ms + 15s);
   EXPECT_TRUE(m.expire(t0 + 10ms + 15s));
 
@@ -152,6 +160,11 @@ TEST_F(MachineTest, ErrorScreensLeaveAfterTheErrorTimeoutOrSoonAfterRemoval) {
   quick.cardArrived(t0);
   quick.tapResolved(TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, nullptr, false},
                     t0 + 10ms);
+  EXPECT_EQ(quick.toJson()["error"], "CANNOT_VERIFY_CARD");
+  EXPECT_EQ(quick.toJson()["card_check"], "CLONED");
+  EXPECT_EQ(quick.toJson()["originality"], "INVALID");
+  EXPECT_TRUE(quick.toJson()["verdict"].is_null());  // a clone is never looked up
+  EXPECT_TRUE(quick.toJson()["tap"].is_null());
   quick.cardRemoved(t0 + 1s);
   EXPECT_EQ(*quick.deadline(), t0 + 2500ms);
   EXPECT_TRUE(quick.expire(t0 + 2500ms));
@@ -175,6 +188,7 @@ TEST_F(MachineTest, ReaderLostHoldsUntilBackAndDropsTheTap) {
   EXPECT_EQ(j["error"], "READER_LOST");
   EXPECT_EQ(j["reader"]["status"], "lost");
   EXPECT_TRUE(j["tap"].is_null());
+  EXPECT_TRUE(j["card_check"].is_null());
   EXPECT_FALSE(m.deadline());
   EXPECT_FALSE(m.expire(t0 + 1000h));
   EXPECT_FALSE(m.readerLost(t0 + 2s));

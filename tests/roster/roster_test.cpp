@@ -312,7 +312,6 @@ TEST(Roster, EveryCellCheckNamesFileLineAndColumn) {
       {"full_name", "", "full_name: is empty"},
       {"full_name", "   ", "full_name: is blank"},
       {"full_name", "Siti\tNur", "full_name: contains a line break or control character"},
-      {"full_name", "Siti\nNur", "full_name: contains a line break or control character"},
       {"birth_date", "1980-02-30", "birth_date: must be a real date YYYY-MM-DD"},
       {"birth_date", "05/01/1980", "birth_date: must be a real date YYYY-MM-DD"},
       {"kecamatan", "", "kecamatan: is empty"},
@@ -471,12 +470,44 @@ TEST(Roster, ReportModeCollectsEveryBadRowInOrder) {
 }
 
 TEST(Roster, LinesStayRightAfterMultiLineFields) {
-  auto multi = with(baseRow(), {{"full_name", "Siti\r\nNurhaliza"}});
+  auto multi = with(baseRow(), {{"full_name", "Siti\r\nNurhaliza"}, {"nik", "1"}});
   auto next = with(baseRow(), {{"card_no", "KB-1571-0000002"}, {"rt", "07"}});
+  EXPECT_EQ(issuesOf(csvOf({multi, next}), kiosk(10)),
+            (std::vector<std::string>{"r.csv:2: nik: must be 16 digits",
+                                      "r.csv:4: rt: must be 3 digits, 001-999"}));
+}
+
+TEST(Roster, LineBreaksInTextFieldsBecomeOneSpaceWithAWarning) {
+  // Spreadsheet exports wrap long names and addresses inside quoted fields (RFC 4180).
+  auto wrapped = with(baseRow(), {{"full_name", "Siti \r\n  Nurhaliza\n"},
+                                  {"kelurahan", "Telanai\npura"},
+                                  {"occupation", "ojek\n\nonline"}});
+  auto second = with(wrapped, {{"program", "JKM"}});
+  auto plain = with(baseRow(), {{"card_no", "KB-1571-0000002"}});
+  auto r = parseRoster(csvOf({wrapped, second, plain}), "r.csv", kiosk());
+  ASSERT_TRUE(r) << r.error()[0].format();
+  ASSERT_EQ(r->cards.size(), 2u);
+  EXPECT_EQ(r->cards[0].holder, maskName("Siti Nurhaliza"));
+  EXPECT_EQ(r->cards[0].kelurahan, "Telanai pura");
+  EXPECT_EQ(r->cards[0].occupation, "ojek online");
+  EXPECT_EQ(r->cards[0].coverages.size(), 2u);  // both rows agree once joined
+  ASSERT_EQ(r->warnings.size(), 6u);
+  EXPECT_EQ(r->warnings[0], "r.csv:2: full_name: line break inside the field read as one space");
+  EXPECT_EQ(r->warnings[1], "r.csv:2: kelurahan: line break inside the field read as one space");
+  EXPECT_EQ(r->warnings[2], "r.csv:2: occupation: line break inside the field read as one space");
+  // The first row holds five line breaks (lines 2-7), so the next row starts on line 8.
+  EXPECT_EQ(r->warnings[3], "r.csv:8: full_name: line break inside the field read as one space");
+
+  RosterOptions staff = kiosk();
+  staff.profile = Profile::Staff;
+  staff.nik_key = "k";
+  auto s = parseRoster(csvOf({wrapped}), "r.csv", staff);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->cards[0].holder, "Siti Nurhaliza");
+  // A tab or other control character is still refused.
   EXPECT_EQ(
-      issuesOf(csvOf({multi, next}), kiosk(10)),
-      (std::vector<std::string>{"r.csv:2: full_name: contains a line break or control character",
-                                "r.csv:4: rt: must be 3 digits, 001-999"}));
+      issuesOf(csvOf({with(baseRow(), {{"full_name", "Siti\tNur"}})}), kiosk()),
+      std::vector<std::string>{"r.csv:2: full_name: contains a line break or control character"});
 }
 
 TEST(Roster, StaffProfileKeepsNameAndHashesNik) {

@@ -11,7 +11,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang-16 libclang-rt-16-dev clang-format clang-tidy-16 time
-  nginx-light chromium nodejs npm zbar-tools
+  nginx-light chromium nodejs npm zbar-tools curl openssl
 )
 
 want=("${build_pkgs[@]}")

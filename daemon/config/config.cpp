@@ -6,6 +6,8 @@
 #include <functional>
 #include <optional>
 
+#include <arpa/inet.h>
+
 #include "common/address.h"
 #include "common/files.h"
 
@@ -55,16 +57,35 @@ Reason parseRoles(Config& c, std::string_view value) {
     std::string_view item = value.substr(0, comma);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item == "console")  // planned (docs/contracts.md §7): never pretend to serve it
-      return "role 'console' is not available in this version (kiosk)";
-    if (item != "kiosk") return "unknown role '" + std::string(item) + "' (kiosk)";
+    if (item != "kiosk" && item != "console")
+      return "unknown role '" + std::string(item) + "' (kiosk or console)";
     if (std::find(roles.begin(), roles.end(), item) != roles.end())
       return "role '" + std::string(item) + "' listed twice";
     roles.emplace_back(item);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
+  // A kiosk holds the kiosk profile (masked names), a console the staff one.
+  if (roles.size() > 1)
+    return std::string("kiosk and console hold different data; one role per node");
   c.roles = std::move(roles);
+  return std::nullopt;
+}
+
+// Any address: the console is reached over the network, client certificates only.
+Reason parseConsoleListen(Config& c, std::string_view value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string_view::npos)
+    return std::string("expected ADDRESS:PORT, e.g. 0.0.0.0:8443");
+  std::string addr(value.substr(0, colon));
+  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+  int port = 0;
+  if (auto r = parseInt(value.substr(colon + 1), 0, 65535, port)) return "port " + *r;
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, addr.c_str(), buf) != 1 && inet_pton(AF_INET6, addr.c_str(), buf) != 1)
+    return "not an IP address: '" + addr + "'";
+  c.console_address = addr;
+  c.console_port = static_cast<std::uint16_t>(port);
   return std::nullopt;
 }
 
@@ -142,7 +163,35 @@ Reason parseLogLevel(Config& c, std::string_view value) {
 
 const std::vector<KeyRule>& rules() {
   static const std::vector<KeyRule> table = {
-      {{"roles", "kiosk (console: planned)", "roles this node plays"}, parseRoles},
+      {{"roles", "kiosk | console", "the role this node plays"}, parseRoles},
+      {{"console_listen", "ADDRESS:PORT", "where the staff console serves HTTPS (mTLS)"},
+       parseConsoleListen},
+      {{"console_cert", "path", "console server certificate chain (PEM)"},
+       [](Config& c, std::string_view v) { return pathKey(v, false, &Config::console_cert, c); }},
+      {{"console_key", "path", "console server private key (PEM)"},
+       [](Config& c, std::string_view v) { return pathKey(v, false, &Config::console_key, c); }},
+      {{"console_client_ca", "path", "CA certificate that signs operator certificates"},
+       [](Config& c, std::string_view v) {
+         return pathKey(v, false, &Config::console_client_ca, c);
+       }},
+      {{"console_crl", "path (empty: none)", "CRL of the console CA (PEM)"},
+       [](Config& c, std::string_view v) { return pathKey(v, true, &Config::console_crl, c); }},
+      {{"nik_key", "path", "NIK hash key (the publisher's --nik-key)"},
+       [](Config& c, std::string_view v) { return pathKey(v, false, &Config::nik_key, c); }},
+      {{"console_rate_burst", "integer 1..10000", "lookups one operator may make at once"},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 1, 10000, &Config::console_rate_burst, c);
+       }},
+      {{"console_rate_per_minute", "integer 1..100000", "sustained lookups per operator"},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 1, 100000, &Config::console_rate_per_minute, c);
+       }},
+      {{"audit_checkpoint_every", "integer 1..100000", "audit lines between signed checkpoints"},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 1, 100000, &Config::audit_checkpoint_every, c);
+       }},
+      {{"audit_key", "path (empty: <state_dir>/audit-node.key)", "node key signing checkpoints"},
+       [](Config& c, std::string_view v) { return pathKey(v, true, &Config::audit_key, c); }},
       {{"listen", "ADDRESS:PORT, loopback only", "where the kiosk UI and API listen"}, parseListen},
       {{"state_dir", "path", "directory for the cache and runtime state"},
        [](Config& c, std::string_view v) { return pathKey(v, false, &Config::state_dir, c); }},
@@ -196,6 +245,10 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+bool Config::hasRole(std::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
 std::string Config::dbPath() const {
   return db.empty() ? state_dir + "/cache.db" : db;
 }
@@ -247,6 +300,14 @@ Result<Config> parse(std::string_view text, std::string_view file_name, Config b
       return fail(Errc::Config, where + std::string(key) + ": duplicate key");
     if (auto r = setKey(base, key, value); !r) return fail(Errc::Config, where + r.error().message);
     seen.emplace_back(key);
+  }
+  if (base.hasRole("console")) {
+    for (const auto& [key, value] :
+         {std::pair{"console_cert", &base.console_cert}, {"console_key", &base.console_key},
+          {"console_client_ca", &base.console_client_ca}, {"nik_key", &base.nik_key}})
+      if (value->empty())
+        return fail(Errc::Config,
+                    std::string(file_name) + ": " + key + ": required with roles = console");
   }
   return base;
 }

@@ -14,7 +14,20 @@
 namespace kb::config {
 
 struct Config {
-  std::vector<std::string> roles{"kiosk"};  ///< kiosk and/or console
+  std::vector<std::string> roles{"kiosk"};  ///< kiosk or console (one per node)
+  // Role console (docs/contracts.md, "Staff console"); required when it is on.
+  std::string console_address = "0.0.0.0";
+  std::uint16_t console_port = 8443;
+  std::string console_cert;       ///< server certificate chain (PEM)
+  std::string console_key;        ///< its private key (PEM)
+  std::string console_client_ca;  ///< CA that signs operator certificates
+  std::string console_crl;        ///< optional CRL of that CA (PEM)
+  std::string nik_key;            ///< the publisher's --nik-key file
+  int console_rate_burst = 30;    ///< lookups one operator may make at once
+  int console_rate_per_minute = 60;
+  int audit_checkpoint_every = 100;  ///< audit lines between signed checkpoints
+  std::string audit_key;             ///< node audit key; empty: <state_dir>/audit-node.key
+  bool hasRole(std::string_view role) const;
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
   std::string state_dir = "/var/lib/kartu-bahagia";

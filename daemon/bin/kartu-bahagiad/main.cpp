@@ -18,6 +18,7 @@
 #include "card/originality.h"
 #include "common/encoding.h"
 #include "config/config.h"
+#include "console/node.h"
 #include "kiosk/data_source.h"
 #include "kiosk/demo.h"
 #include "kiosk/log.h"
@@ -121,6 +122,13 @@ cache::FreshnessPolicy policyOf(const config::Config& c) {
 
 int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_shown) {
   kiosk::Logger log(kiosk::parseLogLevel(cfg.log_level));
+  if (!demo_mode && cfg.hasRole("console")) {
+    console::NodeLog node_log{
+        [&log](std::string_view c, std::string_view m) { log.info(c, m); },
+        [&log](std::string_view c, std::string_view m) { log.warning(c, m); },
+        [&log](std::string_view c, std::string_view m) { log.error(c, m); }};
+    return console::runNode(cfg, node_log);
+  }
   const UnixSeconds now = nowSeconds();
 
   // The reader: the only hardware. sim for the demo and UI tests, libnfc otherwise.

@@ -23,5 +23,6 @@ std::vector<Command> keyCommands();     // cmd_keys.cpp: keygen, root init, root
 std::vector<Command> rosterCommands();  // cmd_roster.cpp: roster check, roster synth
 std::vector<Command> bundleCommands();  // cmd_bundle.cpp: publish, verify, import, lookup
 std::vector<Command> cardCommands();    // cmd_card.cpp: card encode, card read, card write
+std::vector<Command> auditCommands();   // cmd_audit.cpp: audit verify
 
 }  // namespace kb::cli

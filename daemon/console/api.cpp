@@ -1,0 +1,174 @@
+#include "console/api.h"
+
+#include <charconv>
+
+namespace kb::console {
+namespace {
+
+namespace http = web::http;
+
+constexpr std::string_view kCardPrefix = "/api/console/card/";
+
+web::Response json(http::status s, const nlohmann::json& body) {
+  return web::jsonResponse(s, body);
+}
+
+web::Response refused(http::status s, std::string_view code, std::string_view message) {
+  return web::errorResponse(s, code, message);
+}
+
+std::string_view queryString(std::string_view target) {
+  auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+// The audit form of a query: a NIK only as its keyed hash and last four digits.
+nlohmann::json auditQuery(const SearchQuery& q, const Searcher& s) {
+  switch (q.kind) {
+    case QueryKind::CardNo:
+      return {{"card_no", q.card_no}};
+    case QueryKind::Nik:
+      return {{"nik_hash", s.nikHash(q.nik)}, {"nik_last4", q.nik.substr(12)}};
+    case QueryKind::Name: {
+      nlohmann::json j = {{"name", q.name}};
+      if (!q.kelurahan.empty()) j["kelurahan"] = q.kelurahan;
+      if (!q.rt.empty()) j["rt"] = q.rt;
+      return j;
+    }
+  }
+  return nlohmann::json::object();
+}
+
+}  // namespace
+
+web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
+  const std::string_view target = req.target();
+  const std::string_view path = web::targetPath(target);
+  const UnixSeconds t = now();
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    return refused(http::status::method_not_allowed, "METHOD", "the console only reads");
+
+  // Appends one audit line; false if the log refused (the caller answers 503).
+  auto record = [&](std::string action, nlohmann::json query,
+                    std::vector<std::string> results) -> bool {
+    audit::Entry e{op.cn, std::move(action), std::move(query), std::move(results)};
+    auto r = audit.append(e, t);
+    if (!r && log_info) log_info("audit append failed: " + r.error().message);
+    return r.has_value();
+  };
+  auto auditDown = [] {
+    return refused(http::status::service_unavailable, "AUDIT_UNAVAILABLE",
+                   "the audit log cannot be written, so no data is shown");
+  };
+
+  if (path == "/healthz") {
+    auto info = cache.info(t);
+    return json(info.serving ? http::status::ok : http::status::service_unavailable,
+                {{"serving", info.serving}, {"data", dataJson(info)}});
+  }
+  if (path == "/api/console/me") {
+    return json(
+        http::status::ok,
+        {{"operator", op.cn}, {"supervisor", op.supervisor}, {"data", dataJson(cache.info(t))}});
+  }
+  const bool is_search = path == "/api/console/search";
+  const bool is_card = path.starts_with(kCardPrefix);
+  const bool is_audit = path == "/api/console/audit";
+  if (!is_search && !is_card && !is_audit) {
+    if (path.starts_with("/api/"))
+      return refused(http::status::not_found, "NOT_FOUND", "no such console endpoint");
+    return page.serve(req);
+  }
+
+  // Rate limit: every lookup counts, the refusal is audited too.
+  if (auto wait = limiter.take(op.cn, RateLimiter::Clock::now())) {
+    if (!record("rate_limited", {{"path", std::string(path)}}, {})) return auditDown();
+    auto res = refused(http::status::too_many_requests, "RATE_LIMITED",
+                       "too many lookups; wait " + std::to_string(*wait) + " s");
+    res.set(http::field::retry_after, std::to_string(*wait));
+    return res;
+  }
+
+  if (is_audit) {
+    if (!op.supervisor) {
+      if (!record("audit_view_refused", nlohmann::json::object(), {})) return auditDown();
+      return refused(http::status::forbidden, "NOT_SUPERVISOR",
+                     "the audit view needs a supervisor certificate (OU=supervisor)");
+    }
+    std::size_t limit = 100;
+    if (auto v = web::queryParam(target, "limit"); !v.empty()) {
+      std::size_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n == 0 || n > 1000)
+        return refused(http::status::bad_request, "BAD_QUERY", "limit must be 1 to 1000");
+      limit = n;
+    }
+    if (!record("audit_view", {{"limit", limit}}, {})) return auditDown();
+    auto lines = audit.tail(limit);
+    if (!lines) return auditDown();
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& l : *lines) {
+      auto j = nlohmann::json::parse(l, nullptr, false);
+      if (!j.is_discarded()) entries.push_back(std::move(j));
+    }
+    nlohmann::json check;
+    auto v = audit::verify(audit_path, audit_key);
+    if (v)
+      check = {{"ok", true}, {"lines", v->lines}, {"checkpoints", v->checkpoints}};
+    else
+      check = {{"ok", false}, {"error", v.error().message}};
+    return json(http::status::ok, {{"entries", std::move(entries)},
+                                   {"verify", std::move(check)},
+                                   {"data", dataJson(cache.info(t))}});
+  }
+
+  if (is_search) {
+    auto q = parseSearchQuery(queryString(target));
+    if (!q) {
+      if (!record("bad_query", {{"reason", q.error().message}}, {})) return auditDown();
+      return refused(http::status::bad_request, "BAD_QUERY", q.error().message);
+    }
+    auto answer = searcher.search(*q, t);
+    if (!answer) {
+      if (!record("search_unverifiable", auditQuery(*q, searcher), {})) return auditDown();
+      return refused(http::status::service_unavailable, "UNVERIFIABLE", answer.error().message);
+    }
+    std::vector<std::string> cards;
+    for (const auto& r : answer->results) cards.push_back(r.card_no);
+    if (!record("search", auditQuery(*q, searcher), cards)) return auditDown();
+    if (log_info)
+      log_info("search by " +
+               std::string(q->kind == QueryKind::CardNo ? "card"
+                           : q->kind == QueryKind::Nik  ? "nik"
+                                                        : "name") +
+               ": " + std::to_string(cards.size()) + " results, operator " + op.cn);
+    return json(http::status::ok, toJson(*answer));
+  }
+
+  // Record view.
+  std::string_view raw = path.substr(kCardPrefix.size());
+  auto card_no = parseCardNo(raw);
+  if (!card_no) {
+    if (!record("bad_query", {{"reason", card_no.error().message}}, {})) return auditDown();
+    return refused(http::status::bad_request, "BAD_QUERY", card_no.error().message);
+  }
+  auto lang = web::queryParam(target, "lang");
+  if (!lang.empty() && lang != "id" && lang != "en")
+    return refused(http::status::bad_request, "BAD_QUERY", "lang must be id or en");
+  cache.refresh();
+  auto verdict = cache.lookup(*card_no, t);
+  std::vector<std::string> shown;
+  if (verdict.card) shown.push_back(verdict.card->card_no);
+  if (!record("view", {{"card_no", *card_no}}, shown)) return auditDown();
+  if (verdict.verdict == cache::VerdictCode::NotFound)
+    return json(http::status::not_found, {{"error", "NOT_FOUND"},
+                                          {"message", "no such card in this node's data"},
+                                          {"verdict", cache::toJson(verdict)},
+                                          {"data", dataJson(cache.info(t))}});
+  auto body = cache::toJson(verdict);
+  body["script"] = guidance.script(verdict, lang.empty() ? "id" : lang);
+  body["data"] = dataJson(cache.info(t));
+  return json(http::status::ok, body);
+}
+
+}  // namespace kb::console

@@ -1,0 +1,41 @@
+#pragma once
+/// The console's HTTP API and page (docs/contracts.md, "Staff console"):
+///   GET /api/console/me                       who is calling, data age
+///   GET /api/console/search?card_no=|nik=|name=[&kelurahan=][&rt=]
+///   GET /api/console/card/CARD_NO[?lang=id|en] verdict document + guidance script
+///   GET /api/console/audit[?limit=N]           supervisors only: newest audit lines
+///   GET /healthz, and the page itself from UI_DIR/console/.
+/// Every search, record view and audit view, and every refusal of one (bad
+/// query, rate limit, not a supervisor), is appended to the audit log before
+/// the answer leaves; if that fails the answer is 503 and carries no data.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "cache/cache.h"
+#include "console/guidance.h"
+#include "console/rate_limit.h"
+#include "console/search.h"
+#include "console/tls_server.h"
+#include "web/static_files.h"
+
+namespace kb::console {
+
+struct ConsoleApi {
+  cache::Cache& cache;
+  Searcher& searcher;
+  audit::AuditLog& audit;
+  RateLimiter& limiter;
+  const Guidance& guidance;
+  const web::StaticFiles& page;
+  std::optional<crypto::PublicKey> audit_key;  ///< to verify the log in the audit view
+  std::filesystem::path audit_path;
+  std::function<void(std::string_view)> log_info;  ///< no personal data ever passes here
+  std::function<UnixSeconds()> now = nowSeconds;
+
+  web::Response handle(const web::Request& req, const Operator& op);
+};
+
+}  // namespace kb::console

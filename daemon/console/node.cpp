@@ -1,0 +1,128 @@
+#include "console/node.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "audit/audit_log.h"
+#include "cache/cache.h"
+#include "cache/freshness.h"
+#include "console/api.h"
+#include "console/guidance.h"
+#include "console/rate_limit.h"
+#include "console/search.h"
+#include "console/tls_server.h"
+#include "roster/nik_key.h"
+#include "trust/trust.h"
+#include "web/static_files.h"
+
+namespace kb::console {
+
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+int failStart(const Error& e) {
+  std::fprintf(stderr, "%s\n", formatError(e).c_str());
+  return 1;
+}
+}  // namespace
+
+int runNode(const config::Config& cfg, const NodeLog& log) {
+  const UnixSeconds now = nowSeconds();
+  auto root = trust::TrustRoot::load(cfg.root, now);
+  if (!root) return failStart(Error{root.error().code, "root: " + root.error().message});
+  auto nik_key = roster::readNikKey(cfg.nik_key);
+  if (!nik_key)
+    return failStart(Error{nik_key.error().code, "nik_key: " + nik_key.error().message});
+
+  const fs::path state(cfg.state_dir);
+  const fs::path key_path =
+      cfg.audit_key.empty() ? state / "audit-node.key" : fs::path(cfg.audit_key);
+  auto node_key = audit::loadOrCreateNodeKey(key_path);
+  if (!node_key)
+    return failStart(Error{node_key.error().code, "audit key: " + node_key.error().message});
+  audit::LogOptions lo;
+  lo.checkpoint_every = static_cast<std::uint32_t>(cfg.audit_checkpoint_every);
+  lo.journal = [&log](std::string_view m) { log.info("audit", m); };
+  const fs::path audit_path = state / "audit.log";
+  auto audit_log = audit::AuditLog::open(audit_path, *node_key, lo);
+  if (!audit_log) return failStart(Error{audit_log.error().code, audit_log.error().message});
+  // Every start puts the head of the chain into the journal.
+  if ((*audit_log)->lastSeq() > 0)
+    if (auto c = (*audit_log)->checkpoint(now); !c) return failStart(c.error());
+
+  cache::CacheOptions co;
+  co.freshness = cache::freshnessPolicy(cfg.soft_age_hours, cfg.grace_days);
+  co.profile = roster::Profile::Staff;
+  auto cache = cache::Cache::open(cfg.dbPath(), *root, now, co);
+  const auto info = cache.info(now);
+  if (!info.serving) log.warning("console", "not serving: " + info.reason);
+
+  Searcher searcher(cache, *root, state / "console-index.db", *nik_key);
+  if (auto r = searcher.prepare(now); !r)
+    log.warning("console", "search index not ready: " + r.error().message);
+  else
+    log.info("console", "search index ready");
+
+  auto tls = makeServerContext(
+      {cfg.console_cert, cfg.console_key, cfg.console_client_ca, cfg.console_crl});
+  if (!tls) return failStart(tls.error());
+
+  RateLimiter limiter(static_cast<std::uint32_t>(cfg.console_rate_burst),
+                      static_cast<std::uint32_t>(cfg.console_rate_per_minute));
+  const Guidance guidance = Guidance::load(fs::path(cfg.ui_dir) / "content" / "guidance");
+  const web::StaticFiles page(fs::path(cfg.ui_dir) / "console");
+  ConsoleApi api{cache,
+                 searcher,
+                 **audit_log,
+                 limiter,
+                 guidance,
+                 page,
+                 node_key->publicKey(),
+                 audit_path,
+                 [&log](std::string_view m) { log.info("console", m); }};
+
+  net::io_context io;
+  TlsServer server(io, *tls, [&api](const web::Request& req, const Operator& op) {
+    return api.handle(req, op);
+  });
+  auto endpoint = server.listen(cfg.console_address, cfg.console_port);
+  if (!endpoint) return failStart(endpoint.error());
+  server.start();
+  const std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
+                                                       : endpoint->address().to_string();
+  log.info("kartu-bahagiad", "console listening on https://" + host + ":" +
+                                 std::to_string(endpoint->port()) + "/ (client certificates only)");
+
+  net::signal_set signals(io, SIGTERM, SIGINT);
+  net::steady_timer guard(io);
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    log.info("kartu-bahagiad",
+             std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    server.stop();
+    guard.expires_after(std::chrono::milliseconds(500));
+    guard.async_wait([&io](const boost::system::error_code& e) {
+      if (!e) io.stop();
+    });
+  });
+  // Lookups block on SQLite and on the audit fsync: a few threads keep one
+  // slow disk write from stalling every other operator.
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  if (auto c = (*audit_log)->checkpoint(nowSeconds()); !c)
+    log.error("audit", "final checkpoint failed: " + c.error().message);
+  log.info("kartu-bahagiad", "stopped");
+  return 0;
+}
+
+}  // namespace kb::console

@@ -1,0 +1,56 @@
+#pragma once
+/// The console's HTTPS listener: Boost.Beast over OpenSSL, client certificates
+/// only. TLS 1.2 and 1.3 with forward-secret AEAD suites; a connection without
+/// a certificate from the console CA (or with an expired or revoked one, when a
+/// CRL is configured) fails in the handshake and never reaches HTTP. The
+/// operator is the certificate's subject CN; OU=supervisor marks a supervisor.
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "common/error.h"
+#include "web/response.h"
+
+namespace kb::console {
+
+struct TlsFiles {
+  std::string cert;       ///< server certificate chain (PEM)
+  std::string key;        ///< its private key (PEM, unencrypted; the file mode protects it)
+  std::string client_ca;  ///< the console CA that signs operator certificates
+  std::string crl;        ///< optional: the console CA's CRL (PEM); empty = none
+};
+
+/// The server context; CONFIG with the file and reason when a file is unusable.
+Result<std::shared_ptr<boost::asio::ssl::context>> makeServerContext(const TlsFiles& files);
+
+struct Operator {
+  std::string cn;
+  bool supervisor = false;
+};
+
+using ConsoleHandler = std::function<web::Response(const web::Request&, const Operator&)>;
+
+class TlsServer {
+ public:
+  TlsServer(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> ctx,
+            ConsoleHandler handler, std::size_t max_connections = 256);
+  ~TlsServer();
+  Result<boost::asio::ip::tcp::endpoint> listen(const std::string& address, unsigned short port);
+  void start();
+  /// Thread-safe: stop accepting and close every connection.
+  void stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace kb::console

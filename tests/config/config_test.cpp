@@ -111,11 +111,29 @@ TEST(Config, ListenMustBeLoopbackWithAPort) {
 
 TEST(Config, EnumsListsAndStrings) {
   EXPECT_EQ(parseError("roles = kiosk, printer\n"),
-            "kiosk.conf:1: roles: unknown role 'printer' (kiosk)");
+            "kiosk.conf:1: roles: unknown role 'printer' (kiosk or console)");
   EXPECT_EQ(parseError("roles = kiosk, console\n"),
-            "kiosk.conf:1: roles: role 'console' is not available in this version (kiosk)");
+            "kiosk.conf:1: roles: kiosk and console hold different data; one role per node");
   EXPECT_EQ(parseError("roles = kiosk,kiosk\n"), "kiosk.conf:1: roles: role 'kiosk' listed twice");
-  EXPECT_EQ(parseError("roles =\n"), "kiosk.conf:1: roles: unknown role '' (kiosk)");
+  EXPECT_EQ(parseError("roles =\n"), "kiosk.conf:1: roles: unknown role '' (kiosk or console)");
+  // A console needs its certificates and the NIK key; the listener may be on the network.
+  EXPECT_EQ(parseError("roles = console\n"),
+            "kiosk.conf: console_cert: required with roles = console");
+  EXPECT_EQ(parseError("console_listen = 10.0.0.1\n"),
+            "kiosk.conf:1: console_listen: expected ADDRESS:PORT, e.g. 0.0.0.0:8443");
+  EXPECT_EQ(parseError("console_listen = example.org:8443\n"),
+            "kiosk.conf:1: console_listen: not an IP address: 'example.org'");
+  EXPECT_EQ(parseError("console_rate_burst = 0\n"),
+            "kiosk.conf:1: console_rate_burst: must be between 1 and 10000");
+  auto console = parse(
+      "roles = console\nconsole_listen = [::]:9443\nconsole_cert = /c.pem\nconsole_key = /c.key\n"
+      "console_client_ca = /ca.pem\nnik_key = /nik.key\n",
+      "c");
+  ASSERT_TRUE(console) << console.error().message;
+  EXPECT_TRUE(console->hasRole("console"));
+  EXPECT_FALSE(console->hasRole("kiosk"));
+  EXPECT_EQ(console->console_address, "::");
+  EXPECT_EQ(console->console_port, 9443);
   EXPECT_EQ(parseError("reader = pn352_uart:/dev/ttyUSB0\n"),
             "kiosk.conf:1: reader: expected sim, auto or a libnfc connstring (e.g. "
             "pn532_uart:/dev/ttyUSB0); "
@@ -203,6 +221,21 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
        {"https://example.go.id/p",
         [](const Config& c) { return c.public_guidance_url == "https://example.go.id/p"; }}},
       {"log_level", {"debug", [](const Config& c) { return c.log_level == "debug"; }}},
+      {"console_listen",
+       {"10.1.2.3:9443",
+        [](const Config& c) { return c.console_address == "10.1.2.3" && c.console_port == 9443; }}},
+      {"console_cert", {"/s.pem", [](const Config& c) { return c.console_cert == "/s.pem"; }}},
+      {"console_key", {"/s.key", [](const Config& c) { return c.console_key == "/s.key"; }}},
+      {"console_client_ca",
+       {"/ca.pem", [](const Config& c) { return c.console_client_ca == "/ca.pem"; }}},
+      {"console_crl", {"/ca.crl", [](const Config& c) { return c.console_crl == "/ca.crl"; }}},
+      {"nik_key", {"/nik.key", [](const Config& c) { return c.nik_key == "/nik.key"; }}},
+      {"console_rate_burst", {"7", [](const Config& c) { return c.console_rate_burst == 7; }}},
+      {"console_rate_per_minute",
+       {"90", [](const Config& c) { return c.console_rate_per_minute == 90; }}},
+      {"audit_checkpoint_every",
+       {"13", [](const Config& c) { return c.audit_checkpoint_every == 13; }}},
+      {"audit_key", {"/a.key", [](const Config& c) { return c.audit_key == "/a.key"; }}},
   };
   std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {

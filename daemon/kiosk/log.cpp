@@ -14,8 +14,14 @@ LogLevel parseLogLevel(std::string_view name) {
 
 void Logger::log(LogLevel level, std::string_view component, std::string_view message) const {
   if (static_cast<int>(level) > static_cast<int>(level_)) return;
-  std::string line = "<" + std::to_string(static_cast<int>(level)) + ">";
-  line.append(component).append(": ").append(message);
+  // Built by appends: GCC 12 at -O3 flags `"<" + std::string` with a false
+  // -Wrestrict (GCC bug 105329), which broke the release build.
+  std::string line(1, '<');
+  line.append(std::to_string(static_cast<int>(level)))
+      .append(">")
+      .append(component)
+      .append(": ")
+      .append(message);
   // Newlines would split one message into several journal entries.
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';

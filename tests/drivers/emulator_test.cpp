@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 const std::string kAck("\x00\x00\xff\x00\xff\x00", 6);
 
 std::string frame(std::string_view cmd) {  // host information frame, normal or extended
-  std::string body = "\xd4" + std::string(cmd);
+  std::string body(1, '\xd4');  // not "\xd4" + ...: GCC 12 -O3 false -Wrestrict (bug 105329)
+  body += cmd;
   unsigned sum = 0;
   for (char c : body) sum += static_cast<unsigned char>(c);
   std::string f("\x00\x00\xff", 3);
@@ -103,7 +104,8 @@ TEST_F(EmulatorWireTest, ExtendedFramesBothWays) {
   // FAST_READ of 100 pages: a 403-byte answer needs an extended frame.
   const std::string fastRead("\x40\x01\x3a\x00\x63", 5);
   // The same command sent as an extended frame (padding is not allowed, so force it).
-  std::string body = "\xd4" + fastRead;
+  std::string body(1, '\xd4');  // not "\xd4" + ...: GCC 12 -O3 false -Wrestrict (bug 105329)
+  body += fastRead;
   std::string ext("\x00\x00\xff\xff\xff\x00", 6);
   ext += static_cast<char>(body.size());
   ext += static_cast<char>(0x100 - body.size());

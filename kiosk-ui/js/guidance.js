@@ -1,13 +1,21 @@
 // The guidance screen: content/guidance/<lang>/<program>.json (editable data
 // with sources and a reviewed-on date) filled in from this holder's coverage.
+//
+// Cover is judged on the day the accident or death happened, not on the day of
+// the tap: when the programme's cover has ended (or only starts later), the
+// screen asks when it happened and answers for that date. An accident inside
+// an ended period is still claimable (JKK: until the right lapses, 5 years after
+// the accident); a new registration never covers what already happened.
 
 import { h } from './dom.js';
 import { icon } from './icons.js';
-import { coveragesFor, isCovered, funderLine } from './coverage.js';
+import { programView, memberKind, cityPaid, funderLine, addYears, todayWib } from './coverage.js';
 import { callBox, dataBanner, dataFooter } from './screens.js';
 
 const PROGRAMS = ['JKK', 'JKM', 'JKN'];
 const cache = new Map();
+// The holder's answer to "when did it happen?", per programme, for this tap only.
+let answers = { tap: null, byProgram: {} };
 
 export function loadGuidance(lang, program) {
   const key = `${lang}/${program}`;
@@ -23,17 +31,60 @@ export function loadGuidance(lang, program) {
   return cache.get(key);
 }
 
+/** The person has gone: their answers go with them. */
+export function forgetGuidanceAnswers() {
+  answers = { tap: null, byProgram: {} };
+}
+
+function tapKey(state) {
+  const tap = state.tap ?? {};
+  return JSON.stringify([tap.card?.card_no, tap.snapshot?.serial, tap.coverages?.length]);
+}
+
+const text = (item) => (typeof item === 'string' ? item : item?.text ?? '');
+const fill = (template, vars) => text(template).replace(/\{(\w+)\}/g, (whole, k) => (k in vars ? String(vars[k]) : whole));
+
+/**
+ * Which branch of the guidance applies:
+ *   covered         — cover in force today (the general one before an activity one)
+ *   ask             — cover ended or starts later: the screen asks when it happened
+ *   past            — the event happened inside an ended period: still claimable
+ *   lapsed          — inside an ended period, but the claim right has lapsed (JKK, 5 years)
+ *   future          — the only cover starts later
+ *   not_covered     — entries exist, none applies on the day of the event
+ *   not_registered  — no entry for this programme in the Kartu Bahagia data
+ */
+export function chooseBranch(view, content, answer, today = todayWib()) {
+  if (view.current) return { branch: 'covered', entry: view.current };
+  const askable = Boolean(content?.question) && view.ended.length > 0;
+  if (askable) {
+    if (!answer) return { branch: 'ask', entry: view.ended[0] };
+    const m = /^ended-(\d+)$/.exec(answer);
+    const entry = m ? view.ended[Number(m[1])] : null;
+    if (entry) {
+      const years = content.claim_lapse?.years;
+      const lapsesOn = years ? addYears(entry.valid_to, years) : null;
+      return { branch: lapsesOn && lapsesOn < today ? 'lapsed' : 'past', entry, lapsesOn };
+    }
+    return { branch: 'not_covered', entry: view.ended[0] };
+  }
+  if (view.future.length > 0) return { branch: 'future', entry: view.future[0] };
+  if (view.entries.length > 0) return { branch: 'not_covered', entry: view.ended[0] ?? view.inactive[0] ?? null };
+  return { branch: 'not_registered', entry: null };
+}
+
 export function guidanceScreen(state, ctx) {
   const program = PROGRAMS.includes(state.guidance) ? state.guidance : 'JKK';
-  const coverages = state.tap?.coverages ?? [];
-  const covered = isCovered(coverages, program);
-  const entry = coveragesFor(coverages, program)[0] ?? null;
+  const view = programView(state.tap?.coverages ?? [], program);
+  const category = state.tap?.card?.category ?? null;
+  if (answers.tap !== tapKey(state)) answers = { tap: tapKey(state), byProgram: {} };
 
+  const statusText = h('span', { class: 'g-status-text', text: ctx.t('guidance.loading') });
+  const status = h('p', { class: 'g-status is-neutral', 'data-covered': String(Boolean(view.current)) },
+    icon('info'), statusText);
   const head = h('header', { class: 'g-head' },
     h('h1', { id: 'guidance-title', class: 'g-title', text: ctx.t(`action.${program}`) }),
-    h('p', { class: ['g-status', covered ? 'is-ok' : 'is-neutral'], 'data-covered': String(covered) },
-      icon(covered ? 'check' : 'info'),
-      h('span', { class: 'g-status-text', text: coverLine(program, covered, entry, null, ctx) })));
+    status);
   const main = h('div', { class: 'g-main', 'data-loaded': 'false', tabindex: '0', 'aria-labelledby': 'guidance-title' },
     h('p', { class: 'g-loading', text: ctx.t('guidance.loading') }));
   const side = h('aside', { class: 'g-side' },
@@ -63,77 +114,196 @@ export function guidanceScreen(state, ctx) {
         icon('done'), h('span', { text: ctx.t('action.done') }))),
     dataFooter(state, ctx));
 
-  loadGuidance(ctx.lang, program).then((content) => {
-    if (!screen.isConnected) return; // the person moved on before the content arrived
-    head.querySelector('.g-title').textContent = content.title ?? ctx.t(`action.${program}`);
-    head.querySelector('.g-status-text').textContent = coverLine(program, covered, entry, content, ctx);
-    main.replaceChildren(...guidanceBody(content, covered, entry, ctx));
+  const show = (content) => {
+    const choice = chooseBranch(view, content, answers.byProgram[program]);
+    screen.dataset.branch = choice.branch;
+    const ok = choice.branch === 'covered' || choice.branch === 'past';
+    status.className = ['g-status', ok ? 'is-ok' : 'is-neutral'].join(' ');
+    status.dataset.covered = String(choice.branch === 'covered');
+    status.dataset.branch = choice.branch;
+    status.firstChild.replaceWith(icon(ok ? 'check' : 'info'));
+    statusText.textContent = headline(program, choice, view, content, ctx);
+    main.replaceChildren(...body(program, choice, view, category, content, ctx, (answer) => {
+      answers.byProgram[program] = answer;
+      show(content);
+      main.querySelector('.g-answer')?.scrollIntoView({ block: 'start' });
+    }));
     main.append(sourcesBlock(content, ctx));
     main.dataset.loaded = 'true';
     requestAnimationFrame(updateMore);
+  };
+
+  loadGuidance(ctx.lang, program).then((content) => {
+    if (!screen.isConnected) return; // the person moved on before the content arrived
+    head.querySelector('.g-title').textContent = content.title ?? ctx.t(`action.${program}`);
+    show(content);
   }, () => {
+    statusText.textContent = ctx.t('guidance.load_failed');
     main.replaceChildren(h('p', { class: 'g-failed', text: ctx.t('guidance.load_failed') }));
     main.dataset.loaded = 'failed';
   });
   return screen;
 }
 
-function coverLine(program, covered, entry, content, ctx) {
-  const date = entry?.valid_to ? ctx.date(entry.valid_to) : '';
-  const custom = covered ? content?.covered?.headline : content?.not_covered?.headline;
-  let line = custom
-    ? custom.replace('{date}', date).replace('{program}', program)
-    : ctx.t(covered ? 'guidance.you_covered' : 'guidance.you_not_covered', { program, date });
-  if (covered && entry?.funder) {
-    const payer = funderLine(entry.funder, ctx);
-    line += ` ${payer}.`;
-  }
-  return line;
+function paidBy(entry, ctx) {
+  return entry?.funder ? ` ${funderLine(entry.funder, ctx)}.` : '';
 }
 
-function guidanceBody(content, covered, entry, ctx) {
-  const out = [];
-  if (covered) {
-    const c = content.covered ?? {};
-    if (entry?.activity) {
-      out.push(h('p', { class: 'g-note g-activity' }, icon('info'), h('span', {
-        text: ctx.t('guidance.activity_only', { activity: entry.activity, sk: entry.sk_rt_no ?? '–',
-          from: ctx.date(entry.valid_from), to: ctx.date(entry.valid_to) }),
-      })));
+function headline(program, choice, view, content, ctx) {
+  const { entry } = choice;
+  const vars = {
+    program,
+    date: ctx.date(entry?.valid_to ?? entry?.valid_from),
+    from: ctx.date(entry?.valid_from),
+    to: ctx.date(entry?.valid_to),
+  };
+  switch (choice.branch) {
+    case 'covered': {
+      const line = content.covered?.headline ? fill(content.covered.headline, vars) : ctx.t('guidance.you_covered', vars);
+      return line + paidBy(entry, ctx);
     }
-    out.push(section('now', ctx.t('guidance.now'), c.now, 'ol', null, content, ctx));
-    out.push(section('deadlines', ctx.t('guidance.deadlines'), c.deadlines, 'ul', 'clock', content, ctx));
-    out.push(section('documents', ctx.t('guidance.documents'), c.documents, 'ul', 'box', content, ctx));
-    out.push(section('where', ctx.t('guidance.where'), c.where, 'ul', 'pin', content, ctx));
-    out.push(section('pays', ctx.t('guidance.pays'), c.pays, 'ul', 'coins', content, ctx));
-    if (content.notes_bpu) {
-      out.push(h('div', { class: 'g-note g-bpu', 'data-section': 'notes_bpu' },
-        h('h2', { class: 'g-h2', text: ctx.t('guidance.bpu_note') }),
-        h('p', { text: content.notes_bpu })));
-    }
-  } else {
-    const n = content.not_covered ?? {};
-    out.push(section('steps', ctx.t('guidance.steps'), n.steps, 'ol', null, content, ctx));
-    out.push(section('who_can_pay', ctx.t('guidance.who_can_pay'), n.who_can_pay, 'ul', 'coins', content, ctx));
+    case 'ask':
+      return ctx.t('guidance.ended_ask', vars);
+    case 'past':
+      return fill(content.past?.headline ?? ctx.t('guidance.past'), vars) + paidBy(entry, ctx);
+    case 'lapsed':
+      return fill(content.past?.lapsed ?? ctx.t('guidance.lapsed'), vars);
+    case 'future':
+      return fill(content.future?.headline ?? ctx.t('tile.starts', vars), { ...vars, date: ctx.date(entry.valid_from) });
+    case 'not_registered':
+      return fill(content.not_covered?.headline_not_registered ?? ctx.t('guidance.not_registered', vars), vars);
+    default:
+      return fill(content.not_covered?.headline ?? ctx.t('guidance.you_not_covered', vars), vars);
   }
+}
+
+function body(program, choice, view, category, content, ctx, answer) {
+  const out = [];
+  if (content.question && view.ended.length > 0 && !view.current) out.push(question(view, content, choice, ctx, answer));
+  const kind = memberKind(choice.entry);
+  const wrap = (nodes) => h('div', { class: 'g-answer', 'data-branch': choice.branch }, nodes);
+  switch (choice.branch) {
+    case 'ask':
+      break;
+    case 'covered':
+    case 'past': {
+      const c = content.covered ?? {};
+      const nodes = [];
+      if (choice.branch === 'covered') {
+        const { entry } = choice;
+        if (entry.activity) {
+          nodes.push(note('g-activity', ctx.t('guidance.activity_only', activityVars(entry, ctx))));
+        } else if (view.activities.length > 0) {
+          nodes.push(note('g-activity', ctx.t('guidance.also_activity', activityVars(view.activities[0], ctx))));
+        }
+      } else {
+        if (choice.entry.activity) nodes.push(note('g-activity', ctx.t('guidance.past_activity', activityVars(choice.entry, ctx))));
+        for (const n of content.past?.notes ?? []) nodes.push(note('g-past-note', itemNode(n, content, ctx), 'clock'));
+      }
+      nodes.push(section('now', ctx.t('guidance.now'), c.now, 'ol', null, kind, content, ctx));
+      nodes.push(section('deadlines', ctx.t('guidance.deadlines'), c.deadlines, 'ul', 'clock', kind, content, ctx));
+      nodes.push(section('documents', ctx.t('guidance.documents'), c.documents, 'ul', 'box', kind, content, ctx));
+      nodes.push(section('where', ctx.t('guidance.where'), c.where, 'ul', 'pin', kind, content, ctx));
+      nodes.push(section('pays', ctx.t('guidance.pays'), c.pays, 'ul', 'coins', kind, content, ctx));
+      nodes.push(section('special', ctx.t('guidance.special'), c.special, 'ul', 'info', kind, content, ctx));
+      const bpu = Array.isArray(content.notes_bpu) ? content.notes_bpu : content.notes_bpu ? [content.notes_bpu] : [];
+      if (kind === 'bpu' && bpu.length) {
+        nodes.push(h('div', { class: 'g-note g-bpu', 'data-section': 'notes_bpu' },
+          h('h2', { class: 'g-h2', text: ctx.t('guidance.bpu_note') }),
+          bpu.map((n) => h('p', null, itemNode(n, content, ctx)))));
+      }
+      out.push(wrap(nodes));
+      break;
+    }
+    case 'lapsed':
+    case 'future':
+    case 'not_covered':
+    case 'not_registered': {
+      const n = content.not_covered ?? {};
+      const nodes = [];
+      if (choice.branch === 'future') nodes.push(note('g-future', fill(content.future?.note ?? '', { date: ctx.date(choice.entry.valid_from) }), 'clock'));
+      if (program === 'JKN' && view.entries.length > 0 && choice.branch !== 'future') {
+        nodes.push(section('lapsed', ctx.t('guidance.jkn_lapsed'), content.lapsed, 'ul', 'info', null, content, ctx));
+      }
+      nodes.push(section('now', ctx.t('guidance.now'), n.now, 'ol', null, null, content, ctx));
+      if (choice.branch !== 'future') {
+        if (n.already_happened) nodes.push(note('g-already', n.already_happened, 'info'));
+        const routes = routeItems(view, category, n.routes);
+        if (routes.length) {
+          const label = category && ctx.has(`category.${category}`) ? ctx.t(`category.${category}`) : ctx.t('category.warga');
+          nodes.push(section('route', ctx.t('guidance.route', { category: label }), routes, 'ul', 'person', null, content, ctx));
+        }
+        nodes.push(section('steps', ctx.t('guidance.steps'), n.steps, 'ol', null, null, content, ctx));
+        nodes.push(section('who_can_pay', ctx.t('guidance.who_can_pay'), n.who_can_pay, 'ul', 'coins', null, content, ctx));
+      }
+      out.push(wrap(nodes));
+      break;
+    }
+    default:
+      break;
+  }
+  out.push(section('contacts', ctx.t('guidance.contacts'), content.contacts, 'ul', 'phone', null, content, ctx));
+  out.push(section('complaints', ctx.t('guidance.complaints'), content.complaints, 'ul', 'doc', null, content, ctx));
   return out.filter(Boolean);
 }
 
-function section(name, title, items, listTag, bullet, content, ctx) {
-  if (!Array.isArray(items) || items.length === 0) return null;
+/** Category route first; a city-paid cover that ended adds the renewal route before it. */
+function routeItems(view, category, routes) {
+  if (!routes) return [];
+  const out = [];
+  if (view.ended.some(cityPaid) && !view.ended.every((c) => c.activity)) out.push(...(routes.renewal ?? []));
+  out.push(...(routes[category] ?? routes.warga ?? []));
+  return out;
+}
+
+function question(view, content, choice, ctx, answer) {
+  const chosen = choice.branch === 'ask' ? null : (choice.branch === 'not_covered' ? 'other' : `ended-${view.ended.indexOf(choice.entry)}`);
+  const option = (value, label) => h('button', {
+    type: 'button', class: 'btn btn-when', 'data-when': value, 'aria-pressed': String(chosen === value),
+    onclick: () => answer(value),
+  }, icon(chosen === value ? 'check' : 'clock'), h('span', { text: label }));
+  return h('section', { class: 'g-section g-when', 'data-section': 'when' },
+    h('h2', { class: 'g-h2', text: content.question }),
+    h('p', { class: 'g-when-hint', text: ctx.t('guidance.when_hint') }),
+    h('div', { class: 'g-when-options' },
+      view.ended.slice(0, 3).map((c, i) => option(`ended-${i}`, ctx.t('guidance.when_between', {
+        from: ctx.date(c.valid_from), to: ctx.date(c.valid_to) }) + (c.activity ? ` (${ctx.t('guidance.when_activity')})` : ''))),
+      option('other', ctx.t('guidance.when_other'))));
+}
+
+function activityVars(entry, ctx) {
+  return { activity: entry.activity, sk: entry.sk_rt_no ?? '–', from: ctx.date(entry.valid_from), to: ctx.date(entry.valid_to) };
+}
+
+function note(cls, content, iconName = 'info') {
+  return h('p', { class: `g-note ${cls}` }, icon(iconName), typeof content === 'string' ? h('span', { text: content }) : content);
+}
+
+// An item shows for everyone unless it says whom it is for ("only": pu, bpu or activity).
+function applies(item, kind) {
+  if (typeof item !== 'object' || !item?.only) return true;
+  const only = Array.isArray(item.only) ? item.only : [item.only];
+  return only.includes(kind);
+}
+
+function section(name, title, items, listTag, bullet, kind, content, ctx) {
+  const shown = (Array.isArray(items) ? items : []).filter((item) => applies(item, kind));
+  if (shown.length === 0) return null;
   return h('section', { class: `g-section g-${name}`, 'data-section': name },
     h('h2', { class: 'g-h2', text: title }),
     h(listTag, { class: ['g-list', bullet ? 'g-list-icons' : 'g-list-numbers'] },
-      items.map((item) => h('li', null, bullet ? icon(bullet) : null, itemText(item, content, ctx)))));
+      shown.map((item) => h('li', null, bullet ? icon(bullet) : null, itemNode(item, content, ctx)))));
 }
 
-// An item is either plain text or {text, as_of, source}: figures from the press
-// carry their date and the number of their source.
-function itemText(item, content, ctx) {
+// An item is either plain text or {text, source, as_of?, only?}: figures carry
+// the number of their source, and figures from the press their date too.
+function itemNode(item, content, ctx) {
   if (typeof item === 'string') return h('span', { text: item });
   const notes = [];
   if (item.as_of) notes.push(ctx.t('guidance.as_of', { date: item.as_of }));
-  if (Number.isInteger(item.source) && content.sources?.[item.source]) notes.push(`[${item.source + 1}]`);
+  const refs = (Array.isArray(item.source) ? item.source : [item.source])
+    .filter((s) => Number.isInteger(s) && content.sources?.[s]).map((s) => `[${s + 1}]`);
+  if (refs.length) notes.push(refs.join(''));
   return h('span', null, item.text ?? '', notes.length ? h('span', { class: 'g-asof', text: ` (${notes.join(', ')})` }) : null);
 }
 

@@ -5,7 +5,7 @@ import { loadStrings, translate, has, DEFAULT_LANG, LANGS } from './i18n.js';
 import { KioskSocket } from './connection.js';
 import { formatDate, formatInstantWib } from './format.js';
 import { idleScreen, readingScreen, statusScreen, errorScreen, offlineScreen } from './screens.js';
-import { guidanceScreen } from './guidance.js';
+import { guidanceScreen, forgetGuidanceAnswers } from './guidance.js';
 import { DemoPanel } from './demo.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
@@ -115,6 +115,7 @@ function render(state, force = false) {
     renderChrome();
   }
   const ctx = makeCtx();
+  if (!PERSONAL_SCREENS.has(state.screen)) forgetGuidanceAnswers();
   let node;
   switch (state.screen) {
     case 'reading': node = readingScreen(state, ctx); break;

@@ -4,7 +4,7 @@
 
 import { h } from './dom.js';
 import { icon, tapPicture } from './icons.js';
-import { MAIN_PROGRAMS, programsToShow, coveragesFor, isCovered, validityLine, funderLine } from './coverage.js';
+import { MAIN_PROGRAMS, programsToShow, coveragesFor, isCovered, validityLine, funderLine, programView } from './coverage.js';
 
 const ACTION_ICONS = { JKK: 'accident', JKM: 'flower', JKN: 'health' };
 
@@ -82,18 +82,28 @@ export function statusScreen(state, ctx) {
 }
 
 function programTile(program, coverages, ctx) {
-  const entries = coveragesFor(coverages, program);
-  const covered = isCovered(coverages, program);
-  const stateText = covered ? ctx.t('tile.covered') : entries.length ? ctx.t('tile.not_covered') : ctx.t('tile.not_registered');
-  return h('article', { class: ['tile', covered ? 'is-covered' : 'is-not-covered'], 'data-program': program, 'data-covered': String(covered) },
+  const view = programView(coverages, program);
+  const { entries } = view;
+  const covered = Boolean(view.current);
+  // covered | future (cover starts later) | not_covered (ended or not in force) | not_registered
+  const state = covered ? 'covered' : view.future.length ? 'future' : entries.length ? 'not_covered' : 'not_registered';
+  const stateText = {
+    covered: () => ctx.t('tile.covered'),
+    future: () => ctx.t('tile.starts_short', { date: ctx.date(view.future[0].valid_from) }),
+    not_covered: () => ctx.t('tile.not_covered'),
+    not_registered: () => ctx.t('tile.not_registered'),
+  }[state]();
+  return h('article', { class: ['tile', covered ? 'is-covered' : 'is-not-covered', `is-${state}`], 'data-program': program,
+    'data-covered': String(covered), 'data-state': state },
     h('div', { class: 'tile-id' },
       h('header', { class: 'tile-head' },
         h('span', { class: 'tile-code', text: program }),
-        h('span', { class: 'tile-state' }, icon(covered ? 'check' : 'minus'), h('span', { text: stateText }))),
+        h('span', { class: 'tile-state' }, icon(covered ? 'check' : state === 'future' ? 'clock' : 'minus'), h('span', { text: stateText }))),
       h('h3', { class: 'tile-name', text: ctx.t(`program.${program}`) })),
     h('div', { class: 'tile-details' },
       entries.length === 0
-        ? h('p', { class: 'tile-line tile-agency', text: ctx.t(`program.agency.${program}`) })
+        ? [h('p', { class: 'tile-line tile-agency', text: ctx.t('tile.not_registered_line', { agency: ctx.t(`program.agency.${program}`) }) }),
+          ctx.has(`tile.other_route.${program}`) ? h('p', { class: 'tile-line tile-other-route', text: ctx.t(`tile.other_route.${program}`) }) : null]
         : entries.map((c) => h('div', { class: 'tile-entry' },
           h('p', { class: 'tile-line tile-validity', text: validityLine(c, ctx) }),
           c.funder ? h('p', { class: 'tile-line tile-funder', text: funderLine(c.funder, ctx) }) : null,

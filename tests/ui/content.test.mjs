@@ -23,10 +23,17 @@ test('i18n files have the same keys and every error screen has a title and a bod
     }
   }
   assert.equal(id['idle.title'], 'Tempelkan Kartu Bahagia Anda di sini');
-  assert.equal(id['tile.funder.APBD Kota Jambi'], 'Dibayar Pemkot Jambi (APBD)');
-  assert.equal(id['action.JKK'], 'Saya kecelakaan kerja');
+  assert.equal(id['tile.funder.apbd'], 'Iuran dibayar Pemkot Jambi (APBD)');
+  assert.equal(id['action.JKK'], 'Saya mengalami kecelakaan kerja');
   assert.equal(id['action.JKM'], 'Anggota keluarga meninggal');
   assert.equal(id['action.JKN'], 'Saya sakit');
+  // "Huruf besar" means capital letters; the switch makes the text bigger.
+  assert.equal(id['pref.large'], 'Perbesar tulisan');
+  assert.match(id['tile.legal_basis'], /^Dasar hukum: /);
+  assert.match(id['guidance.reviewed_on'], /^Terakhir ditinjau /);
+  for (const [key, value] of Object.entries(id)) {
+    assert.doesNotMatch(value, /Tanyakan petugas|tanyakan petugas/, `${key}: "tanyakan kepada petugas"`);
+  }
   // No accusation on the cloned/forged screen: it only sends the citizen to the officer.
   for (const dict of [id, en]) {
     const text = `${dict['error.CANNOT_VERIFY_CARD.title']} ${dict['error.CANNOT_VERIFY_CARD.body']}`.toLowerCase();
@@ -34,6 +41,31 @@ test('i18n files have the same keys and every error screen has a title and a bod
     assert.match(text, /petugas|officer/);
   }
 });
+
+test('every i18n key is used by the UI code', async () => {
+  const id = await readJson('content', 'i18n', 'id.json');
+  const code = (await Promise.all((await readdir(path.join(UI_ROOT, 'js'))).filter((f) => f.endsWith('.js'))
+    .map((f) => readFile(path.join(UI_ROOT, 'js', f), 'utf8')))).join('\n');
+  // Keys built at run time: the literal prefix appears in the code as `prefix.${...}`.
+  const dynamic = [...code.matchAll(/`([a-z_]+(?:\.[a-z_]+)*)\.\$\{/g)].map((m) => `${m[1]}.`);
+  const unused = Object.keys(id).filter((key) => !code.includes(`'${key}'`) && !dynamic.some((p) => key.startsWith(p)));
+  assert.deepEqual(unused, [], 'unused keys: remove them');
+});
+
+// What counts as a figure a citizen may act on: an amount, a share, a duration or a deadline.
+const FIGURE = /Rp\s?\d|\d+(?:[.,]\d+)?\s?%|\d+\s?×\s?\d+|\b\d+\s?(?:hari|jam|bulan|tahun|minggu|days?|hours?|months?|years?|weeks?)\b/i;
+// Regulation numbers ("No. 14 Tahun 2025", "PP 44/2015") are names, not figures.
+const CITATION = /\b(?:No\.|Nomor)\s?\d+\s(?:Tahun|of)\s\d{4}|\b\d+\/\d{4}\b/g;
+
+/** Every piece of text in a guidance file with where it sits: [where, item]. */
+function* items(node, where = '') {
+  if (typeof node === 'string') yield [where, node];
+  else if (Array.isArray(node)) for (const [i, x] of node.entries()) yield* items(x, `${where}[${i}]`);
+  else if (node && typeof node === 'object') {
+    if (typeof node.text === 'string') yield [where, node];
+    else for (const [k, v] of Object.entries(node)) yield* items(v, where ? `${where}.${k}` : k);
+  }
+}
 
 for (const lang of LANGS) {
   for (const program of PROGRAMS) {
@@ -44,36 +76,80 @@ for (const lang of LANGS) {
       for (const key of ['now', 'deadlines', 'documents', 'where', 'pays']) {
         assert.ok(Array.isArray(g.covered[key]) && g.covered[key].length > 0, `covered.${key}`);
       }
-      for (const key of ['steps', 'who_can_pay']) {
+      for (const key of ['now', 'steps', 'who_can_pay']) {
         assert.ok(Array.isArray(g.not_covered[key]) && g.not_covered[key].length > 0, `not_covered.${key}`);
       }
+      assert.ok(g.not_covered.headline_not_registered, 'not_covered.headline_not_registered');
+      assert.ok(g.future?.headline?.includes('{date}'), 'future.headline says when it starts');
+      assert.ok(g.contacts?.length > 0 && g.complaints?.length > 0, 'contacts and complaints');
       assert.ok('notes_bpu' in g);
-      assert.equal(g.reviewed_on, '2026-11-21');
+      // A real date, not in the future; which date is the editors' business.
+      assert.match(g.reviewed_on, /^\d{4}-\d{2}-\d{2}$/);
+      assert.ok(!Number.isNaN(Date.parse(g.reviewed_on)) && Date.parse(g.reviewed_on) <= Date.now() + 86400000);
       assert.ok(g.sources.length > 0 && g.sources.every((s) => s.title && s.url_or_ref));
-      // Figures from the press say "as of" and point at an existing source.
-      const all = [...Object.values(g.covered).flat(), ...Object.values(g.not_covered).flat()].filter((x) => typeof x === 'object' && x);
-      for (const item of all) {
-        assert.ok(item.text && item.as_of, JSON.stringify(item));
-        assert.ok(Number.isInteger(item.source) && g.sources[item.source], `source of ${item.text}`);
+      for (const [where, item] of items({ ...g, sources: undefined, title: undefined })) {
+        if (typeof item === 'object') {
+          assert.ok(item.text, `${where}: text`);
+          const refs = Array.isArray(item.source) ? item.source : [item.source];
+          assert.ok(refs.every((r) => Number.isInteger(r) && g.sources[r]), `${where}: source of ${item.text}`);
+          if (item.only) assert.ok(['pu', 'bpu', 'activity'].includes(item.only), `${where}: only`);
+        }
+        // Every figure carries a source entry (and figures from the press their date).
+        const text = typeof item === 'string' ? item : item.text;
+        if (FIGURE.test(text.replace(CITATION, ''))) {
+          assert.ok(typeof item === 'object' && item.source !== undefined, `${lang}/${program} ${where}: figure without a source: ${text}`);
+        }
+        if (typeof item === 'object' && /^(media|press)/.test(g.sources[item.source]?.url_or_ref ?? '')) {
+          assert.ok(item.as_of, `${where}: a press figure says "as of"`);
+        }
       }
     });
   }
+  test(`guidance ${lang}: routes for every category in JKK and JKM, and a renewal route`, async () => {
+    for (const program of ['jkk', 'jkm']) {
+      const g = await readJson('content', 'guidance', lang, `${program}.json`);
+      for (const c of ['renewal', 'pekerja_rentan', 'petugas_keagamaan', 'ketua_rt', 'phl', 'petugas_syara', 'kader', 'warga']) {
+        assert.ok(g.not_covered.routes?.[c]?.length > 0, `${program} route ${c}`);
+      }
+      assert.ok(g.question, `${program}: asks when it happened`);
+    }
+  });
 }
 
-test('guidance carries the claim facts of the programmes', async () => {
+test('both languages carry the same structure and the same sources', async () => {
+  const shape = (node) => (Array.isArray(node) ? node.map(shape)
+    : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).filter(([k]) => !['text', 'title', 'headline', 'note', 'question'].includes(k))
+      .map(([k, v]) => [k, typeof v === 'string' && !['url_or_ref', 'as_of', 'reviewed_on', 'only', 'program'].includes(k) ? 'text' : shape(v)]))
+      : typeof node === 'string' ? 'text' : node);
+  for (const program of PROGRAMS) {
+    const [id, en] = await Promise.all(LANGS.map((l) => readJson('content', 'guidance', l, `${program}.json`)));
+    assert.deepEqual(shape(en), shape(id), program);
+  }
+});
+
+test('guidance carries the corrected claim facts', async () => {
   const text = async (lang, p) => JSON.stringify(await readJson('content', 'guidance', lang, `${p}.json`));
   const jkk = await text('id', 'jkk');
-  for (const fact of ['2×24 jam', 'tahap I', 'PLKK', 'Rp 5 juta', 'Rp 2 juta', 'Rp 10 juta', 'Rp 20 juta', '1 tahun', '5 tahun',
+  for (const fact of ['2×24 jam', 'tahap I', 'tahap II', 'PLKK', 'Rp5 juta', 'Rp2 juta', 'Rp10 juta', 'Rp20 juta', '1 tahun',
+    '5 tahun', 'kuitansi asli', 'laporan polisi', 'Jasa Raharja', 'perjalanan dari rumah', 'Beasiswa pendidikan',
+    'Rp16.800/bulan, tergantung penghasilan', 'JMO', '175', 'SP4N-LAPOR!', 'Ombudsman', 'Baznas',
     'PP 44/2015 jo. PP 82/2019', 'Permenaker 5/2021 jo. Permenaker 1/2025']) assert.ok(jkk.includes(fact), fact);
+  assert.ok(!/Rp \d/.test(jkk), 'Rp5 juta, without a space');
+  assert.ok(!jkk.includes('201.600'), 'no yearly figure from the press');
   const jkm = await text('id', 'jkm');
-  for (const fact of ['Rp 42 juta', 'Rp 20 juta', 'Rp 12 juta', 'Rp 10 juta', '2 anak', '3 tahun', 'Lapakasik', '3 hari kerja',
-    'KTP ahli waris', 'Kartu Keluarga', 'ahli waris', 'Buku nikah']) assert.ok(jkm.includes(fact), fact);
+  for (const fact of ['Rp42 juta', 'Rp20 juta', 'Rp12 juta', 'Rp10 juta', 'Ditambah beasiswa', '2 anak', '3 tahun', 'Lapak Asik',
+    'KTP ahli waris', 'KTP almarhum', 'Kartu Keluarga', 'Buku tabungan atas nama ahli waris', 'Buku nikah']) assert.ok(jkm.includes(fact), fact);
+  assert.ok(!jkm.includes('3 hari kerja'), 'no false-precision payment time');
+  assert.ok(!jkm.includes('Lapakasik'));
   const jkn = await text('id', 'jkn');
-  for (const fact of ['FKTP', 'puskesmas', 'IGD', 'PBI APBD']) assert.ok(jkn.includes(fact), fact);
+  for (const fact of ['FKTP', 'puskesmas', 'IGD', 'PBI APBD', 'DTSEN', 'dahulu DTKS', '14 hari', 'tunggakan', 'Mobile JKN', '165',
+    'PANDAWA', 'BPJS SATU!', 'Jasa Raharja']) assert.ok(jkn.includes(fact), fact);
+  assert.ok(!jkn.includes('49.212'), 'the added quota is not the total');
   const jkmEn = await text('en', 'jkm');
-  assert.ok(jkmEn.includes('Rp 42 million'));
+  for (const fact of ['Rp42 million', 'Marriage certificate', 'Certificate of heirship']) assert.ok(jkmEn.includes(fact), fact);
   const jkkEn = await text('en', 'jkk');
   assert.ok(jkkEn.includes('2×24 hours'));
+  assert.ok(jkkEn.includes("petugas syara'"), "petugas syara' stays untranslated");
 });
 
 test('the UI loads nothing from outside the kiosk', async () => {

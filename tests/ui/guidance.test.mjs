@@ -3,10 +3,16 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UI_ROOT } from './lib/paths.mjs';
 import {
   pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations, smallTouchTargets,
   smallestTextPx, PORTRAIT, LANDSCAPE, PROGRAMS, startKiosk, stopKiosk, closeCheckedPage,
 } from './lib/kiosk.mjs';
+
+const readGuidance = async (lang, program) =>
+  JSON.parse(await readFile(path.join(UI_ROOT, 'content', 'guidance', lang, `${program.toLowerCase()}.json`), 'utf8'));
 
 async function openGuidance(page, program) {
   await page.locator(`[data-action="guidance"][data-program="${program}"]`).click();
@@ -61,11 +67,14 @@ describe('guidance screen', () => {
         assert.match(body, /PLKK/);
         assert.match(body, /tahap I/);
       }
-      if (covered && program === 'JKM') assert.match(body, /Rp 42 juta/);
+      if (covered && program === 'JKM') assert.match(body, /Rp42 juta/);
       if (covered && program === 'JKN') assert.match(body, /FKTP/);
       assert.equal(await page.locator('.call-number').innerText(), '112');
       assert.ok(await main.locator('.g-source-list li').count() > 0, 'sources listed');
-      assert.match(await main.locator('.g-reviewed').innerText(), /Ditinjau 21 Nov 2026/);
+      // The date the editors last reviewed this file, as the file says, whichever it is.
+      const reviewed = (await readGuidance('id', program)).reviewed_on;
+      assert.equal(await main.locator('.g-reviewed').getAttribute('data-reviewed-on'), reviewed);
+      assert.match(await main.locator('.g-reviewed').innerText(), /^Terakhir ditinjau \d+ \S+ \d{4}$/);
 
       const qr = await qrLoaded(page);
       assert.equal(qr.src, `/api/qr/${program}.svg?lang=id`);
@@ -93,11 +102,15 @@ describe('guidance screen', () => {
     await waitForScreen(page, 'status');
     await openGuidance(page, 'JKK');
     assert.equal(await page.locator('.g-status').getAttribute('data-covered'), 'false');
-    assert.match(await page.locator('.g-status').innerText(), /belum terlindungi JKK/);
+    // Cover ended 30 days ago: the screen first asks when the accident happened.
+    assert.equal(await page.locator('.guidance').getAttribute('data-branch'), 'ask');
+    await page.locator('[data-when="other"]').click();
+    assert.match(await page.locator('.g-status').innerText(), /tidak terlindungi JKK melalui Kartu Bahagia/);
     const main = page.locator('.g-main');
     assert.equal(await main.locator('[data-section="steps"]').count(), 1);
     assert.equal(await main.locator('[data-section="who_can_pay"]').count(), 1);
     assert.equal(await main.locator('[data-section="pays"]').count(), 0);
+    assert.match(await main.locator('[data-section="route"]').innerText(), /Pekerja harian lepas/);
     assert.match(await main.innerText(), /Perwal Jambi No\. 14 Tahun 2025/);
     assert.equal(await page.locator('.call-number').innerText(), '112');
     assert.ok((await qrLoaded(page)).width > 0);
@@ -117,7 +130,7 @@ describe('guidance screen', () => {
     await page.locator('[data-lang="en"]').click();
     await page.waitForSelector('.g-main[data-loaded="true"]');
     await page.waitForFunction(() => document.querySelector('.g-title')?.textContent.includes('family member'));
-    assert.match(await page.locator('.g-reviewed').innerText(), /Reviewed on 21 Nov 2026/);
+    assert.match(await page.locator('.g-reviewed').innerText(), /^Last reviewed on \d+ \S+ \d{4}$/);
     assert.equal(await page.locator('.qr-img').getAttribute('src'), '/api/qr/JKM.svg?lang=en');
     await screenshot(page, 'guidance-JKM-en-landscape');
     await resetKiosk(page, api);

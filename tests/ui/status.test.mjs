@@ -56,7 +56,7 @@ describe('status screen', () => {
       }
       for (const c of state.tap.coverages.filter((x) => x.active_today && PROGRAMS.includes(x.program))) {
         const text = await page.locator(`.tile[data-program="${c.program}"]`).innerText();
-        if (c.funder === 'APBD Kota Jambi') assert.match(text, /Dibayar Pemkot Jambi \(APBD\)/);
+        if (c.funder === 'APBD Kota Jambi') assert.match(text, /Iuran dibayar Pemkot Jambi \(APBD\)/);
         if (c.legal_basis) assert.ok(text.includes(c.legal_basis), `${c.program} legal basis`);
       }
       assert.ok(state.data.signed_at, 'the demo cache is signed');

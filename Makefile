@@ -5,7 +5,7 @@ PRESET ?= dev
 BUILD  := build/$(PRESET)
 JOBS   ?= $(shell nproc)
 
-.PHONY: deps test-deps configure build demo test fuzz bench format lint clean
+.PHONY: deps test-deps configure build demo test fuzz bench format lint clean release package package-test
 
 deps:
 	@scripts/install-deps.sh
@@ -25,6 +25,19 @@ demo: build
 
 test: test-deps build
 	scripts/test.sh $(BUILD)
+
+# The hardened release build the packages come from (only the two programs).
+release: deps
+	@[ -f build/release/build.ninja ] || cmake --preset release >/dev/null
+	cmake --build build/release --target kartu-bahagiad kbctl -j $(JOBS)
+
+# build/deb/kartu-bahagia_<v>_amd64.deb and kartu-bahagia-kiosk_<v>_all.deb, lintian-checked.
+package: test-deps release
+	scripts/build-deb.sh
+
+# Install test in a clean Debian 12 root, then the kiosk session under cage (headless).
+package-test: test-deps release
+	scripts/package-test.sh
 
 fuzz: test-deps
 	scripts/fuzz.sh $(or $(SECONDS),60)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make test` runs after the build: the CTest suite (unit, integration
 # against the PN532 emulator, CLI smoke tests, browser tests in Chromium), a
-# format check, and a short libFuzzer run of every fuzz target.
+# format check, a short libFuzzer run of every fuzz target, and the package
+# test (release build, .debs, install in a clean Debian root, kiosk session).
 set -euo pipefail
 build=${1:-build/dev}
 cd "$(dirname "$0")/.."
@@ -14,3 +15,8 @@ scripts/fuzz.sh "${KB_FUZZ_SECONDS:-10}"
 
 echo "== ctest"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 600
+
+# The packager's build (release preset, warnings not errors) and the packages:
+# built, lintian-checked, installed in a clean Debian 12 root, kiosk session run.
+echo "== release preset, packages, install test, kiosk session"
+scripts/package-test.sh

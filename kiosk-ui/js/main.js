@@ -179,6 +179,8 @@ async function boot() {
   root.replaceChildren(offlineScreen(makeCtx()));
   document.body.dataset.screen = 'connecting';
   document.addEventListener('pointerdown', onPointerDown, { capture: true, passive: true });
+  // No browser menu on a long press or right click: nothing there is for a citizen.
+  document.addEventListener('contextmenu', (event) => event.preventDefault(), { capture: true });
   socket.start();
 }
 

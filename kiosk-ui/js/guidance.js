@@ -129,6 +129,7 @@ export function guidanceScreen(state, ctx) {
       main.querySelector('.g-answer')?.scrollIntoView({ block: 'start' });
     }));
     main.append(sourcesBlock(content, ctx));
+    ctx.refit?.();
     main.dataset.loaded = 'true';
     requestAnimationFrame(updateMore);
   };

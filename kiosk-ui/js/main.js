@@ -9,6 +9,7 @@ import { guidanceScreen, forgetGuidanceAnswers } from './guidance.js';
 import { DemoPanel } from './demo.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
+import { fitLargeText } from './fit.js';
 
 const READING_DELAY_MS = 150;   // "Tahan kartu…" only when reading takes longer than this
 const TOUCH_THROTTLE_MS = 1000; // the daemon only needs to know someone is still there
@@ -60,6 +61,7 @@ function makeCtx() {
     date: (ymd) => formatDate(ymd, lang),
     instant: (iso) => formatInstantWib(iso, lang),
     send: (action) => socket.send(action),
+    refit: () => fitLargeText(root, prefs.large),
   };
 }
 
@@ -114,9 +116,9 @@ function render(state, force = false) {
     try { sessionStorage.removeItem(PREFS_KEY); } catch { /* ignore */ }
     renderChrome();
   }
-  const ctx = makeCtx();
   if (!PERSONAL_SCREENS.has(state.screen)) forgetGuidanceAnswers();
   let node;
+  const ctx = makeCtx();
   switch (state.screen) {
     case 'reading': node = readingScreen(state, ctx); break;
     case 'status': node = state.tap ? statusScreen(state, ctx) : errorScreen({ ...state, error: 'READ_ERROR' }, ctx); break;
@@ -128,6 +130,7 @@ function render(state, force = false) {
   root.replaceChildren(node);
   root.scrollTop = 0;
   renderedKey = key;
+  fitLargeText(root, prefs.large);
   renderedScreen = state.screen;
   document.body.dataset.screen = state.screen;
   document.body.dataset.error = state.error ?? '';

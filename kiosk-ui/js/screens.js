@@ -67,9 +67,8 @@ export function statusScreen(state, ctx) {
     h('p', { class: ['summary', verdictOk ? 'is-ok' : 'is-neutral'] },
       icon(verdictOk ? 'check' : 'info'), h('span', { text: ctx.t(`status.summary.${verdictOk ? 'ACTIVE' : 'INACTIVE'}`) })),
     dataBanner(state, ctx),
-    h('div', { class: 'tiles' },
-      MAIN_PROGRAMS.map((p) => programTile(p, coverages, ctx)),
-      otherPrograms(programsToShow(coverages).filter((p) => !MAIN_PROGRAMS.includes(p)), coverages, ctx)),
+    h('div', { class: 'tiles' }, MAIN_PROGRAMS.map((p) => programTile(p, coverages, ctx))),
+    otherPrograms(programsToShow(coverages).filter((p) => !MAIN_PROGRAMS.includes(p)), coverages, ctx),
     h('nav', { class: 'actions', 'aria-label': ctx.t('status.situation') },
       h('h2', { class: 'actions-title', text: ctx.t('status.situation') }),
       ['JKK', 'JKM', 'JKN'].map((p) => h('button', {
@@ -104,15 +103,18 @@ function programTile(program, coverages, ctx) {
       entries.length === 0
         ? [h('p', { class: 'tile-line tile-agency', text: ctx.t('tile.not_registered_line', { agency: ctx.t(`program.agency.${program}`) }) }),
           ctx.has(`tile.other_route.${program}`) ? h('p', { class: 'tile-line tile-other-route', text: ctx.t(`tile.other_route.${program}`) }) : null]
-        : entries.map((c) => h('div', { class: 'tile-entry' },
+        // The entry that applies in full; any further one (a Kampung Bahagia activity next to
+        // the city-paid cover, an older period) in one short block, so four tiles still fit.
+        : [...entries.slice(0, 2).map((c, i) => h('div', { class: ['tile-entry', i > 0 ? 'tile-entry-more' : null] },
           h('p', { class: 'tile-line tile-validity', text: validityLine(c, ctx) }),
-          c.funder ? h('p', { class: 'tile-line tile-funder', text: funderLine(c.funder, ctx) }) : null,
-          c.legal_basis ? h('p', { class: 'tile-line tile-basis', text: ctx.t('tile.legal_basis', { basis: c.legal_basis }) }) : null,
+          c.funder && (i === 0 || c.funder !== entries[0].funder) ? h('p', { class: 'tile-line tile-funder', text: funderLine(c.funder, ctx) }) : null,
+          c.legal_basis && i === 0 ? h('p', { class: 'tile-line tile-basis', text: ctx.t('tile.legal_basis', { basis: c.legal_basis }) }) : null,
           c.activity ? h('div', { class: 'tile-kb' },
             h('p', { class: 'tile-line tile-activity', text: ctx.t('tile.activity', { activity: c.activity }) }),
             h('p', { class: 'tile-line tile-period' },
               h('span', { text: ctx.t('tile.period', { from: ctx.date(c.valid_from), to: ctx.date(c.valid_to) }) }),
-              c.sk_rt_no ? h('span', { class: 'tile-sk', text: ` · ${ctx.t('tile.sk', { sk: c.sk_rt_no })}` }) : null)) : null))));
+              c.sk_rt_no ? h('span', { class: 'tile-sk', text: ` · ${ctx.t('tile.sk', { sk: c.sk_rt_no })}` }) : null)) : null)),
+        entries.length > 2 ? h('p', { class: 'tile-line tile-more', text: ctx.t('tile.more_entries', { n: entries.length - 2 }) }) : null]));
 }
 
 // JHT and JP are mostly for wage earners: shown when present, one line each, no walkthrough.

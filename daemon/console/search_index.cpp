@@ -141,7 +141,7 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
                                              const std::filesystem::path& cache_file,
                                              const trust::TrustRoot& root,
                                              std::string_view content_digest) {
-  auto tryOpen = [&]() -> std::unique_ptr<Impl> {
+  auto try_open = [&]() -> std::unique_ptr<Impl> {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(index_path, ec)) return nullptr;
     auto db = sql::Db::open(index_path.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
@@ -163,7 +163,7 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
     impl->by_name.emplace(std::move(*nm));
     return impl;
   };
-  if (auto impl = tryOpen()) return SearchIndex(std::move(impl));
+  if (auto impl = try_open()) return SearchIndex(std::move(impl));
   const auto tmp = cache::withSuffix(index_path, ".building");
   if (auto r = build(tmp, cache_file, root, content_digest); !r) {
     std::error_code ec;
@@ -173,7 +173,7 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
   std::error_code ec;
   std::filesystem::rename(tmp, index_path, ec);
   if (ec) return fail(Errc::Io, index_path.string() + ": cannot install index: " + ec.message());
-  if (auto impl = tryOpen()) return SearchIndex(std::move(impl));
+  if (auto impl = try_open()) return SearchIndex(std::move(impl));
   return fail(Errc::Io, index_path.string() + ": the index just built does not open");
 }
 

@@ -161,19 +161,31 @@ class Session : public std::enable_shared_from_this<Session> {
       tcp.close();
       co_return;
     }
-    beast::flat_buffer buffer(16 * 1024);
+    beast::flat_buffer buffer(20 * 1024);
     for (;;) {
       http::request_parser<http::string_body> parser;
-      parser.header_limit(8 * 1024);
+      // Room for a 10 kB query string, so that it gets a 400 with a reason.
+      parser.header_limit(16 * 1024);
       parser.body_limit(1024);
       tcp.expires_after(std::chrono::seconds(30));
       co_await http::async_read(stream_, buffer, parser,
                                 net::redirect_error(net::use_awaitable, ec));
-      if (ec) break;
-      web::Request req = parser.release();
-      const bool keep_alive = req.keep_alive();
-      const bool head = req.method() == http::verb::head;
-      web::Response res = (*handler_)(req, op);
+      web::Response res;
+      bool keep_alive = false, head = false;
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+        res = web::errorResponse(http::status::request_header_fields_too_large, "TOO_LARGE",
+                                 "request header larger than 16 KiB");
+      } else if (ec == http::error::body_limit) {
+        res = web::errorResponse(http::status::payload_too_large, "TOO_LARGE",
+                                 "the console takes no request bodies");
+      } else if (ec) {
+        break;
+      } else {
+        web::Request req = parser.release();
+        keep_alive = req.keep_alive();
+        head = req.method() == http::verb::head;
+        res = (*handler_)(req, op);
+      }
       if (head && !res.body().empty()) {
         const auto size = res.body().size();
         res.body().clear();

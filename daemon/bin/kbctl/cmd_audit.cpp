@@ -23,12 +23,12 @@ constexpr const char* kVerifyUsage =
     "Exit 0 and a summary, or exit 1 with: error: AUDIT_BROKEN: line N: what is wrong\n";
 
 Result<int> verifyCmd(const Words& words) {
-  auto a = Args::parse(words, {"--log", "--key", "--journal"}, {});
+  auto a = Args::parse(words, {"log", "key", "journal"}, {});
   if (!a) return std::unexpected(a.error());
-  auto log = a->required("--log");
+  auto log = a->required("log");
   if (!log) return std::unexpected(log.error());
   std::optional<crypto::PublicKey> key;
-  if (auto k = a->get("--key")) {
+  if (auto k = a->get("key")) {
     auto pem = readFile(*k, 16 * 1024);
     if (!pem) return fail(pem.error().code, *k + ": " + pem.error().message);
     auto pub = crypto::PublicKey::fromPem(*pem);
@@ -36,7 +36,7 @@ Result<int> verifyCmd(const Words& words) {
     key = std::move(*pub);
   }
   std::vector<audit::ExternalCheckpoint> external;
-  if (auto j = a->get("--journal")) {
+  if (auto j = a->get("journal")) {
     auto text = readFile(*j, 1ULL << 32);
     if (!text) return fail(text.error().code, *j + ": " + text.error().message);
     external = audit::parseJournal(*text);

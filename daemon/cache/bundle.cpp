@@ -163,6 +163,8 @@ Result<Manifest> manifestFromBody(const json& body) {
   if (!p) return std::unexpected(malformed(p.error().message));
   m.profile = *p;
   KB_FIELD(m.serial, integerField(body, "serial", 1));
+  if (m.serial > kMaxSerial)
+    return std::unexpected(malformed("'serial' must be at most " + std::to_string(kMaxSerial)));
   KB_FIELD(m.signed_at, timeField(body, "signed_at"));
   KB_FIELD(m.expires_at, timeField(body, "expires_at"));
   if (m.expires_at <= m.signed_at)

@@ -19,6 +19,11 @@ namespace kb::cache {
 
 inline constexpr std::string_view kBundleMagic = "KBS1\n";
 
+/// The highest serial a bundle may carry (2^31 - 1: one serial a minute for
+/// 4,000 years). Above it a manifest is MALFORMED, so a mistaken or hostile
+/// huge serial cannot block every later import (docs/operations.md: re-key).
+inline constexpr std::int64_t kMaxSerial = 2147483647;
+
 struct Limits {
   std::uint64_t max_bundle_bytes = 2ull << 30;  ///< whole file
   std::uint32_t max_manifest_bytes = 1u << 20;

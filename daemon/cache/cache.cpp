@@ -7,6 +7,7 @@
 #include "cache/digest.h"
 #include "cache/record_codec.h"
 #include "cache/store.h"
+#include "cache/trust_state.h"
 #include "common/encoding.h"
 
 namespace kb::cache {
@@ -40,6 +41,9 @@ struct Cache::Impl {
     file.reset();
   }
 
+  std::string code;
+  std::optional<CacheFloor> floor;
+
   Result<VerifiedFile> tryOpen(const std::filesystem::path& p) {
     auto f = openVerified(p, root);
     if (!f) return f;
@@ -47,13 +51,33 @@ struct Cache::Impl {
       return fail(Errc::Unverifiable,
                   p.string() + ": holds " + std::string(profileName(f->manifest.profile)) +
                       " data, this node serves " + std::string(profileName(*options.profile)));
+    if (floor && f->manifest.serial < floor->serial)
+      return fail(Errc::Rollback, p.string() + ": holds serial " +
+                                      std::to_string(f->manifest.serial) +
+                                      ", below the highest serial this node accepted, " +
+                                      std::to_string(floor->serial));
     return f;
+  }
+
+  void refuse(std::string_view c, std::string why) {
+    close();
+    code = std::string(c);
+    reason = std::string(c) + ": " + std::move(why);
   }
 
   void load() {
     close();
+    code.clear();
+    floor.reset();
     // Taken before opening: a swap in between only causes one more reload.
     loaded_identity = fileIdentity(db_path);
+    if (options.trust_state) {
+      auto state = loadTrustState(*options.trust_state);
+      if (!state) return refuse(kCodeTrustState, state.error().message);
+      if (auto r = checkRootChain(*state, root, options.root_chain_dir); !r)
+        return refuse(kCodeRoot, std::string(codeName(r.error().code)) + ": " + r.error().message);
+      floor = state->floorOf(db_path);
+    }
     auto current = tryOpen(db_path);
     if (current) {
       file.emplace(std::move(*current));
@@ -62,19 +86,35 @@ struct Cache::Impl {
       auto prev = tryOpen(withSuffix(db_path, ".prev"));
       if (prev) {
         file.emplace(std::move(*prev));
-        reason = "fell back to the previous state: " + current.error().message;
+        code = kCodeFallback;
+        reason = "FALLBACK: serving the previous state: " + current.error().message;
       } else {
-        reason = "no verifiable cache: " + current.error().message + "; " + prev.error().message;
+        const bool rollback =
+            current.error().code == Errc::Rollback || prev.error().code == Errc::Rollback;
+        const bool none = !std::filesystem::exists(db_path) &&
+                          !std::filesystem::exists(withSuffix(db_path, ".prev"));
+        refuse(rollback ? kCodeRollback
+               : none   ? kCodeNoCache
+                        : kCodeUnverifiable,
+               "no verifiable cache: " + current.error().message + "; " + prev.error().message);
         return;
       }
     }
     auto s = file->db.prepare(kSelectBucketSql);
-    if (!s) {
-      reason = "cannot read " + file->path.string() + ": " + s.error().message;
-      close();
-      return;
-    }
+    if (!s)
+      return refuse(kCodeUnverifiable,
+                    "cannot read " + file->path.string() + ": " + s.error().message);
     select_bucket.emplace(std::move(*s));
+    if (options.trust_state && options.raise_trust_state) {
+      // Start-up and every reload: what is served now is the floor from here on.
+      TrustRaise raise{db_path, file->manifest.serial,
+                       std::max(file->newest_signed_seen, file->manifest.signed_at), &root};
+      if (auto r = raiseTrustState(*options.trust_state, raise); !r) {
+        code = kCodeTrustState;
+        reason =
+            std::string(kCodeTrustState) + ": cannot raise the trust state: " + r.error().message;
+      }
+    }
   }
 
   SnapshotInfo snapshot() const {
@@ -147,6 +187,7 @@ CacheInfo Cache::info(UnixSeconds now) const {
   const Impl& d = *impl_;
   CacheInfo i;
   i.reason = d.reason;
+  i.code = d.code;
   if (!d.file) return i;
   const Manifest& m = d.file->manifest;
   i.serving = true;
@@ -172,7 +213,9 @@ Result<void> Cache::checkAll() {
 }
 
 nlohmann::json toJson(const CacheInfo& i) {
-  nlohmann::json j = {{"serving", i.serving}, {"reason", i.reason}};
+  nlohmann::json j = {{"serving", i.serving},
+                      {"reason", i.reason},
+                      {"code", i.code.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.code)}};
   if (!i.serving) return j;
   j["file"] = i.file.string();
   j["snapshot"] = {{"serial", i.snapshot->serial},

@@ -21,12 +21,27 @@ namespace kb::cache {
 struct CacheOptions {
   FreshnessPolicy freshness;
   std::optional<roster::Profile> profile;  ///< refuse to serve another profile's data
+  /// The trust state file (trustStatePath(db)): a file below its serial is never
+  /// served, a root not chained from its pinned root serves nothing.
+  std::optional<std::filesystem::path> trust_state;
+  bool raise_trust_state = false;        ///< the daemon: raise it from each verified open
+  std::filesystem::path root_chain_dir;  ///< where root-<version>.json links of the chain are
 };
+
+/// Why the cache is not serving its current verified file (CacheInfo::code).
+inline constexpr std::string_view kCodeFallback = "FALLBACK";  ///< serving DB.prev
+inline constexpr std::string_view kCodeRollback = "ROLLBACK";  ///< files below the trust state
+inline constexpr std::string_view kCodeNoCache = "NO_CACHE";
+inline constexpr std::string_view kCodeUnverifiable = "UNVERIFIABLE";
+inline constexpr std::string_view kCodeTrustState = "TRUST_STATE";  ///< unreadable or unwritable
+inline constexpr std::string_view kCodeRoot =
+    "ROOT_NOT_TRUSTED";  ///< not chained from the pinned root
 
 struct CacheInfo {
   bool serving = false;
   std::filesystem::path file;  ///< the file answering lookups (DB or DB.prev)
   std::string reason;          ///< why that file, or why nothing is served
+  std::string code;            ///< empty when the current file serves normally; else a kCode*
   std::optional<SnapshotInfo> snapshot;
   Freshness freshness = Freshness::Expired;
   std::int64_t age_seconds = 0;

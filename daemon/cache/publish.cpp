@@ -57,7 +57,8 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
     return fail(Errc::ThresholdNotMet,
                 std::to_string(ids.size()) + " snapshot key(s) given, the trust root requires " +
                     std::to_string(root.role(trust::Role::Snapshot).threshold));
-  if (o.serial < 1) return fail(Errc::Usage, "serial must be at least 1");
+  if (o.serial < 1 || o.serial > kMaxSerial)
+    return fail(Errc::Usage, "serial must be between 1 and " + std::to_string(kMaxSerial));
   if (o.expires_at <= o.signed_at)
     return fail(Errc::Usage, "expiry must be after the signing time");
 

@@ -11,6 +11,7 @@
 
 #include "cache/digest.h"
 #include "cache/record_codec.h"
+#include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
 
@@ -79,7 +80,8 @@ class ImportLock {
     if (fd_ >= 0) ::close(fd_);  // closing releases the flock; so does a crash
   }
   Result<void> acquire(const std::filesystem::path& p) {
-    fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_NOFOLLOW: a planted symlink must not make root create or touch its target.
+    fd_ = ::open(p.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd_ < 0)
       return fail(Errc::Io, p.string() + ": cannot open lock file: " + std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
@@ -363,15 +365,28 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
   if (!file) return std::unexpected(file.error());
   HashingSource source(**file);
 
+  // What this node has accepted before, whatever the cache files say now.
+  std::optional<CacheFloor> floor;
+  if (options.trust_state) {
+    auto state = loadTrustState(*options.trust_state);
+    if (!state) return std::unexpected(state.error());
+    if (auto r = checkRootChain(*state, root, options.root_chain_dir); !r)
+      return std::unexpected(r.error());
+    floor = state->floorOf(db_path);
+  }
+  auto below_floor = [&](const VerifiedFile& f) {
+    return floor && f.manifest.serial < floor->serial;
+  };
+
   // The installed state is whatever a cache open would serve: the current file
-  // if it verifies, else the previous one.
+  // if it verifies, else the previous one; never one below the trust state.
   const auto prev_path = withSuffix(db_path, ".prev");
   std::optional<VerifiedFile> installed;
   bool installed_is_current = false;
-  if (auto cur = openVerified(db_path, root)) {
+  if (auto cur = openVerified(db_path, root); cur && !below_floor(*cur)) {
     installed.emplace(std::move(*cur));
     installed_is_current = true;
-  } else if (auto prev = openVerified(prev_path, root)) {
+  } else if (auto prev = openVerified(prev_path, root); prev && !below_floor(*prev)) {
     installed.emplace(std::move(*prev));
   }
 
@@ -391,11 +406,18 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
       return fail(Errc::Malformed, "bundle is for the " + std::string(profileName(m.profile)) +
                                        " profile, this cache holds the " +
                                        std::string(profileName(*want)) + " profile");
-    newest_seen = std::max(installed ? installed->newest_signed_seen : 0, m.signed_at);
+    newest_seen = std::max({installed ? installed->newest_signed_seen : 0,
+                            floor ? floor->newest_signed_at : 0, m.signed_at});
     if (now + options.clock_tolerance < newest_seen)
       return fail(Errc::ClockBehind, "system clock " + formatUtc(now) +
                                          " is earlier than the newest signed time seen, " +
                                          formatUtc(newest_seen));
+    // Equal to the floor is allowed only with nothing installed at it: re-importing
+    // the same signed snapshot after its cache file was lost.
+    if (floor && m.serial < floor->serial)
+      return fail(Errc::Rollback, "serial " + std::to_string(m.serial) +
+                                      " is below the highest serial this node accepted, " +
+                                      std::to_string(floor->serial));
     if (installed && m.serial <= installed->manifest.serial)
       return fail(Errc::Rollback, "serial " + std::to_string(m.serial) +
                                       " is not newer than the installed " +
@@ -430,6 +452,17 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
   if (auto r = finishStaging(st, *m, newest_seen, now, hexEncode(source.finish())); !r)
     return fail_clean(r.error());
   st.close();
+  {
+    // SQLite creates the file with 0644 & ~umask and the importer's owner; a
+    // daemon running as the state directory's user must be able to read it.
+    int fd = ::open(st.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+      return fail_clean(
+          Error{Errc::Io, st.path.string() + ": cannot open: " + std::strerror(errno)});
+    auto owned = setServedFileOwnership(fd, st.path);
+    ::close(fd);
+    if (!owned) return fail_clean(owned.error());
+  }
   if (auto r = fsyncFile(st.path); !r) return fail_clean(r.error());
 
   ImportResult result{*m, installed ? std::optional(installed->manifest.serial) : std::nullopt};
@@ -451,6 +484,12 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
     return fail_clean(Error{
         Errc::Io, db_path.string() + ": cannot swap in the new state: " + std::strerror(errno)});
   if (auto r = syncDirectory(dir); !r) return std::unexpected(r.error());
+  if (options.trust_state) {
+    TrustRaise raise{db_path, m->serial, newest_seen, &root};
+    if (auto r = raiseTrustState(*options.trust_state, raise); !r)
+      return fail(r.error().code,
+                  "imported, but the trust state was not raised: " + r.error().message);
+  }
   return result;
 }
 

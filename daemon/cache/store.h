@@ -59,6 +59,10 @@ struct ImportOptions {
   Limits limits;
   UnixSeconds clock_tolerance = 300;       ///< slack for CLOCK_BEHIND
   std::optional<roster::Profile> profile;  ///< refuse other profiles (default: the installed one)
+  /// The trust state file (trustStatePath(db)) to check against and raise;
+  /// nullopt: none (unit tests, the demo's throw-away caches).
+  std::optional<std::filesystem::path> trust_state;
+  std::filesystem::path root_chain_dir;  ///< where root-<version>.json links of the chain are
 };
 
 struct ImportResult {
@@ -69,7 +73,9 @@ struct ImportResult {
 /// Verifies `bundle` and makes it the state served from `db`. Errors: those of
 /// readBundle, plus CLOCK_BEHIND, ROLLBACK, WRONG_BASE, DIGEST_MISMATCH (the
 /// built state does not hash to the manifest), IO. On any error `db` is
-/// untouched.
+/// untouched. With a trust state: a serial below its highest is ROLLBACK even
+/// when no cache file is left, a root not chained from the pinned one is
+/// refused, and after the swap the state is raised to the new serial and root.
 Result<ImportResult> importBundle(const std::filesystem::path& db,
                                   const std::filesystem::path& bundle, const trust::TrustRoot& root,
                                   UnixSeconds now, const ImportOptions& options = {});

@@ -22,8 +22,13 @@ Error ioError(const std::filesystem::path& p, std::string_view what) {
 }  // namespace
 
 Result<std::string> readFile(const std::filesystem::path& path, std::uint64_t max_bytes) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  // O_NONBLOCK so that a FIFO (or a device) named by mistake or by an attacker
+  // cannot hang the reader in open(); only regular files are read.
+  Fd f{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
   if (f.fd < 0) return std::unexpected(ioError(path, "cannot open"));
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return std::unexpected(ioError(path, "cannot stat"));
+  if (!S_ISREG(st.st_mode)) return fail(Errc::Io, path.string() + ": not a regular file");
   std::string data;
   char buf[65536];
   for (;;) {

@@ -8,7 +8,9 @@
 
 #include <arpa/inet.h>
 
+#include "card/originality.h"
 #include "common/address.h"
+#include "common/encoding.h"
 #include "common/files.h"
 
 namespace kb::config {
@@ -135,6 +137,9 @@ Reason parseHexKey(Config& c, std::string_view value) {
     });
     if (!hex || value.size() % 2 != 0 || value.size() > 132)
       return std::string("expected an even number of hex digits (at most 132) or nothing");
+    // The same check start-up makes, so that --check-config says file:line for it.
+    if (auto key = card::OriginalityKey::fromPoint(hexDecode(value).value_or("")); !key)
+      return key.error().message;
   }
   c.originality_key = std::string(value);
   return std::nullopt;
@@ -232,6 +237,13 @@ const std::vector<KeyRule>& rules() {
        parseUrl},
       {{"log_level", "error | warning | info | debug", "least important message logged"},
        parseLogLevel},
+      {{"allow_dev_root", "true | false",
+        "trust the public DEV root (certs/dev) outside --demo; marks everything DEV"},
+       [](Config& c, std::string_view v) -> Reason {
+         if (v != "true" && v != "false") return std::string("expected true or false");
+         c.allow_dev_root = v == "true";
+         return std::nullopt;
+       }},
   };
   return table;
 }

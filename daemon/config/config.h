@@ -44,6 +44,7 @@ struct Config {
   std::string ui_dir = "/usr/share/kartu-bahagia/kiosk-ui";
   std::string public_guidance_url = "https://kartubahagia.jambikota.go.id/panduan";
   std::string log_level = "info";  ///< error | warning | info | debug
+  bool allow_dev_root = false;     ///< trust the public DEV root outside --demo (tests only)
 
   /// db, or <state_dir>/cache.db when db is empty.
   std::string dbPath() const;

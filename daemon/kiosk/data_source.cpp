@@ -6,10 +6,8 @@ namespace kb::kiosk {
 
 Lookup CacheSource::lookup(std::string_view card_no, UnixSeconds now) {
   Lookup out;
-  if (!cache_.info(now).serving) {
-    out.no_cache = true;
-    return out;
-  }
+  // Refused data (e.g. ROLLBACK) answers UNVERIFIABLE with the reason, shown as "no data".
+  out.no_cache = !cache_.info(now).serving;
   out.verdict = cache::toJson(cache_.lookup(card_no, now));
   return out;
 }
@@ -19,6 +17,7 @@ DataStatus CacheSource::status(UnixSeconds now) {
   auto info = cache_.info(now);
   DataStatus s;
   s.serving = info.serving;
+  s.code = info.code;
   nlohmann::json null;
   s.data = {{"freshness", "NONE"},    {"serial", null},      {"signed_at", null},
             {"expires_at", null},     {"age_seconds", null}, {"last_sync", null},
@@ -30,7 +29,14 @@ DataStatus CacheSource::status(UnixSeconds now) {
     return s;
   }
   s.usable = info.freshness != cache::Freshness::Expired;
-  if (!s.usable) s.reason = "data past its signed expiry and grace period";
+  if (!s.code.empty()) {
+    s.reason = info.reason;  // serving, but not as it should (FALLBACK, TRUST_STATE)
+    s.data["last_sync_error"] = s.reason;
+  }
+  if (!s.usable) {
+    s.reason = "data past its signed expiry and grace period";
+    if (s.code.empty()) s.code = "EXPIRED";
+  }
   s.data["freshness"] = cache::freshnessName(info.freshness);
   s.data["age_seconds"] = info.age_seconds;
   s.age_seconds = info.age_seconds;

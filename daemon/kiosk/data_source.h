@@ -27,6 +27,9 @@ struct DataStatus {
   bool serving = false;  ///< a verified cache answers lookups
   bool usable = false;   ///< serving and not past expiry + grace
   std::string reason;    ///< why not usable (no personal data)
+  /// Empty when the current verified cache serves; else why not (ROLLBACK, FALLBACK,
+  /// NO_CACHE, UNVERIFIABLE, TRUST_STATE, ROOT_NOT_TRUSTED, EXPIRED): /healthz is then 503.
+  std::string code;
   std::optional<std::int64_t> serial;
   std::optional<std::int64_t> age_seconds;
   std::uint64_t records = 0;

@@ -240,6 +240,7 @@ nlohmann::json Machine::toJson() const {
   j["reader"] = {{"status", reader_lost_ ? "lost" : "ready"}, {"driver", driver_}};
   j["data"] = data_;
   j["demo"] = demo_;
+  j["dev"] = dev_;
   j["public_guidance_url"] = url_;
   return j;
 }

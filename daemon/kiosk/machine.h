@@ -74,6 +74,9 @@ class Machine {
   std::uint64_t seq() const { return seq_; }
   const std::optional<std::string>& error() const { return error_; }
   bool readerIsLost() const { return reader_lost_; }
+  /// The trust root is a public DEV root: every state document says so ("dev": true).
+  void setDev(bool dev) { dev_ = dev; }
+  bool dev() const { return dev_; }
   /// The state document of docs/contracts.md §4.
   nlohmann::json toJson() const;
 
@@ -94,6 +97,7 @@ class Machine {
   nlohmann::json check_;  // what the last tap resolved to, without holder data; null if none
   nlohmann::json data_;
   bool reader_lost_ = false;
+  bool dev_ = false;
 
   bool card_present_ = false;
   std::optional<TimePoint> removed_at_;

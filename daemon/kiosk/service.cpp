@@ -36,8 +36,9 @@ KioskService::KioskService(Strand strand, Machine machine, DataSource& data, Pub
 
 void KioskService::start() {
   net::post(strand_, [this] {
-    updateData();
-    if (!last_status_.serving) log_.warning("kiosk", "no verified cache: " + last_status_.reason);
+    updateData();  // logs a refusal or fallback once
+    if (machine_.dev())
+      log_.warning("kiosk", "trust root is a public DEV root (allow_dev_root): never for citizens");
     changed();
     scheduleRefresh();
   });
@@ -53,6 +54,17 @@ void KioskService::stop() {
 
 bool KioskService::updateData() {
   last_status_ = data_.status(nowSeconds());
+  if (last_status_.code != last_code_) {
+    // One line and one count per change: a refusal or fallback is never silent.
+    if (!last_status_.code.empty()) {
+      ++data_problems_[last_status_.code];
+      log_.warning("kiosk", "data " + last_status_.code + ": " + last_status_.reason);
+    } else if (!last_code_.empty()) {
+      log_.info("kiosk",
+                "data verified again: serial " + std::to_string(last_status_.serial.value_or(0)));
+    }
+    last_code_ = last_status_.code;
+  }
   return machine_.setData(last_status_.data);
 }
 
@@ -177,10 +189,21 @@ net::awaitable<Health> KioskService::health() {
       strand_,
       [this]() -> net::awaitable<Health> {
         if (updateData()) changed();
+        // Healthy means a citizen can be served: verified current data and a reader.
         Health h;
-        h.ok = last_status_.usable;
+        const bool reader_lost = machine_.readerIsLost();
+        std::string code = last_status_.code;
+        std::string reason = last_status_.reason;
+        if (code.empty() && !last_status_.usable) code = "NO_CACHE";
+        if (code.empty() && reader_lost) {
+          code = "READER_LOST";
+          reason = "the card reader is not connected";
+        }
+        h.ok = code.empty();
         h.body = {{"status", h.ok ? "ok" : "unavailable"},
-                  {"reason", h.ok ? nlohmann::json(nullptr) : nlohmann::json(last_status_.reason)},
+                  {"code", h.ok ? nlohmann::json(nullptr) : nlohmann::json(code)},
+                  {"reason", h.ok ? nlohmann::json(nullptr) : nlohmann::json(reason)},
+                  {"dev", machine_.dev()},
                   {"data", last_status_.data},
                   {"reader", machine_.readerIsLost() ? "lost" : "ready"},
                   {"screen", screenName(machine_.screen())}};
@@ -219,6 +242,13 @@ net::awaitable<std::string> KioskService::metrics() {
         if (last_status_.serial)
           appendMetric(out, "kb_snapshot_serial", "gauge", "Serial of the served snapshot.",
                        {{"", *last_status_.serial}});
+        appendMetric(
+            out, "kb_data_problems_total", "counter",
+            "Times the data became refused or degraded, by code (ROLLBACK, FALLBACK, ...).",
+            labelled("code", data_problems_));
+        appendMetric(out, "kb_dev_root", "gauge",
+                     "1 when the trust root is a public DEV root (never for citizens).",
+                     {{"", machine_.dev() ? 1 : 0}});
         appendMetric(out, "kb_ui_bad_messages_total", "counter",
                      "UI messages ignored as malformed.",
                      {{"", static_cast<std::int64_t>(bad_actions_)}});

@@ -75,7 +75,9 @@ class KioskService : public ReaderEvents {
   std::map<std::string, std::uint64_t> card_checks_;  // by card_check
   std::uint64_t reader_losses_ = 0;
   std::uint64_t bad_actions_ = 0;
+  std::map<std::string, std::uint64_t> data_problems_;  // by DataStatus::code, on each change to it
   DataStatus last_status_;
+  std::string last_code_;
 };
 
 }  // namespace kb::kiosk

@@ -91,6 +91,7 @@ function renderChrome() {
 function receive(state) {
   latest = state;
   demo.update(state);
+  document.getElementById('dev-badge').hidden = state.dev !== true;
   if (state.screen === 'reading' && !PERSONAL_SCREENS.has(renderedScreen)) {
     // Most taps resolve within a blink; don't flash "hold the card" for those.
     if (!readingTimer) {

@@ -12,6 +12,10 @@
 namespace kb::config {
 namespace {
 
+// A valid secp128r1 point (NXP's NTAG21x originality key): the config checks the curve.
+constexpr std::string_view kValidPoint =
+    "04494E1A386D3D3CFE3DC10E5DE68A499B1C202DB5B132393E89ED19FE5BE8BC61";
+
 std::string parseError(std::string_view text) {
   auto r = parse(text, "kiosk.conf");
   if (r) return "accepted";
@@ -41,22 +45,24 @@ TEST(Config, ParsesEveryKeyWithCommentsAndBlankLines) {
       "db = /srv/kb/other.db\n"
       "root = /etc/kb/root.json\n"
       "reader = pn532_uart:/dev/ttyUSB0   # the USB-serial board\n"
-      "originality_key = 04494E1A\n"
-      "soft_age_hours = 24\n"
-      "grace_days = 0\n"
-      "removal_timeout_ms = 1500\n"
-      "idle_timeout_ms = 60000\n"
-      "error_timeout_ms = 100\n"
-      "ui_dir = /usr/share/kb/ui\n"
-      "public_guidance_url = https://example.go.id/panduan/\n"
-      "  log_level=debug  \n",
+      "originality_key = " +
+          std::string(kValidPoint) +
+          "\n"
+          "soft_age_hours = 24\n"
+          "grace_days = 0\n"
+          "removal_timeout_ms = 1500\n"
+          "idle_timeout_ms = 60000\n"
+          "error_timeout_ms = 100\n"
+          "ui_dir = /usr/share/kb/ui\n"
+          "public_guidance_url = https://example.go.id/panduan/\n"
+          "  log_level=debug  \n",
       "kiosk.conf");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->roles, (std::vector<std::string>{"kiosk"}));
   EXPECT_EQ(c->listen_port, 9090);
   EXPECT_EQ(c->dbPath(), "/srv/kb/other.db");
   EXPECT_EQ(c->reader, "pn532_uart:/dev/ttyUSB0");
-  EXPECT_EQ(c->originality_key, "04494E1A");
+  EXPECT_EQ(c->originality_key, kValidPoint);
   EXPECT_EQ(c->soft_age_hours, 24);
   EXPECT_EQ(c->grace_days, 0);
   EXPECT_EQ(c->removal_timeout_ms, 1500);
@@ -143,6 +149,11 @@ TEST(Config, EnumsListsAndStrings) {
   EXPECT_EQ(parseError("originality_key = xyz\n"),
             "kiosk.conf:1: originality_key: expected an even number of hex digits (at most 132) or "
             "nothing");
+  // Hex of the right length, but not a point on the curve: start-up would refuse it.
+  EXPECT_EQ(parseError("\noriginality_key = 04" + std::string(64, '0') + "\n"),
+            "kiosk.conf:2: originality_key: originality key is not a point on secp128r1");
+  EXPECT_EQ(parseError("allow_dev_root = yes\n"),
+            "kiosk.conf:1: allow_dev_root: expected true or false");
   EXPECT_EQ(parseError("state_dir =\n"), "kiosk.conf:1: state_dir: must not be empty");
   EXPECT_EQ(parseError("root =\n"), "kiosk.conf:1: root: must not be empty");
   EXPECT_EQ(parseError("ui_dir =\n"), "kiosk.conf:1: ui_dir: must not be empty");
@@ -236,6 +247,7 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
       {"audit_checkpoint_every",
        {"13", [](const Config& c) { return c.audit_checkpoint_every == 13; }}},
       {"audit_key", {"/a.key", [](const Config& c) { return c.audit_key == "/a.key"; }}},
+      {"allow_dev_root", {"true", [](const Config& c) { return c.allow_dev_root; }}},
   };
   std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {

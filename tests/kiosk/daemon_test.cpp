@@ -144,8 +144,12 @@ class Child {
 
 TEST(CheckConfig, AcceptsAGoodFile) {
   auto dir = tempDir("good");
+  // --check-config checks what start-up checks: the directories and the root must exist.
   std::ofstream(dir / "kiosk.conf")
-      << "# test\nreader = pn532_uart:/dev/ttyUSB0\nlisten = 127.0.0.1:8080\n";
+      << "# test\nreader = pn532_uart:/dev/ttyUSB0\nlisten = 127.0.0.1:8080\n"
+      << "state_dir = " << dir.string() << "\nui_dir = " << dir.string() << "\n"
+      << "root = " << std::getenv("KB_SOURCE_DIR") << "/certs/dev/DEV-root.json\n"
+      << "allow_dev_root = true\n";
   Child c({"--check-config", (dir / "kiosk.conf").string()});
   EXPECT_EQ(c.wait(30s), 0) << c.err();
   fs::remove_all(dir);
@@ -374,6 +378,8 @@ TEST(ProductionDaemon, SigtermStopsEvenWhileTheReaderDoesNotAnswer) {
       << "listen = 127.0.0.1:0\n"
       << "state_dir = " << dir.string() << "\n"
       << "root = " << std::getenv("KB_SOURCE_DIR") << "/certs/dev/DEV-root.json\n"
+      << "allow_dev_root = true\n"
+      << "ui_dir = " << dir.string() << "\n"
       << "reader = pn532_uart:" << pty << "\n";
   Child daemon({"--config", (dir / "kiosk.conf").string()});
   // Let it try (and fail) to open the reader a few times, then stop it mid-attempt.

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "cache/cache.h"
+#include "cache/trust_state.h"
 #include "card/originality.h"
 #include "common/encoding.h"
 #include "config/config.h"
@@ -120,13 +121,40 @@ cache::FreshnessPolicy policyOf(const config::Config& c) {
   return cache::freshnessPolicy(c.soft_age_hours, c.grace_days);
 }
 
+// What start-up checks before it serves, for --config and --check-config alike:
+// the directories, the trust root (a DEV root only with allow_dev_root) and,
+// for --check-config, that the root is chained from the one this node trusts
+// (a running daemon reports that one as ROOT_NOT_TRUSTED instead of exiting).
+Result<trust::TrustRoot> checkStartup(const config::Config& cfg, UnixSeconds now,
+                                      bool check_chain) {
+  std::error_code ec;
+  const fs::path db_dir = fs::path(cfg.dbPath()).parent_path();
+  for (const auto& [key, dir] : {std::pair<const char*, fs::path>{"state_dir", cfg.state_dir},
+                                 {"ui_dir", cfg.ui_dir},
+                                 {"db", db_dir.empty() ? fs::path(".") : db_dir}})
+    if (!fs::is_directory(dir, ec))
+      return fail(Errc::Config, std::string(key) + ": " + dir.string() + ": no such directory");
+  auto root = trust::TrustRoot::load(cfg.root, now);
+  if (!root) return fail(root.error().code, "root: " + root.error().message);
+  if (root->dev() && !cfg.allow_dev_root)
+    return fail(Errc::Config, "root: " + cfg.root +
+                                  " is a public DEV root (anyone can sign for it): refused "
+                                  "outside --demo unless allow_dev_root = true");
+  if (check_chain) {
+    auto state = cache::loadTrustState(cache::trustStatePath(cfg.dbPath()));
+    if (!state) return std::unexpected(state.error());
+    if (auto r = cache::checkRootChain(*state, *root, fs::path(cfg.root).parent_path()); !r)
+      return fail(r.error().code, "root: " + cfg.root + ": " + r.error().message);
+  }
+  return root;
+}
+
 int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_shown) {
   kiosk::Logger log(kiosk::parseLogLevel(cfg.log_level));
   if (!demo_mode && cfg.hasRole("console")) {
-    console::NodeLog node_log{
-        [&log](std::string_view c, std::string_view m) { log.info(c, m); },
-        [&log](std::string_view c, std::string_view m) { log.warning(c, m); },
-        [&log](std::string_view c, std::string_view m) { log.error(c, m); }};
+    console::NodeLog node_log{[&log](std::string_view c, std::string_view m) { log.info(c, m); },
+                              [&log](std::string_view c, std::string_view m) { log.warning(c, m); },
+                              [&log](std::string_view c, std::string_view m) { log.error(c, m); }};
     return console::runNode(cfg, node_log);
   }
   const UnixSeconds now = nowSeconds();
@@ -158,12 +186,16 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     originality_keys = demo->originalityKeys();
     data = demo.get();
   } else {
-    auto r = trust::TrustRoot::load(cfg.root, now);
-    if (!r) return printError(Error{r.error().code, cfg.root + ": " + r.error().message});
+    auto r = checkStartup(cfg, now, false);
+    if (!r) return printError(r.error());
     root = std::move(*r);
     cache::CacheOptions options;
     options.freshness = policyOf(cfg);
     options.profile = roster::Profile::Kiosk;
+    // Never served below what this node accepted; the root must chain from the pinned one.
+    options.trust_state = cache::trustStatePath(cfg.dbPath());
+    options.raise_trust_state = true;
+    options.root_chain_dir = fs::path(cfg.root).parent_path();
     cache = cache::Cache::open(cfg.dbPath(), *root, now, options);
     source = std::make_unique<kiosk::CacheSource>(*cache);
     data = source.get();
@@ -182,6 +214,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
                            std::chrono::milliseconds(cfg.idle_timeout_ms),
                            std::chrono::milliseconds(cfg.error_timeout_ms)};
   kiosk::Machine machine(timeouts, sim ? "sim" : "libnfc", demo_mode, cfg.public_guidance_url);
+  machine.setDev(trust_root.dev());  // every screen, /api/state and /metrics say DEV
   kiosk::KioskService kiosk(
       kiosk_strand, std::move(machine), *data,
       [&broadcaster](std::shared_ptr<const std::string> s) { broadcaster.publish(std::move(s)); },
@@ -261,6 +294,10 @@ int main(int argc, char** argv) {
   if (args->check_config) {
     auto c = config::load(*args->check_config);
     if (!c) return printError(c.error());
+    auto checked = checkStartup(*c, nowSeconds(), true);
+    if (!checked)
+      return printError(
+          Error{checked.error().code, *args->check_config + ": " + checked.error().message});
     std::printf("%s: ok\n", args->check_config->c_str());
     return 0;
   }

@@ -8,6 +8,7 @@
 #include "cache/publish.h"
 #include "cache/record_codec.h"
 #include "cache/store.h"
+#include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
 #include "roster/nik_key.h"
@@ -157,7 +158,10 @@ Result<int> importCmd(const Words& words) {
   const UnixSeconds now = nowSeconds();
   auto root = loadRoot(*a, now);
   if (!root) return std::unexpected(root.error());
-  auto r = cache::importBundle(*db, *bundle, *root, now);
+  cache::ImportOptions options;
+  options.trust_state = cache::trustStatePath(*db);
+  options.root_chain_dir = std::filesystem::path(*a->get("root")).parent_path();
+  auto r = cache::importBundle(*db, *bundle, *root, now, options);
   if (!r) return fail(r.error().code, *bundle + ": " + r.error().message);
   std::cout << "imported " << cache::bundleTypeName(r->manifest.type) << " serial "
             << r->manifest.serial;
@@ -200,6 +204,8 @@ Result<int> lookupCmd(const Words& words) {
   if (!root) return std::unexpected(root.error());
   cache::CacheOptions options;
   options.freshness = cache::freshnessPolicy(*soft_age, *grace);
+  options.trust_state = cache::trustStatePath(*db);  // read, never raised by a lookup
+  options.root_chain_dir = std::filesystem::path(*a->get("root")).parent_path();
   auto cache = cache::Cache::open(*db, std::move(*root), now, options);
   auto v = cache.lookup(*card, now);
   if (a->has("json")) {
@@ -266,7 +272,11 @@ std::vector<Command> bundleCommands() {
        "it,\n"
        "and swaps it in atomically; the replaced state stays as CACHE.db.prev. On any error "
        "CACHE.db\n"
-       "is untouched.\n",
+       "is untouched. The trust state beside it (trust-state.json) remembers the highest serial "
+       "and\n"
+       "the trusted root: a serial below it is ROLLBACK even with no cache file left, and a root "
+       "not\n"
+       "chained from the trusted one (links as root-N.json beside root.json) is refused.\n",
        importCmd},
       {"lookup", "look a card up in the cache, re-verified",
        "usage: kbctl lookup --db CACHE.db --root root.json --card CARD_NO [--json]\n"

@@ -298,7 +298,8 @@ export async function startEmulator({ link, mfd, uid, signature = null, throttle
 
 export async function writeDaemonConfig(file, settings) {
   const lines = ['# written by tests/e2e/lib/harness.mjs'];
-  for (const [k, v] of Object.entries(settings)) if (v !== undefined && v !== null) lines.push(`${k} = ${v}`);
+  // makeSignedCache's roots are DEV roots (root init --dev): the daemon refuses them without this.
+  for (const [k, v] of Object.entries({ allow_dev_root: 'true', ...settings })) if (v !== undefined && v !== null) lines.push(`${k} = ${v}`);
   await writeFile(file, `${lines.join('\n')}\n`);
   return file;
 }

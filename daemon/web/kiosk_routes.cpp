@@ -2,6 +2,11 @@
 
 #include <memory>
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "web/qr.h"
 #include "web/static_files.h"
 
@@ -77,6 +82,50 @@ Response demoTap(const KioskApi& api, const Request& req) {
   return jsonResponse(http::status::ok, {{"ok", true}});
 }
 
+// POST /api/speech {"lang": "id"|"en", "text": "..."} -> audio/wav. The page sends one
+// section of what the screen shows at a time; espeak-ng runs on its own thread (one at
+// a time), so a slow synthesis never holds up the kiosk's state or other requests.
+// Runs the synthesis on `pool` and completes on the caller's executor. A plain
+// callback, not a coroutine, crosses the threads: Asio 1.74 recycles coroutine frames
+// per thread and must not free one on a thread other than the one that made it.
+template <class Token>
+auto asyncSynthesize(net::thread_pool& pool, std::string text, std::string lang,
+                     speech::SpeechOptions options, Token&& token) {
+  return net::async_initiate<Token, void(Result<std::string>)>(
+      [&pool](auto handler, std::string t, std::string l, speech::SpeechOptions o) {
+        auto ex = net::get_associated_executor(handler);
+        net::post(pool, [handler = std::move(handler), ex, t = std::move(t), l = std::move(l),
+                         o = std::move(o)]() mutable {
+          auto result = speech::synthesize(t, l, o);
+          net::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+            std::move(handler)(std::move(result));
+          });
+        });
+      },
+      token, std::move(text), std::move(lang), std::move(options));
+}
+
+// POST /api/speech {"lang": "id"|"en", "text": "..."} -> audio/wav. The page sends one
+// section of what the screen shows at a time; espeak-ng runs on its own thread (one at
+// a time), so a slow synthesis never holds up the kiosk's state or other requests.
+net::awaitable<Response> speak(const KioskApi& api, net::thread_pool& pool, const Request& req) {
+  auto body = nlohmann::json::parse(req.body(), nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("text") ||
+      !body["text"].is_string() || !body.contains("lang") || !body["lang"].is_string())
+    co_return errorResponse(http::status::bad_request, "MALFORMED",
+                            "expected {\"lang\": \"id\"|\"en\", \"text\": \"...\"}");
+  auto wav =
+      co_await asyncSynthesize(pool, body["text"].get<std::string>(),
+                               body["lang"].get<std::string>(), api.speech, net::use_awaitable);
+  if (!wav) {
+    auto status = wav.error().code == Errc::Malformed || wav.error().code == Errc::TooLarge
+                      ? http::status::bad_request
+                      : http::status::service_unavailable;
+    co_return errorResponse(status, codeName(wav.error().code), wav.error().message);
+  }
+  co_return makeResponse(http::status::ok, "audio/wav", std::move(*wav));
+}
+
 }  // namespace
 
 void addKioskRoutes(Router& router, const KioskApi& api) {
@@ -86,6 +135,9 @@ void addKioskRoutes(Router& router, const KioskApi& api) {
   router.add(http::verb::get, "/metrics", [a](const Request&) { return metrics(*a); });
   router.addPrefix(http::verb::get, "/api/qr/",
                    [a](const Request& req) -> net::awaitable<Response> { co_return qr(*a, req); });
+  auto speech_pool = std::make_shared<net::thread_pool>(1);
+  router.add(http::verb::post, "/api/speech",
+             [a, speech_pool](const Request& req) { return speak(*a, *speech_pool, req); });
   if (api.demo) {
     router.add(http::verb::get, "/api/demo/cards", [a](const Request&) -> net::awaitable<Response> {
       co_return jsonResponse(http::status::ok, a->demo->cards());

@@ -1,12 +1,13 @@
 #pragma once
 /// The kiosk's HTTP API (docs/contracts.md §4–5) on a Router:
-/// /api/state, /healthz, /metrics, /api/qr/<program>.svg, the UI's static
+/// /api/state, /healthz, /metrics, /api/qr/<program>.svg, POST /api/speech, the UI's static
 /// files, and the demo endpoints only when a DemoControl is given.
 
 #include <string>
 
 #include "kiosk/demo_control.h"
 #include "kiosk/service.h"
+#include "speech/speech.h"
 #include "web/broadcaster.h"
 #include "web/http_session.h"
 #include "web/router.h"
@@ -20,6 +21,7 @@ struct KioskApi {
   std::string ui_dir;
   std::string public_guidance_url;
   kiosk::DemoControl* demo = nullptr;  ///< null outside --demo: the endpoints do not exist
+  speech::SpeechOptions speech{};      ///< POST /api/speech: what the screen shows, read aloud
 };
 
 /// `api` must outlive the router.

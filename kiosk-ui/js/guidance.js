@@ -11,6 +11,7 @@ import { h } from './dom.js';
 import { icon } from './icons.js';
 import { programView, memberKind, cityPaid, funderLine, addYears, todayWib } from './coverage.js';
 import { callBox, dataBanner, dataFooter } from './screens.js';
+import { listenButton } from './speech.js';
 
 const PROGRAMS = ['JKK', 'JKM', 'JKN'];
 const cache = new Map();
@@ -80,10 +81,10 @@ export function guidanceScreen(state, ctx) {
   if (answers.tap !== tapKey(state)) answers = { tap: tapKey(state), byProgram: {} };
 
   const statusText = h('span', { class: 'g-status-text', text: ctx.t('guidance.loading') });
-  const status = h('p', { class: 'g-status is-neutral', 'data-covered': String(Boolean(view.current)) },
+  const status = h('p', { class: 'g-status is-neutral', 'data-covered': String(Boolean(view.current)), 'data-speak': '' },
     icon('info'), statusText);
   const head = h('header', { class: 'g-head' },
-    h('h1', { id: 'guidance-title', class: 'g-title', text: ctx.t(`action.${program}`) }),
+    h('h1', { id: 'guidance-title', class: 'g-title', text: ctx.t(`action.${program}`), 'data-speak': '' }),
     status);
   const main = h('div', { class: 'g-main', 'data-loaded': 'false', tabindex: '0', 'aria-labelledby': 'guidance-title' },
     h('p', { class: 'g-loading', text: ctx.t('guidance.loading') }));
@@ -108,6 +109,7 @@ export function guidanceScreen(state, ctx) {
     h('div', { class: 'g-body' }, main, side),
     h('nav', { class: 'g-actions' },
       more,
+      listenButton(ctx, () => screen),
       h('button', { type: 'button', class: 'btn btn-back', 'data-action': 'back', onclick: () => ctx.send({ action: 'back' }) },
         icon('back'), h('span', { text: ctx.t('action.back') })),
       h('button', { type: 'button', class: 'btn btn-done', 'data-action': 'done', onclick: () => ctx.send({ action: 'done' }) },
@@ -209,7 +211,7 @@ function body(program, choice, view, category, content, ctx, answer) {
       nodes.push(section('special', ctx.t('guidance.special'), c.special, 'ul', 'info', kind, content, ctx));
       const bpu = Array.isArray(content.notes_bpu) ? content.notes_bpu : content.notes_bpu ? [content.notes_bpu] : [];
       if (kind === 'bpu' && bpu.length) {
-        nodes.push(h('div', { class: 'g-note g-bpu', 'data-section': 'notes_bpu' },
+        nodes.push(h('div', { class: 'g-note g-bpu', 'data-section': 'notes_bpu', 'data-speak': '' },
           h('h2', { class: 'g-h2', text: ctx.t('guidance.bpu_note') }),
           bpu.map((n) => h('p', null, itemNode(n, content, ctx)))));
       }
@@ -263,7 +265,7 @@ function question(view, content, choice, ctx, answer) {
     type: 'button', class: 'btn btn-when', 'data-when': value, 'aria-pressed': String(chosen === value),
     onclick: () => answer(value),
   }, icon(chosen === value ? 'check' : 'clock'), h('span', { text: label }));
-  return h('section', { class: 'g-section g-when', 'data-section': 'when' },
+  return h('section', { class: 'g-section g-when', 'data-section': 'when', 'data-speak': '' },
     h('h2', { class: 'g-h2', text: content.question }),
     h('p', { class: 'g-when-hint', text: ctx.t('guidance.when_hint') }),
     h('div', { class: 'g-when-options' },
@@ -277,7 +279,7 @@ function activityVars(entry, ctx) {
 }
 
 function note(cls, content, iconName = 'info') {
-  return h('p', { class: `g-note ${cls}` }, icon(iconName), typeof content === 'string' ? h('span', { text: content }) : content);
+  return h('p', { class: `g-note ${cls}`, 'data-speak': '' }, icon(iconName), typeof content === 'string' ? h('span', { text: content }) : content);
 }
 
 // An item shows for everyone unless it says whom it is for ("only": pu, bpu or activity).
@@ -290,7 +292,7 @@ function applies(item, kind) {
 function section(name, title, items, listTag, bullet, kind, content, ctx) {
   const shown = (Array.isArray(items) ? items : []).filter((item) => applies(item, kind));
   if (shown.length === 0) return null;
-  return h('section', { class: `g-section g-${name}`, 'data-section': name },
+  return h('section', { class: `g-section g-${name}`, 'data-section': name, 'data-speak': '' },
     h('h2', { class: 'g-h2', text: title }),
     h(listTag, { class: ['g-list', bullet ? 'g-list-icons' : 'g-list-numbers'] },
       shown.map((item) => h('li', null, bullet ? icon(bullet) : null, itemNode(item, content, ctx)))));

@@ -10,6 +10,7 @@ import { DemoPanel } from './demo.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
 import { fitLargeText } from './fit.js';
+import { stopSpeech } from './speech.js';
 
 const READING_DELAY_MS = 150;   // "Tahan kartu…" only when reading takes longer than this
 const TOUCH_THROTTLE_MS = 1000; // the daemon only needs to know someone is still there
@@ -118,8 +119,9 @@ function render(state, force = false) {
     renderChrome();
   }
   if (!PERSONAL_SCREENS.has(state.screen)) forgetGuidanceAnswers();
-  let node;
+  stopSpeech(); // a new screen: whatever was being read no longer shows
   const ctx = makeCtx();
+  let node;
   switch (state.screen) {
     case 'reading': node = readingScreen(state, ctx); break;
     case 'status': node = state.tap ? statusScreen(state, ctx) : errorScreen({ ...state, error: 'READ_ERROR' }, ctx); break;
@@ -130,8 +132,8 @@ function render(state, force = false) {
   // replaceChildren drops the old subtree: a screen that is left keeps nothing in the DOM.
   root.replaceChildren(node);
   root.scrollTop = 0;
-  renderedKey = key;
   fitLargeText(root, prefs.large);
+  renderedKey = key;
   renderedScreen = state.screen;
   document.body.dataset.screen = state.screen;
   document.body.dataset.error = state.error ?? '';

@@ -4,6 +4,7 @@
 
 import { h } from './dom.js';
 import { icon, tapPicture } from './icons.js';
+import { listenButton } from './speech.js';
 import { MAIN_PROGRAMS, programsToShow, coveragesFor, isCovered, validityLine, funderLine, programView } from './coverage.js';
 
 const ACTION_ICONS = { JKK: 'accident', JKM: 'flower', JKN: 'health' };
@@ -64,12 +65,14 @@ export function statusScreen(state, ctx) {
         h('div', null, h('dt', { text: ctx.t('status.card_status') }),
           h('dd', { class: ['card-status', card.status === 'active' ? 'is-ok' : 'is-neutral'],
             text: ctx.has(`card_status.${card.status}`) ? ctx.t(`card_status.${card.status}`) : (card.status ?? '') })))),
-    h('p', { class: ['summary', verdictOk ? 'is-ok' : 'is-neutral'] },
-      icon(verdictOk ? 'check' : 'info'), h('span', { text: ctx.t(`status.summary.${verdictOk ? 'ACTIVE' : 'INACTIVE'}`) })),
+    h('div', { class: 'summary-row' },
+      h('p', { class: ['summary', verdictOk ? 'is-ok' : 'is-neutral'], 'data-speak': '' },
+        icon(verdictOk ? 'check' : 'info'), h('span', { text: ctx.t(`status.summary.${verdictOk ? 'ACTIVE' : 'INACTIVE'}`) })),
+      listenButton(ctx, () => document.getElementById('screen'))),
     dataBanner(state, ctx),
     h('div', { class: 'tiles' }, MAIN_PROGRAMS.map((p) => programTile(p, coverages, ctx))),
     otherPrograms(programsToShow(coverages).filter((p) => !MAIN_PROGRAMS.includes(p)), coverages, ctx),
-    h('nav', { class: 'actions', 'aria-label': ctx.t('status.situation') },
+    h('nav', { class: 'actions', 'aria-label': ctx.t('status.situation'), 'data-speak': '' },
       h('h2', { class: 'actions-title', text: ctx.t('status.situation') }),
       ['JKK', 'JKM', 'JKN'].map((p) => h('button', {
         type: 'button', class: 'btn btn-situation', 'data-action': 'guidance', 'data-program': p,
@@ -93,7 +96,7 @@ function programTile(program, coverages, ctx) {
     not_registered: () => ctx.t('tile.not_registered'),
   }[state]();
   return h('article', { class: ['tile', covered ? 'is-covered' : 'is-not-covered', `is-${state}`], 'data-program': program,
-    'data-covered': String(covered), 'data-state': state },
+    'data-covered': String(covered), 'data-state': state, 'data-speak': '' },
     h('div', { class: 'tile-id' },
       h('header', { class: 'tile-head' },
         h('span', { class: 'tile-code', text: program }),
@@ -120,7 +123,7 @@ function programTile(program, coverages, ctx) {
 // JHT and JP are mostly for wage earners: shown when present, one line each, no walkthrough.
 function otherPrograms(programs, coverages, ctx) {
   if (programs.length === 0) return null;
-  return h('article', { class: 'tile tile-others' },
+  return h('article', { class: 'tile tile-others', 'data-speak': '' },
     programs.map((p) => {
       const entry = coveragesFor(coverages, p)[0];
       const covered = isCovered(coverages, p);
@@ -149,7 +152,7 @@ export function errorScreen(state, ctx) {
 }
 
 export function callBox(ctx) {
-  return h('div', { class: 'call-box' },
+  return h('div', { class: 'call-box', 'data-speak': '' },
     h('p', { class: 'call-lead', text: ctx.t('guidance.call') }),
     h('p', { class: 'call-line' }, icon('phone'), h('span', { text: ctx.t('guidance.call_line') })),
     h('p', { class: 'call-number', 'aria-label': '1 1 2', text: '112' }),
@@ -163,7 +166,7 @@ export function dataBanner(state, ctx) {
   const stale = state.tap?.freshness === 'STALE' || data.freshness === 'STALE';
   const offline = Boolean(data.last_sync_error);
   if (!stale && !offline) return null;
-  return h('p', { class: 'banner banner-amber', role: 'status', 'data-banner': offline ? 'offline' : 'stale' },
+  return h('p', { class: 'banner banner-amber', role: 'status', 'data-banner': offline ? 'offline' : 'stale', 'data-speak': '' },
     icon('warn'), h('span', { text: ctx.t(offline ? 'banner.offline' : 'banner.stale', { date }) }));
 }
 

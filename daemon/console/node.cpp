@@ -13,6 +13,7 @@
 #include "audit/audit_log.h"
 #include "cache/cache.h"
 #include "cache/freshness.h"
+#include "cache/trust_state.h"
 #include "console/api.h"
 #include "console/guidance.h"
 #include "console/rate_limit.h"
@@ -34,10 +35,9 @@ int failStart(const Error& e) {
 }
 }  // namespace
 
-int runNode(const config::Config& cfg, const NodeLog& log) {
+int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLog& log) {
   const UnixSeconds now = nowSeconds();
-  auto root = trust::TrustRoot::load(cfg.root, now);
-  if (!root) return failStart(Error{root.error().code, "root: " + root.error().message});
+  const std::optional<trust::TrustRoot> root(std::move(trust_root));
   auto nik_key = roster::readNikKey(cfg.nik_key);
   if (!nik_key)
     return failStart(Error{nik_key.error().code, "nik_key: " + nik_key.error().message});
@@ -61,6 +61,10 @@ int runNode(const config::Config& cfg, const NodeLog& log) {
   cache::CacheOptions co;
   co.freshness = cache::freshnessPolicy(cfg.soft_age_hours, cfg.grace_days);
   co.profile = roster::Profile::Staff;
+  // Never served below what this node accepted; the root must chain from the pinned one.
+  co.trust_state = cache::trustStatePath(cfg.dbPath());
+  co.raise_trust_state = true;
+  co.root_chain_dir = fs::path(cfg.root).parent_path();
   auto cache = cache::Cache::open(cfg.dbPath(), *root, now, co);
   const auto info = cache.info(now);
   if (!info.serving) log.warning("console", "not serving: " + info.reason);

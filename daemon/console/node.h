@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "trust/trust.h"
 
 namespace kb::console {
 
@@ -13,8 +14,9 @@ struct NodeLog {
   std::function<void(std::string_view component, std::string_view message)> info, warning, error;
 };
 
-/// Runs the node; returns the process exit status (1 with "error: CODE: ..."
-/// on stderr when start-up fails: no answer is ever given without an audit log).
-int runNode(const config::Config& cfg, const NodeLog& log);
+/// Runs the node with the trust root start-up accepted; returns the process
+/// exit status (1 with "error: CODE: ..." on stderr when start-up fails: no
+/// answer is ever given without an audit log).
+int runNode(const config::Config& cfg, trust::TrustRoot root, const NodeLog& log);
 
 }  // namespace kb::console

@@ -155,7 +155,10 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     console::NodeLog node_log{[&log](std::string_view c, std::string_view m) { log.info(c, m); },
                               [&log](std::string_view c, std::string_view m) { log.warning(c, m); },
                               [&log](std::string_view c, std::string_view m) { log.error(c, m); }};
-    return console::runNode(cfg, node_log);
+    // The same start-up checks as a kiosk: directories, no DEV root unless allowed.
+    auto root = checkStartup(cfg, nowSeconds(), false);
+    if (!root) return printError(root.error());
+    return console::runNode(cfg, std::move(*root), node_log);
   }
   const UnixSeconds now = nowSeconds();
 

@@ -48,6 +48,20 @@ std::string_view codeName(Errc code) {
       return "UNVERIFIABLE";
     case Errc::Config:
       return "CONFIG";
+    case Errc::MirrorUnreachable:
+      return "MIRROR_UNREACHABLE";
+    case Errc::TlsUntrusted:
+      return "TLS_UNTRUSTED";
+    case Errc::HttpStatus:
+      return "HTTP_STATUS";
+    case Errc::Timeout:
+      return "TIMEOUT";
+    case Errc::LengthMismatch:
+      return "LENGTH_MISMATCH";
+    case Errc::Freeze:
+      return "FREEZE";
+    case Errc::DiskFull:
+      return "DISK_FULL";
     case Errc::Internal:
       return "INTERNAL";
   }

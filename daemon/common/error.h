@@ -31,6 +31,14 @@ enum class Errc {
   ReaderLost,          ///< the reader went away
   Unverifiable,        ///< stored data failed its integrity check
   Config,              ///< configuration rejected
+  // Mirror sync (docs/contracts.md §6): each fault of a download has its own code.
+  MirrorUnreachable,  ///< no connection to the mirror (refused, no route, DNS)
+  TlsUntrusted,       ///< the mirror's certificate is not trusted
+  HttpStatus,         ///< the mirror answered with an HTTP error status
+  Timeout,            ///< a transfer was slower than its deadline
+  LengthMismatch,     ///< a file is shorter or longer than the timestamp says
+  Freeze,             ///< the mirror's timestamp has expired: no newer data is reaching us
+  DiskFull,           ///< no space (or file size limit) while writing a download
   Internal,            ///< a broken invariant
 };
 

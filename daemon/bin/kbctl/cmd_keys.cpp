@@ -75,7 +75,7 @@ Result<int> keygen(const Words& words) {
 const std::set<std::string> kRootOptions = {
     "out",      "expires-days",  "root-key",           "threshold",      "snapshot-key",
     "card-key", "timestamp-key", "snapshot-threshold", "card-threshold", "from",
-    "old-key"};
+    "old-key",  "mirror"};
 
 Result<trust::RootSpec> specFromArgs(const Args& args, UnixSeconds now) {
   trust::RootSpec spec;
@@ -105,10 +105,19 @@ Result<trust::RootSpec> specFromArgs(const Args& args, UnixSeconds now) {
 
 // Signs, then re-reads what was written exactly as a kiosk would, so a root that
 // could never be accepted (threshold above its key count, say) is never written.
-Result<int> writeRoot(const std::string& out, const std::string& text, UnixSeconds now) {
+// With --mirror DIR the root is also laid out as DIR/root-V.json, the name under
+// which kiosks fetch each version of the chain (docs/contracts.md §6).
+Result<int> writeRoot(const std::string& out, const std::string& text, UnixSeconds now,
+                      const std::optional<std::string>& mirror = {}) {
   auto check = trust::TrustRoot::parse(text, now);
   if (!check) return std::unexpected(check.error());
   if (auto r = writeFileAtomic(out, text); !r) return std::unexpected(r.error());
+  if (mirror) {
+    auto copy =
+        std::filesystem::path(*mirror) / ("root-" + std::to_string(check->version()) + ".json");
+    if (auto r = writeFileAtomic(copy, text); !r) return std::unexpected(r.error());
+    std::cout << copy.string() << '\n';
+  }
   std::cout << out << ": trust root version " << check->version() << (check->dev() ? " (DEV)" : "")
             << ", expires " << formatUtc(check->expires()) << '\n';
   return 0;
@@ -128,7 +137,7 @@ Result<int> rootInit(const Words& words) {
   spec->dev = args->has("dev");
   auto signers = loadSigningKeys(args->all("root-key"));
   if (!signers) return std::unexpected(signers.error());
-  return writeRoot(*out, trust::makeRoot(*spec, *signers), now);
+  return writeRoot(*out, trust::makeRoot(*spec, *signers), now, args->get("mirror"));
 }
 
 Result<int> rootRotate(const Words& words) {
@@ -163,7 +172,7 @@ Result<int> rootRotate(const Words& words) {
   if (!signers) return std::unexpected(signers.error());
   std::string text = trust::makeRoot(*spec, *signers);
   if (auto chain = old->update(text, now); !chain) return std::unexpected(chain.error());
-  return writeRoot(*out, text, now);
+  return writeRoot(*out, text, now, args->get("mirror"));
 }
 
 Result<int> rootCheck(const Words& words) {
@@ -204,16 +213,19 @@ std::vector<Command> keyCommands() {
        "K2.key ...]\n"
        "         --threshold N --snapshot-key S.pub [...] --card-key C.pub [...] [--timestamp-key "
        "T.pub]\n"
-       "         [--snapshot-threshold N] [--card-threshold N] [--dev]\n\n"
+       "         [--snapshot-threshold N] [--card-threshold N] [--dev] [--mirror DIR]\n\n"
        "The root keys sign the document; --threshold of them must sign every later version.\n"
-       "--dev marks the root as a development root (shown wherever it is used).\n",
+       "--dev marks the root as a development root (shown wherever it is used).\n"
+       "--mirror DIR also writes DIR/root-1.json, where kiosks fetch the chain from.\n",
        rootInit},
       {"root rotate", "create root version N+1, signed by old and new root keys",
        "usage: kbctl root rotate --from root.json --out root-next.json --expires-days D\n"
        "         --old-key OLD.key [...] --root-key NEW.key [...] --threshold N\n"
-       "         [--snapshot-key S.pub ...] [--card-key C.pub ...] [--timestamp-key T.pub]\n\n"
+       "         [--snapshot-key S.pub ...] [--card-key C.pub ...] [--timestamp-key T.pub]\n"
+       "         [--mirror DIR]\n\n"
        "A threshold of the current root keys (--old-key) and of the new root keys (--root-key)\n"
-       "must sign. Roles not named keep their keys. The result is checked as a kiosk would.\n",
+       "must sign. Roles not named keep their keys. The result is checked as a kiosk would.\n"
+       "--mirror DIR also writes DIR/root-N.json (N the new version) for kiosks to walk to.\n",
        rootRotate},
       {"root check", "check a trust root, or that it follows a trusted one",
        "usage: kbctl root check [--trusted CURRENT.json] ROOT.json\n\n"

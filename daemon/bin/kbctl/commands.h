@@ -24,5 +24,6 @@ std::vector<Command> rosterCommands();  // cmd_roster.cpp: roster check, roster 
 std::vector<Command> bundleCommands();  // cmd_bundle.cpp: publish, verify, import, lookup
 std::vector<Command> cardCommands();    // cmd_card.cpp: card encode, card read, card write
 std::vector<Command> auditCommands();   // cmd_audit.cpp: audit verify
+std::vector<Command> syncCommands();    // cmd_sync.cpp: timestamp, sync
 
 }  // namespace kb::cli

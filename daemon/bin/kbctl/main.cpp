@@ -9,7 +9,7 @@ namespace {
 std::vector<kb::cli::Command> allCommands() {
   std::vector<kb::cli::Command> all;
   for (auto part : {kb::cli::keyCommands, kb::cli::rosterCommands, kb::cli::bundleCommands,
-                    kb::cli::cardCommands, kb::cli::auditCommands}) {
+                    kb::cli::cardCommands, kb::cli::auditCommands, kb::cli::syncCommands}) {
     auto cmds = part();
     all.insert(all.end(), cmds.begin(), cmds.end());
   }

@@ -39,7 +39,7 @@ enum class Errc {
   LengthMismatch,     ///< a file is shorter or longer than the timestamp says
   Freeze,             ///< the mirror's timestamp has expired: no newer data is reaching us
   DiskFull,           ///< no space (or file size limit) while writing a download
-  Internal,            ///< a broken invariant
+  Internal,           ///< a broken invariant
 };
 
 std::string_view codeName(Errc code);

@@ -12,7 +12,7 @@ build_pkgs=(
 test_pkgs=(
   clang-16 libclang-rt-16-dev clang-format clang-tidy-16 time
   nginx-light chromium nodejs npm zbar-tools curl openssl espeak-ng
-  debhelper devscripts lintian debootstrap fonts-liberation cage grim xwayland util-linux python3
+  debhelper devscripts lintian debootstrap systemd-container fonts-liberation cage grim xwayland util-linux python3
 )
 
 want=("${build_pkgs[@]}")

@@ -33,6 +33,10 @@ void Broadcaster::subscribe(std::shared_ptr<WebSocketSession> session) {
       return;
     }
     prune();
+    while (!sessions_.empty() && sessions_.size() >= max_clients_) {
+      if (auto oldest = sessions_.front().lock()) oldest->close();
+      sessions_.erase(sessions_.begin());
+    }
     sessions_.push_back(session);
     if (latest_) session->send(latest_);
   });

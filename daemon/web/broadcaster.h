@@ -22,7 +22,10 @@ class WebSocketSession;
 
 class Broadcaster {
  public:
-  explicit Broadcaster(Strand strand) : strand_(std::move(strand)) {}
+  /// At most `max_clients` WebSocket clients: a new one closes the oldest, so the
+  /// kiosk page's reconnect always gets in, however many idle sockets are open.
+  explicit Broadcaster(Strand strand, std::size_t max_clients = 8)
+      : strand_(std::move(strand)), max_clients_(max_clients) {}
 
   // All thread-safe: they post to the strand.
   void publish(std::shared_ptr<const std::string> message);
@@ -38,7 +41,8 @@ class Broadcaster {
   void prune();
 
   Strand strand_;
-  std::vector<std::weak_ptr<WebSocketSession>> sessions_;
+  std::size_t max_clients_;
+  std::vector<std::weak_ptr<WebSocketSession>> sessions_;  // oldest first
   std::shared_ptr<const std::string> latest_;
   // After closeAll() (shutdown) a client finishing its handshake must not join, or it
   // keeps the io_context busy past stop().

@@ -1,6 +1,8 @@
 #include "web/http_session.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,7 +15,10 @@ namespace kb::web {
 namespace beast = boost::beast;
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, const HttpContext& context)
-    : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {}
+    : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {
+  beast::error_code ec;
+  peer_ = stream_.socket().remote_endpoint(ec).address();
+}
 
 net::awaitable<void> HttpSession::run(std::shared_ptr<HttpSession> self) {
   co_await self->loop();
@@ -28,14 +33,42 @@ void HttpSession::close() {
   });
 }
 
+namespace {
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
 std::optional<Response> HttpSession::reject(const Request& req) const {
+  // Exactly one Host: with two, a proxy and we could each read a different one.
+  if (req.count(http::field::host) != 1)
+    return errorResponse(http::status::bad_request, "BAD_HOST", "exactly one Host header");
   // DNS rebinding and cross-site requests: a page from elsewhere must not read
-  // or drive the kiosk, so Host (and Origin when a browser sends one) must be loopback.
-  if (!isLoopbackHost(req[http::field::host]))
+  // or drive the kiosk, so Host must be loopback, and Origin (when a browser sends
+  // one) must be this very origin: another loopback port is another site.
+  const auto host = req[http::field::host];
+  if (!isLoopbackHost(host))
     return errorResponse(http::status::misdirected_request, "BAD_HOST", "host must be loopback");
+  if (req.count(http::field::origin) > 1)
+    return errorResponse(http::status::forbidden, "BAD_ORIGIN", "more than one Origin header");
   auto origin = req.find(http::field::origin);
-  if (origin != req.end() && !isLoopbackOrigin(origin->value()))
-    return errorResponse(http::status::forbidden, "BAD_ORIGIN", "origin must be loopback");
+  if (origin != req.end() && (!isLoopbackOrigin(origin->value()) ||
+                              !equalsIgnoreCase(origin->value(), "http://" + std::string(host))))
+    return errorResponse(http::status::forbidden, "BAD_ORIGIN",
+                         "origin must be this kiosk's own origin");
+  // Our POST bodies are JSON; a form or text/plain body (which a page elsewhere
+  // may send without asking) is refused.
+  if (req.method() == http::verb::post && !req.body().empty()) {
+    std::string_view type = req[http::field::content_type];
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+    if (!equalsIgnoreCase(type, "application/json"))
+      return errorResponse(http::status::unsupported_media_type, "UNSUPPORTED_MEDIA_TYPE",
+                           "POST bodies must be application/json");
+  }
   return std::nullopt;
 }
 

@@ -45,16 +45,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   static net::awaitable<void> run(std::shared_ptr<HttpSession> self);
   /// Thread-safe: close the connection (shutdown).
   void close();
+  /// Thread-safe: the connection became a WebSocket (the broadcaster's budget then).
+  bool upgraded() const { return upgraded_; }
+  const net::ip::address& peer() const { return peer_; }
 
  private:
   net::awaitable<void> loop();
   std::optional<Response> reject(const Request& req) const;
 
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   // Kept apart from stream_: after an upgrade stream_ is moved-from and has no executor.
   net::any_io_executor executor_;
   const HttpContext& context_;
-  bool upgraded_ = false;
+  net::ip::address peer_;
+  std::atomic<bool> upgraded_{false};
 };
 
 }  // namespace kb::web

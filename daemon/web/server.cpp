@@ -1,5 +1,7 @@
 #include "web/server.h"
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -10,12 +12,13 @@ namespace kb::web {
 
 Server::Server(net::io_context& io, const Router& router, Broadcaster& broadcaster,
                HttpCounters& counters, WebSocketSession::ActionSink on_action, HttpOptions options,
-               std::size_t max_connections)
+               std::size_t max_http_connections, std::size_t max_http_per_peer)
     : io_(io),
       strand_(net::make_strand(io)),
       acceptor_(strand_),
       context_{router, broadcaster, std::move(on_action), counters, options},
-      max_connections_(max_connections) {}
+      max_connections_(max_http_connections),
+      max_per_peer_(max_http_per_peer) {}
 
 Result<net::ip::tcp::endpoint> Server::listen(const std::string& address, unsigned short port) {
   boost::system::error_code ec;
@@ -46,10 +49,30 @@ net::awaitable<void> Server::acceptLoop(Server* self) {
       continue;  // e.g. EMFILE, a connection reset before accept: keep serving
     }
     std::erase_if(self->sessions_, [](const std::weak_ptr<HttpSession>& w) { return w.expired(); });
-    if (self->sessions_.size() >= self->max_connections_) {
-      socket.close(ec);  // bounded: a kiosk has one browser, a few tools at most
-      continue;
-    }
+    boost::system::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec).address();
+    // Bounded: a kiosk has one browser and a few tools. A spent budget closes the
+    // oldest HTTP connection (per peer first), never the new one.
+    auto http = [](const std::shared_ptr<HttpSession>& s) { return s && !s->upgraded(); };
+    auto from_peer = [&](const std::shared_ptr<HttpSession>& s) {
+      return http(s) && s->peer() == peer;
+    };
+    auto evict_oldest = [&](const auto& pred) {
+      auto it = std::find_if(self->sessions_.begin(), self->sessions_.end(),
+                             [&](const std::weak_ptr<HttpSession>& w) { return pred(w.lock()); });
+      if (it == self->sessions_.end()) return;
+      if (auto s = it->lock()) s->close();
+      self->sessions_.erase(it);
+    };
+    auto count = [&](const auto& pred) {
+      return static_cast<std::size_t>(
+          std::count_if(self->sessions_.begin(), self->sessions_.end(),
+                        [&](const std::weak_ptr<HttpSession>& w) { return pred(w.lock()); }));
+    };
+    if (count(from_peer) >= self->max_per_peer_)
+      evict_oldest(from_peer);
+    else if (count(http) >= self->max_connections_)
+      evict_oldest(http);
     auto executor = socket.get_executor();  // the connection's own strand
     auto session = std::make_shared<HttpSession>(std::move(socket), self->context_);
     self->sessions_.push_back(session);

@@ -15,8 +15,8 @@ namespace kb::web {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-WebSocketSession::WebSocketSession(beast::tcp_stream&& stream, Broadcaster& broadcaster,
-                                   ActionSink sink, WebSocketOptions options)
+WebSocketSession::WebSocketSession(Stream&& stream, Broadcaster& broadcaster, ActionSink sink,
+                                   WebSocketOptions options)
     : ws_(std::move(stream)),
       broadcaster_(broadcaster),
       sink_(std::move(sink)),
@@ -42,13 +42,24 @@ net::awaitable<void> WebSocketSession::run(std::shared_ptr<WebSocketSession> sel
     co_return;
   }
   ws.text(true);
+  // Our keep-alive pings are answered with pongs: traffic, but no message.
+  ws.control_callback([raw = self.get()](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) {
+      raw->message_mark_ = raw->bytesRead();
+      raw->pending_since_.reset();
+    }
+  });
+  self->message_mark_ = self->bytesRead();
   net::co_spawn(ws.get_executor(), writeLoop(self), net::detached);
+  net::co_spawn(ws.get_executor(), watchdog(self), net::detached);
   self->broadcaster_.subscribe(self);
 
   beast::flat_buffer buffer;
   while (!self->closed_) {
     co_await ws.async_read(buffer, net::redirect_error(net::use_awaitable, ec));
     if (ec) break;
+    self->message_mark_ = self->bytesRead();
+    self->pending_since_.reset();
     if (ws.got_text()) self->sink_(beast::buffers_to_string(buffer.data()));
     buffer.consume(buffer.size());
   }
@@ -71,6 +82,31 @@ net::awaitable<void> WebSocketSession::writeLoop(std::shared_ptr<WebSocketSessio
     self->queue_.pop_front();
   }
   self->shutdown();
+}
+
+std::uint64_t WebSocketSession::bytesRead() {
+  return beast::get_lowest_layer(ws_).rate_policy().bytesRead();
+}
+
+// Ends a client that keeps sending without completing a message: an endless run
+// of empty continuation frames, or a message dripped in too slowly.
+net::awaitable<void> WebSocketSession::watchdog(std::shared_ptr<WebSocketSession> self) {
+  net::steady_timer tick(self->ws_.get_executor());
+  beast::error_code ec;
+  while (!self->closed_) {
+    tick.expires_after(std::chrono::milliseconds(100));
+    co_await tick.async_wait(net::redirect_error(net::use_awaitable, ec));
+    if (self->closed_) break;
+    const std::uint64_t pending = self->bytesRead() - self->message_mark_;
+    if (pending == 0) continue;
+    const auto now = std::chrono::steady_clock::now();
+    if (!self->pending_since_) self->pending_since_ = now;
+    if (pending > self->options_.assembly_bytes_limit ||
+        now - *self->pending_since_ > self->options_.assembly_timeout) {
+      self->shutdown();
+      break;
+    }
+  }
 }
 
 void WebSocketSession::send(std::shared_ptr<const std::string> message) {

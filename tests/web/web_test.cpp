@@ -263,8 +263,17 @@ TEST_F(WebTest, ForeignHostOrOriginIsRefused) {
                         {{"Origin", "http://evil.example"}})
                 .status,
             403);
+  // Another loopback port is another site.
   EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {},
                         {{"Origin", "http://localhost:9"}})
+                .status,
+            403);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {},
+                        {{"Origin", "http://127.0.0.1:" + std::to_string(port_ + 1)}})
+                .status,
+            403);
+  EXPECT_EQ(httpRequest(port_, boost::beast::http::verb::get, "/api/state", {},
+                        {{"Origin", "http://127.0.0.1:" + std::to_string(port_)}})
                 .status,
             200);
   EXPECT_EQ(
@@ -356,6 +365,103 @@ TEST_F(WebTest, HealthzFollowsTheCache) {
   auto j = nlohmann::json::parse(bad.body);
   EXPECT_EQ(j["status"], "unavailable");
   EXPECT_EQ(j["reason"], "no verified cache");
+}
+
+// Healthy means a citizen can be served: without a reader nobody can be.
+TEST_F(WebTest, HealthzIs503WhileTheReaderIsLost) {
+  ASSERT_EQ(httpGet(port_, "/healthz").status, 200);
+  kiosk_->readerLost("unplugged");
+  auto lost = httpGet(port_, "/healthz");
+  EXPECT_EQ(lost.status, 503) << lost.body;
+  EXPECT_EQ(nlohmann::json::parse(lost.body)["code"], "READER_LOST");
+  kiosk_->readerBack();
+  EXPECT_EQ(httpGet(port_, "/healthz").status, 200);
+}
+
+// Raw bytes to the server; what it answers until it closes (bounded).
+std::string rawExchange(unsigned short port, const std::string& bytes) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  boost::asio::write(socket, boost::asio::buffer(bytes));
+  std::string out;
+  std::array<char, 4096> buf{};
+  boost::system::error_code ec;
+  while (!ec && out.size() < 65536) {
+    auto n = socket.read_some(boost::asio::buffer(buf), ec);
+    out.append(buf.data(), n);
+  }
+  return out;
+}
+
+TEST_F(WebTest, DuplicateHostHeadersAreRefused) {
+  auto r = rawExchange(port_,
+                       "GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n"
+                       "Connection: close\r\n\r\n");
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 400")) << r;
+  EXPECT_NE(r.find("BAD_HOST"), std::string::npos) << r;
+  auto two_origins = rawExchange(port_,
+                                 "GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 "Origin: http://127.0.0.1\r\nOrigin: http://evil.example\r\n"
+                                 "Connection: close\r\n\r\n");
+  EXPECT_TRUE(two_origins.starts_with("HTTP/1.1 403")) << two_origins;
+}
+
+TEST_F(WebTest, PostBodiesMustBeJson) {
+  namespace http = boost::beast::http;
+  // A page elsewhere can send a form or text/plain without a preflight: refused first.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded", ""}) {
+    std::string req = "POST /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    if (*type) req += std::string("Content-Type: ") + type + "\r\n";
+    req += "Content-Length: 2\r\n\r\n{}";
+    auto r = rawExchange(port_, req);
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 415")) << type << "\n" << r;
+  }
+  // JSON gets as far as the router (no POST route here: 405).
+  EXPECT_EQ(httpRequest(port_, http::verb::post, "/api/state", "{}").status, 405);
+}
+
+TEST_F(WebTest, IdleWebSocketsAndSlowSocketsNeverBlockHealthzOrTheNextClient) {
+  std::vector<std::unique_ptr<WsClient>> idle;
+  for (int i = 0; i < 64; ++i) {
+    idle.push_back(std::make_unique<WsClient>());
+    idle.back()->connect(port_);
+  }
+  boost::asio::io_context io;  // before the sockets: they must go first
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> slow;
+  for (int i = 0; i < 100; ++i) {
+    slow.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io));
+    slow.back()->connect({boost::asio::ip::make_address("127.0.0.1"), port_});
+    boost::asio::write(*slow.back(), boost::asio::buffer(std::string("GET / HTTP/1.1\r\n")));
+  }
+  auto h = httpGet(port_, "/healthz");
+  EXPECT_EQ(h.status, 200) << h.body;
+  WsClient page;
+  page.connect(port_);
+  EXPECT_TRUE(page.readText()) << "the page's own reconnect got no state";
+  auto metrics = httpGet(port_, "/metrics").body;
+  EXPECT_NE(metrics.find("kb_ws_clients 8"), std::string::npos) << metrics;
+}
+
+TEST_F(WebTest, EndlessEmptyContinuationFramesAreCutOff) {
+  WsClient client;
+  client.connect(port_);
+  ASSERT_TRUE(client.readText());  // the first state
+  auto& socket = boost::beast::get_lowest_layer(client.stream()).socket();
+  // A non-final empty text frame, then empty non-final continuations, masked as a
+  // client must: 6 bytes each, no payload, never a final frame.
+  const std::string first("\x01\x80\x00\x00\x00\x00", 6);
+  const std::string more("\x00\x80\x00\x00\x00\x00", 6);
+  boost::system::error_code ec;
+  boost::asio::write(socket, boost::asio::buffer(first), ec);
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += more;
+  auto deadline = std::chrono::steady_clock::now() + 10s;  // only catches "never closed"
+  while (!ec && std::chrono::steady_clock::now() < deadline) {
+    boost::asio::write(socket, boost::asio::buffer(burst), ec);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_TRUE(ec) << "the server still reads endless empty frames";
 }
 
 TEST_F(WebTest, MetricsAreValidPrometheusText) {

@@ -1,5 +1,7 @@
 #include "cache/sqlite.h"
 
+#include <utility>
+
 namespace kb::cache::sql {
 namespace {
 Error stmtError(sqlite3_stmt* s, int rc) {
@@ -10,22 +12,38 @@ Error stmtError(sqlite3_stmt* s, int rc) {
 }
 }  // namespace
 
-Stmt& Stmt::bind(int i, std::int64_t v) {
-  sqlite3_bind_int64(s_.get(), i, v);
+Stmt& Stmt::checkBind(int rc, int i) {
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) {
+    bind_rc_ = rc;
+    bind_index_ = i;
+  }
   return *this;
+}
+
+Stmt& Stmt::bind(int i, std::int64_t v) {
+  return checkBind(sqlite3_bind_int64(s_.get(), i, v), i);
 }
 
 Stmt& Stmt::bind(int i, std::string_view text) {
-  sqlite3_bind_text64(s_.get(), i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  return *this;
+  return checkBind(
+      sqlite3_bind_text64(s_.get(), i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8), i);
 }
 
 Stmt& Stmt::bindBlob(int i, std::string_view bytes) {
-  sqlite3_bind_blob64(s_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
-  return *this;
+  return checkBind(sqlite3_bind_blob64(s_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT),
+                   i);
 }
 
 Result<bool> Stmt::step() {
+  if (bind_rc_ != SQLITE_OK) {
+    // A value that did not bind must not run as NULL: report it, run nothing.
+    const int base = bind_rc_ & 0xff;
+    return fail(base == SQLITE_TOOBIG  ? Errc::TooLarge
+                : base == SQLITE_NOMEM ? Errc::Io
+                                       : Errc::Internal,
+                "sqlite: cannot bind parameter " + std::to_string(bind_index_) + ": " +
+                    sqlite3_errstr(bind_rc_));
+  }
   int rc = sqlite3_step(s_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -47,6 +65,26 @@ Result<void> Stmt::run() {
 void Stmt::reset() {
   sqlite3_reset(s_.get());
   sqlite3_clear_bindings(s_.get());
+  bind_rc_ = SQLITE_OK;
+  bind_index_ = 0;
+}
+
+Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+
+Transaction::~Transaction() {
+  // Only if still inside the transaction: a failed statement may already have ended it.
+  if (db_ && !sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Result<void> Transaction::commit() {
+  if (!db_) return fail(Errc::Internal, "sqlite: commit without an open transaction");
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    const int base = sqlite3_errcode(db_) & 0xff;
+    return fail(base == SQLITE_CORRUPT || base == SQLITE_NOTADB ? Errc::Unverifiable : Errc::Io,
+                std::string("commit: sqlite: ") + sqlite3_errmsg(db_));
+  }
+  db_ = nullptr;
+  return {};
 }
 
 std::string_view Stmt::text(int col) const {
@@ -83,6 +121,11 @@ Result<void> Db::exec(const std::string& sql) {
   if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
     return std::unexpected(error("exec"));
   return {};
+}
+
+Result<Transaction> Db::begin() {
+  if (auto r = exec("BEGIN"); !r) return std::unexpected(r.error());
+  return Transaction(db_.get());
 }
 
 Result<Stmt> Db::prepare(std::string_view sql) {

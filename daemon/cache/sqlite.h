@@ -26,13 +26,15 @@ class Stmt {
   Stmt() = default;
   explicit Stmt(sqlite3_stmt* s) : s_(s) {}
 
+  // Binds chain; the first one that fails (no such parameter, value too big) is
+  // remembered and reported by the next step() or run(), which then runs nothing.
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, std::string_view text);       ///< TEXT
   Stmt& bindBlob(int i, std::string_view bytes);  ///< BLOB
   /// SQLITE_ROW → true, SQLITE_DONE → false, otherwise an error.
   Result<bool> step();
   Result<void> run();  ///< step to completion, then reset
-  void reset();
+  void reset();        ///< also clears the bindings and a remembered bind failure
 
   std::int64_t integer(int col) const { return sqlite3_column_int64(s_.get(), col); }
   std::string_view text(int col) const;
@@ -40,7 +42,31 @@ class Stmt {
   sqlite3_stmt* get() const { return s_.get(); }
 
  private:
+  Stmt& checkBind(int rc, int i);
+
   std::unique_ptr<sqlite3_stmt, StmtFinalizer> s_;
+  int bind_rc_ = SQLITE_OK;  ///< the first failed bind's result code
+  int bind_index_ = 0;       ///< and its parameter
+};
+
+/// One open transaction: BEGIN when made (Db::begin), COMMIT by commit(), and
+/// ROLLBACK when it goes out of scope uncommitted, on every early return.
+/// Must not outlive its Db.
+class Transaction {
+ public:
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  /// On failure the transaction is still open and rolled back by the destructor.
+  Result<void> commit();
+
+ private:
+  friend class Db;
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  sqlite3* db_;  ///< null once committed (or moved from)
 };
 
 class Db {
@@ -49,6 +75,7 @@ class Db {
   static Result<Db> open(const std::string& path, int flags);
 
   Result<void> exec(const std::string& sql);
+  Result<Transaction> begin();  ///< BEGIN; see Transaction
   Result<Stmt> prepare(std::string_view sql);
   Result<std::int64_t> scalar(const std::string& sql);  ///< first column of the first row
   Error error(std::string_view what) const;

@@ -36,16 +36,25 @@ int migrationNumber(const Migration& m) {
 Result<void> migrate(sql::Db& db, int target) {
   auto current = db.scalar("PRAGMA user_version");
   if (!current) return std::unexpected(current.error());
+  if (*current > schemaVersion())
+    return fail(Errc::Unverifiable, "schema version " + std::to_string(*current) +
+                                        " is newer than this build's " +
+                                        std::to_string(schemaVersion()));
   for (const auto& m : kMigrations) {
-    int n = migrationNumber(m);
+    const int n = migrationNumber(m);
+    if (n <= 0) return fail(Errc::Internal, std::string(m.name) + ": migration without a number");
     if (n <= *current || n > target) continue;
-    // One transaction per step: a crash leaves the file at a whole version.
+    // One transaction per step: a crash leaves the file at a whole version, and a
+    // step that fails is rolled back.
+    auto step_failed = [&m](const Error& e) {
+      return fail(e.code, std::string(m.name) + ": " + e.message);
+    };
+    auto txn = db.begin();
+    if (!txn) return step_failed(txn.error());
     for (const std::string& sql :
-         {std::string("BEGIN"), std::string(m.sql), "PRAGMA user_version = " + std::to_string(n),
-          std::string("COMMIT")}) {
-      if (auto r = db.exec(sql); !r)
-        return fail(Errc::Io, std::string(m.name) + ": " + r.error().message);
-    }
+         {std::string(m.sql), "PRAGMA user_version = " + std::to_string(n)})
+      if (auto r = db.exec(sql); !r) return step_failed(r.error());
+    if (auto r = txn->commit(); !r) return step_failed(r.error());
   }
   return {};
 }
@@ -114,8 +123,10 @@ struct Staging {
   std::filesystem::path path;
   std::optional<sql::Db> db;
   std::optional<sql::Stmt> upsert, remove;
+  std::optional<sql::Transaction> txn;  ///< open from createStaging to finishStaging
 
   void close() {
+    txn.reset();  // rolls back what was not committed
     upsert.reset();
     remove.reset();
     db.reset();
@@ -154,7 +165,9 @@ Result<void> createStaging(Staging& st, const Manifest& m, std::optional<Verifie
     if (auto r = d.exec(pragma); !r) return r;
   }
   if (auto r = migrate(d, schemaVersion()); !r) return r;
-  if (auto r = d.exec("BEGIN"); !r) return r;
+  auto txn = d.begin();
+  if (!txn) return std::unexpected(txn.error());
+  st.txn.emplace(std::move(*txn));
   auto up =
       d.prepare(m.type == BundleType::Delta
                     ? "INSERT OR REPLACE INTO records (bucket, card_no, body) VALUES (?1, ?2, ?3)"
@@ -223,7 +236,8 @@ Result<void> finishStaging(Staging& st, const Manifest& m, UnixSeconds newest_se
         .bind(12, std::string_view(bundle_sha256));
     if (auto r = meta->run(); !r) return r;
   }
-  if (auto r = d.exec("COMMIT"); !r) return r;
+  if (auto r = st.txn->commit(); !r) return r;
+  st.txn.reset();
   auto check = d.prepare("PRAGMA quick_check");
   if (!check) return std::unexpected(check.error());
   auto row = check->step();
@@ -281,8 +295,13 @@ Result<VerifiedFile> openVerified(const std::filesystem::path& path, const trust
                  {}};
   meta.value() = sql::Stmt();
   if (*version >= 2) {
+    // A file that says schema 2 has the column: its absence is an error, not "".
     auto s = f.db.prepare("SELECT bundle_sha256 FROM meta WHERE id = 1");
-    if (s && s->step().value_or(false)) f.bundle_sha256 = std::string(s->text(0));
+    if (!s) return std::unexpected(unverifiable(path, s.error().message));
+    auto sha = s->step();
+    if (!sha) return std::unexpected(unverifiable(path, sha.error().message));
+    if (!*sha) return std::unexpected(unverifiable(path, "no meta row"));
+    f.bundle_sha256 = std::string(s->text(0));
   }
 
   auto buckets = f.db.prepare("SELECT bucket, digest FROM buckets ORDER BY bucket");
@@ -390,7 +409,7 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
     installed.emplace(std::move(*prev));
   }
 
-  Staging st{withSuffix(db_path, ".staging"), {}, {}, {}};
+  Staging st{withSuffix(db_path, ".staging"), {}, {}, {}, {}};
   UnixSeconds newest_seen = 0;
   ReadOptions ro;
   ro.limits = options.limits;

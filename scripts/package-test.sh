@@ -95,13 +95,17 @@ base_version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
 up_version="${base_version}+upgrade1"
 rm -rf "$work/v1" "$work/v2"
 mkdir -p "$work/v1" "$work/v2"
-if [ -n "${KB_BUILD_LOCK:-}" ]; then exec 9>>"$KB_BUILD_LOCK"; flock 9; fi
+# (Only when there is something to compile: a no-op check needs no lock.)
+if [ -n "${KB_BUILD_LOCK:-}" ] &&
+  ! { [ -f build/release/build.ninja ] && ninja -C build/release -n kartu-bahagiad kbctl 2>/dev/null | grep -q 'no work to do'; }; then
+  exec 9>>"$KB_BUILD_LOCK"; flock 9
+fi
 scripts/build-deb.sh | tee "$work/lintian-v1.txt"
 cp build/deb/kartu-bahagia*_"$base_version"_*.deb "$work/v1/"
 KB_DEB_VERSION=$up_version scripts/build-deb.sh >"$work/build-v2.log" 2>&1 ||
   { cat "$work/build-v2.log"; fail "rebuilding $up_version"; }
 cp build/deb/kartu-bahagia*_"$up_version"_*.deb "$work/v2/"
-if [ -n "${KB_BUILD_LOCK:-}" ]; then flock -u 9; exec 9>&-; fi
+{ flock -u 9 && exec 9>&-; } 2>/dev/null || true
 ls -l "$work"/v1/*.deb
 
 # 2. The clean root: minbase, then a layer with the dependencies (from the .debs'
@@ -160,11 +164,11 @@ snapshot >"$work/files-before.txt"
 
 # 3. Install with apt, as docs/operations.md says.
 step "apt install ./kartu-bahagia_${base_version}_*.deb ./kartu-bahagia-kiosk_${base_version}_all.deb"
-mkdir -p "$root/tmp/debs"
-cp "$work"/v1/*.deb "$work"/v2/*.deb "$root/tmp/debs/"
+mkdir -p "$root/root/debs"
+cp "$work"/v1/*.deb "$work"/v2/*.deb "$root/root/debs/"
 in_root DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  "/tmp/debs/kartu-bahagia_${base_version}_$(dpkg --print-architecture).deb" \
-  "/tmp/debs/kartu-bahagia-kiosk_${base_version}_all.deb" >"$work/install.log" 2>&1 ||
+  "/root/debs/kartu-bahagia_${base_version}_$(dpkg --print-architecture).deb" \
+  "/root/debs/kartu-bahagia-kiosk_${base_version}_all.deb" >"$work/install.log" 2>&1 ||
   { cat "$work/install.log"; fail "apt install"; }
 grep -E "^(Setting up|Unpacking) kartu" "$work/install.log"
 
@@ -264,17 +268,21 @@ step "the kiosk unit's sandbox runs Chromium with its own sandbox on"
 dropin=$root/etc/systemd/system/kartu-bahagia-kiosk.service.d
 policy=$root/etc/chromium/policies/managed/kartu-bahagia.json
 mkdir -p "$dropin"
-printf '%s\n' '[Unit]' 'ConditionPathExists=' '[Service]' 'Type=oneshot' 'Restart=no' 'TTYPath=' \
-  'StandardInput=null' 'StandardOutput=file:/run/kb-kiosk-dom.html' 'StandardError=file:/run/kb-kiosk-err.txt' \
-  'ExecStartPre=' 'ExecStart=' \
-  "ExecStart=/usr/bin/timeout 60 /usr/bin/chromium --headless --disable-gpu --no-first-run --user-data-dir=/run/kartu-kiosk/p --timeout=5000 --dump-dom http://127.0.0.1:$port/" \
-  >"$dropin/package-test.conf"
-in_sys systemctl daemon-reload
-in_sys systemctl start kartu-bahagia-kiosk.service || true
+headless_dropin() {  # TIMEOUT_S
+  printf '%s\n' '[Unit]' 'ConditionPathExists=' '[Service]' 'Type=oneshot' 'Restart=no' 'TTYPath=' \
+    'StandardInput=null' 'StandardOutput=file:/run/kb-kiosk-dom.html' 'StandardError=file:/run/kb-kiosk-err.txt' \
+    'ExecStartPre=' 'ExecStart=' \
+    "ExecStart=/usr/bin/timeout $1 /usr/bin/chromium --headless --disable-gpu --no-first-run --user-data-dir=/run/kartu-kiosk/p --timeout=5000 --dump-dom http://127.0.0.1:$port/" \
+    >"$dropin/package-test.conf"
+  in_sys systemctl daemon-reload
+}
+headless_dropin 10
+in_sys systemctl start kartu-bahagia-kiosk.service 2>/dev/null || true
 in_sys grep -q 'DevTools remote debugging is disallowed by the system admin' /run/kb-kiosk-err.txt ||
   { in_sys grep -v -i dbus /run/kb-kiosk-err.txt | tail -5; fail "the policy did not refuse DevTools"; }
 echo "with the policy: Chromium refuses DevTools (headless cannot even start)"
 mv "$policy" "$work/policy.json"
+headless_dropin 60
 in_sys systemctl reset-failed kartu-bahagia-kiosk.service 2>/dev/null || true
 if ! in_sys systemctl start kartu-bahagia-kiosk.service; then
   mv "$work/policy.json" "$policy"
@@ -295,8 +303,8 @@ in_sys systemctl daemon-reload
 step "upgrade to the rebuilt package ($up_version) while the daemon runs"
 before_sum=$(md5sum "$root/var/lib/kartu-bahagia/cache.db" | cut -d' ' -f1)
 in_sys env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  "/tmp/debs/kartu-bahagia_${up_version}_$(dpkg --print-architecture).deb" \
-  "/tmp/debs/kartu-bahagia-kiosk_${up_version}_all.deb" >"$work/upgrade.log" 2>&1 ||
+  "/root/debs/kartu-bahagia_${up_version}_$(dpkg --print-architecture).deb" \
+  "/root/debs/kartu-bahagia-kiosk_${up_version}_all.deb" >"$work/upgrade.log" 2>&1 ||
   { cat "$work/upgrade.log"; fail "apt upgrade"; }
 # shellcheck disable=SC2016  # dpkg-query's own ${Version}
 [ "$(in_root dpkg-query -W -f='${Version}' kartu-bahagia)" = "$up_version" ] || fail "not upgraded"
@@ -328,7 +336,7 @@ state=$(in_sys systemctl show -p ActiveState --value kartu-bahagiad.service)
 curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && fail "daemon still answering after purge"
 halt
 mount_in "$root"
-rm -rf "$root/tmp/debs" "$root/media/usb"
+rm -rf "$root/media/usb"
 snapshot >"$work/files-after.txt"
 # Kept by policy: the system accounts (passwd/group/shadow and their backups).
 # /root/ceremony and /root/publish are the operator's, outside the package.

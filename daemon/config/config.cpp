@@ -159,6 +159,23 @@ Reason parseUrl(Config& c, std::string_view value) {
   return std::nullopt;
 }
 
+// A mirror base URL (repeatable): everything fetched from it is signed, so http://
+// is accepted too; https:// is checked against mirror_ca or the system's CAs.
+Reason parseMirror(Config& c, std::string_view value) {
+  if (!value.starts_with("https://") && !value.starts_with("http://"))
+    return std::string("must start with https:// or http://");
+  if (value.size() > 500) return std::string("longer than 500 characters");
+  if (hasControl(value) || value.find_first_of(" ?#\"<>\\") != std::string_view::npos)
+    return std::string("must not contain spaces, quotes, '?' or '#'");
+  const auto host = value.find("://") + 3;
+  if (host >= value.size() || value[host] == '/') return std::string("has no host");
+  if (std::find(c.mirrors.begin(), c.mirrors.end(), value) != c.mirrors.end())
+    return std::string("the same mirror twice");
+  if (c.mirrors.size() >= 16) return std::string("at most 16 mirrors");
+  c.mirrors.emplace_back(value);
+  return std::nullopt;
+}
+
 Reason parseLogLevel(Config& c, std::string_view value) {
   if (value != "error" && value != "warning" && value != "info" && value != "debug")
     return std::string("expected error, warning, info or debug");
@@ -237,6 +254,16 @@ const std::vector<KeyRule>& rules() {
        parseUrl},
       {{"log_level", "error | warning | info | debug", "least important message logged"},
        parseLogLevel},
+      {{"mirror", "http(s) URL, may repeat (tried in order)",
+        "a mirror to sync the data from (timestamp.json, bundles, roots)"},
+       parseMirror},
+      {{"mirror_ca", "path (empty: the system's CA store)", "CA certificates trusted for mirrors"},
+       [](Config& c, std::string_view v) { return pathKey(v, true, &Config::mirror_ca, c); }},
+      {{"sync_interval_minutes", "integer 1..1440",
+        "minutes between syncs (sooner after a failure)"},
+       [](Config& c, std::string_view v) {
+         return intKey(v, 1, 1440, &Config::sync_interval_minutes, c);
+       }},
       {{"allow_dev_root", "true | false",
         "trust the public DEV root (certs/dev) outside --demo; marks everything DEV"},
        [](Config& c, std::string_view v) -> Reason {
@@ -308,7 +335,7 @@ Result<Config> parse(std::string_view text, std::string_view file_name, Config b
     std::string_view key = trim(line.substr(0, eq));
     std::string_view value = trim(line.substr(eq + 1));
     if (key.empty()) return fail(Errc::Config, where + "-: missing key before '='");
-    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+    if (key != "mirror" && std::find(seen.begin(), seen.end(), key) != seen.end())
       return fail(Errc::Config, where + std::string(key) + ": duplicate key");
     if (auto r = setKey(base, key, value); !r) return fail(Errc::Config, where + r.error().message);
     seen.emplace_back(key);

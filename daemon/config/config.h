@@ -43,8 +43,11 @@ struct Config {
   int error_timeout_ms = 15000;
   std::string ui_dir = "/usr/share/kartu-bahagia/kiosk-ui";
   std::string public_guidance_url = "https://kartubahagia.jambikota.go.id/panduan";
-  std::string log_level = "info";  ///< error | warning | info | debug
-  bool allow_dev_root = false;     ///< trust the public DEV root outside --demo (tests only)
+  std::string log_level = "info";    ///< error | warning | info | debug
+  bool allow_dev_root = false;       ///< trust the public DEV root outside --demo (tests only)
+  std::vector<std::string> mirrors;  ///< `mirror` lines, tried in order (docs/contracts.md §6)
+  std::string mirror_ca;             ///< empty: the system's CA store
+  int sync_interval_minutes = 60;
 
   /// db, or <state_dir>/cache.db when db is empty.
   std::string dbPath() const;

@@ -100,6 +100,12 @@ void KioskService::scheduleRefresh() {
 }
 
 void KioskService::cardArrived() {
+void KioskService::refreshData() {
+  net::post(strand_, [this] {
+    if (!stopped_ && updateData()) changed();
+  });
+}
+
   net::post(strand_, [this] {
     log_.debug("kiosk", "card arrived");
     if (machine_.cardArrived(Clock::now())) changed();
@@ -260,3 +266,4 @@ net::awaitable<std::string> KioskService::metrics() {
 }
 
 }  // namespace kb::kiosk
+        if (more_metrics_) out += more_metrics_();

@@ -54,6 +54,10 @@ class KioskService : public ReaderEvents {
   /// Answered on the strand.
   net::awaitable<Health> health();
   net::awaitable<std::string> metrics();
+  /// Re-reads the data source now (thread-safe), e.g. when a sync has finished.
+  void refreshData();
+  /// More Prometheus text appended to metrics() (e.g. the sync's); call before start().
+  void addMetrics(std::function<std::string()> more) { more_metrics_ = std::move(more); }
 
  private:
   void changed();
@@ -69,6 +73,7 @@ class KioskService : public ReaderEvents {
   net::steady_timer timer_;
   net::steady_timer refresh_timer_;
   bool stopped_ = false;
+  std::function<std::string()> more_metrics_;
 
   // Metrics, touched only on the strand.
   std::map<std::string, std::uint64_t> taps_;         // by outcome (verdict or error)

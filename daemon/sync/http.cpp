@@ -85,6 +85,11 @@ std::size_t onWrite(char* data, std::size_t size, std::size_t nmemb, void* user)
   return n;
 }
 
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load() ? 1 : 0;  // non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK)
+}
+
 CurlPtr makeHandle(const std::string& url, const HttpOptions& o, char* errbuf, Sink& sink) {
   globalInit();
   CurlPtr c(curl_easy_init());
@@ -108,6 +113,11 @@ CurlPtr makeHandle(const std::string& url, const HttpOptions& o, char* errbuf, S
   curl_easy_setopt(h, CURLOPT_USERAGENT, "kartu-bahagia-sync/1");
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, onWrite);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  if (o.cancel) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, onProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(o.cancel));
+  }
   return c;
 }
 
@@ -139,6 +149,8 @@ Error mapError(CURLcode rc, CURL* h, const Sink& sink, const std::string& url, c
       if (sink.stop == Sink::Stop::Disk)
         return err(Errc::DiskFull, std::string("writing the download: ") + std::strerror(sink.err));
       return err(Errc::Io, std::string("writing the download: ") + std::strerror(sink.err));
+    case CURLE_ABORTED_BY_CALLBACK:
+      return err(Errc::Io, "the sync was stopped");
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
       return err(Errc::Config, detail);

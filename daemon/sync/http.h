@@ -5,6 +5,7 @@
 /// MIRROR_UNREACHABLE, TLS_UNTRUSTED, HTTP_STATUS, TIMEOUT, LENGTH_MISMATCH,
 /// DISK_FULL (and IO for local files).
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -19,6 +20,7 @@ struct HttpOptions {
   long low_speed_bytes = 1024;  ///< slower than this many bytes/s ...
   long low_speed_seconds = 30;  ///< ... for this long: TIMEOUT
   long total_timeout_s = 0;     ///< whole transfer; 0: none (the low-speed limit bounds it)
+  const std::atomic<bool>* cancel = nullptr;  ///< set: the transfer stops within ~1 s (shutdown)
 };
 
 /// GETs `url` into memory. More than `max_bytes`: TOO_LARGE.

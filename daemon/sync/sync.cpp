@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
 #include "crypto/crypto.h"
@@ -121,7 +122,12 @@ Result<SyncReport> syncFrom(Context& c, const std::string& base) {
   }
   report.root_version = c.root.version();
   const Installed installed = installedState(c.o.db, c.root);
-  const std::int64_t floor = std::max(installed.serial, c.o.floor_serial);
+  std::int64_t floor = std::max(installed.serial, c.o.floor_serial);
+  if (c.o.import.trust_state) {  // what this node accepted, even if the cache file is gone
+    auto state = cache::loadTrustState(*c.o.import.trust_state);
+    if (!state) return std::unexpected(state.error());
+    if (auto f = state->floorOf(c.o.db)) floor = std::max(floor, f->serial);
+  }
   auto ts = parseTimestamp(*ts_text, c.root, c.now, floor);
   if (!ts) return fail(ts.error().code, base + "timestamp.json: " + ts.error().message);
   report.serial = ts->serial;

@@ -200,6 +200,21 @@ TEST(Config, LoadReadsFileAndLabelsErrorsWithItsPath) {
   std::filesystem::remove_all(dir);
 }
 
+// `mirror` may repeat (tried in order); every other key is still a duplicate.
+TEST(Config, MirrorRepeatsInOrder) {
+  auto c = parse(
+      "mirror = https://a.example/kb\nmirror = https://b.example/kb/\nsync_interval_minutes = 5\n",
+      "t.conf");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->mirrors,
+            (std::vector<std::string>{"https://a.example/kb", "https://b.example/kb/"}));
+  EXPECT_EQ(c->sync_interval_minutes, 5);
+  EXPECT_FALSE(parse("mirror = ftp://a.example/\n", "t.conf"));
+  EXPECT_FALSE(parse("mirror = https://a.example/\nmirror = https://a.example/\n", "t.conf"));
+  EXPECT_FALSE(parse("sync_interval_minutes = 0\n", "t.conf"));
+  EXPECT_FALSE(parse("mirror_ca = a\nmirror_ca = b\n", "t.conf"));
+}
+
 // Every key in the table sets its own field, and the table holds exactly the keys
 // written out here: a key added to the table without a check here fails, and so does
 // a key that parses but sets nothing or another field.
@@ -249,6 +264,15 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
       {"audit_key", {"/a.key", [](const Config& c) { return c.audit_key == "/a.key"; }}},
       {"allow_dev_root", {"true", [](const Config& c) { return c.allow_dev_root; }}},
   };
+      {"mirror",
+       {"https://m.example.go.id/kb",
+        [](const Config& c) {
+          return c.mirrors == std::vector<std::string>{"https://m.example.go.id/kb"};
+        }}},
+      {"mirror_ca",
+       {"/etc/kb/ca.pem", [](const Config& c) { return c.mirror_ca == "/etc/kb/ca.pem"; }}},
+      {"sync_interval_minutes",
+       {"17", [](const Config& c) { return c.sync_interval_minutes == 17; }}},
   std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {
     in_table.insert(k.name);

@@ -14,6 +14,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "bin/kartu-bahagiad/synced_source.h"
 #include "cache/cache.h"
 #include "cache/trust_state.h"
 #include "card/originality.h"
@@ -27,6 +28,7 @@
 #include "kiosk/service.h"
 #include "libnfc/libnfc_reader.h"
 #include "sim/sim_reader.h"
+#include "sync/worker.h"
 #include "trust/trust.h"
 #include "web/broadcaster.h"
 #include "web/kiosk_routes.h"
@@ -180,6 +182,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   std::optional<trust::TrustRoot> root;
   std::optional<cache::Cache> cache;
   std::unique_ptr<kiosk::DataSource> source;
+  std::unique_ptr<sync::SyncWorker> syncer;
+  std::unique_ptr<SyncedSource> synced;
   std::vector<card::OriginalityKey> originality_keys;
   kiosk::DataSource* data = nullptr;
   if (demo_mode) {
@@ -202,6 +206,21 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     cache = cache::Cache::open(cfg.dbPath(), *root, now, options);
     source = std::make_unique<kiosk::CacheSource>(*cache);
     data = source.get();
+    if (!cfg.mirrors.empty()) {  // background sync on its own thread (docs/contracts.md §6)
+      sync::SyncOptions so;
+      so.db = cfg.dbPath();
+      so.mirrors = cfg.mirrors;
+      so.http.ca_file = cfg.mirror_ca;
+      so.root_dir = cfg.state_dir;  // roots fetched from mirrors are kept in the state directory
+      so.import.trust_state = cache::trustStatePath(cfg.dbPath());
+      so.import.root_chain_dir = cfg.state_dir;
+      so.import.profile = roster::Profile::Kiosk;
+      syncer = std::make_unique<sync::SyncWorker>(std::move(so),
+                                                  sync::newestLocalRoot(*root, cfg.state_dir, now),
+                                                  std::chrono::minutes(cfg.sync_interval_minutes));
+      synced = std::make_unique<SyncedSource>(*source, *syncer);
+      data = synced.get();
+    }
     auto key = cfg.originality_key.empty()
                    ? card::OriginalityKey::nxpNtag21x()
                    : card::OriginalityKey::fromPoint(hexDecode(cfg.originality_key).value_or(""));
@@ -234,9 +253,22 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
 
   kiosk::ReaderLoop reader_loop(*reader, trust_root, originality_keys, kiosk, log);
   kiosk.start();
+  if (syncer) syncer->onAttempt([&kiosk] { kiosk.refreshData(); });
+  if (syncer) kiosk.addMetrics([&syncer] { return sync::metricsText(syncer->status()); });
   server.start();
   reader_loop.start();
 
+  if (syncer) syncer->start();
+  // SIGHUP (systemctl reload): sync now.
+  net::signal_set hup(io, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (syncer) syncer->syncNow();
+      wait_hup();
+    });
+  };
+  wait_hup();
   std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                  : endpoint->address().to_string();
   std::string url = "http://" + host + ":" + std::to_string(endpoint->port()) + "/";
@@ -266,12 +298,14 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     kiosk.stop();
     guard.expires_after(std::chrono::milliseconds(500));
     guard.async_wait([&io](const boost::system::error_code& e) {
+    hup.cancel();
       if (!e) io.stop();
     });
   });
   io.run();
   // Every libnfc wait is abortable except an nfc_open in progress on a device
   // that does not answer; shutdown must not wait on it past the 1 s bound.
+  if (syncer) syncer->stop();  // a transfer in progress ends within its low-speed deadline
   auto reader_stopped = std::async(std::launch::async, [&reader_loop] { reader_loop.stop(); });
   if (reader_stopped.wait_for(std::chrono::milliseconds(400)) == std::future_status::timeout) {
     log.warning("kartu-bahagiad", "reader still busy; exiting without waiting for it");

@@ -5,6 +5,7 @@
 
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
+#include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
 #include "sync/sync.h"
@@ -106,6 +107,9 @@ Result<int> syncCmd(const Words& words) {
   if (auto ca = a->get("ca")) o.http.ca_file = *ca;
   o.http.low_speed_seconds = static_cast<long>(*deadline);
   o.root_dir = o.db.parent_path().empty() ? std::filesystem::path(".") : o.db.parent_path();
+  // As kbctl import: never below the trust state; roots chained through root_dir.
+  o.import.trust_state = cache::trustStatePath(o.db);
+  o.import.root_chain_dir = o.root_dir;
   // Roots fetched by earlier syncs are kept beside the cache; start from the newest.
   trust::TrustRoot root = sync::newestLocalRoot(std::move(*loaded), o.root_dir, now);
   auto r = sync::syncOnce(o, root, now);

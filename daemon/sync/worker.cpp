@@ -1,0 +1,117 @@
+#include "sync/worker.h"
+
+#include <algorithm>
+#include <random>
+
+namespace kb::sync {
+
+void addToData(const SyncStatus& s, nlohmann::json& data) {
+  nlohmann::json null;
+  data["last_sync"] = s.last_sync ? nlohmann::json(formatUtc(*s.last_sync)) : null;
+  data["last_sync_attempt"] =
+      s.last_sync_attempt ? nlohmann::json(formatUtc(*s.last_sync_attempt)) : null;
+  data["last_sync_error"] = s.last_error ? nlohmann::json(codeName(s.last_error->code)) : null;
+  data["source"] = s.source.empty() ? null : nlohmann::json(s.source);
+}
+
+std::string metricsText(const SyncStatus& s) {
+  std::string out =
+      "# HELP kb_sync_total Mirror syncs by result.\n# TYPE kb_sync_total counter\n"
+      "kb_sync_total{result=\"success\"} " +
+      std::to_string(s.successes) + "\nkb_sync_total{result=\"failure\"} " +
+      std::to_string(s.failures) +
+      "\n# HELP kb_sync_failures_total Failed mirror syncs by error code.\n"
+      "# TYPE kb_sync_failures_total counter\n";
+  for (const auto& [code, n] : s.failures_by_code)
+    out += "kb_sync_failures_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
+  out +=
+      "# HELP kb_sync_last_success_timestamp_seconds Unix time of the last good sync.\n"
+      "# TYPE kb_sync_last_success_timestamp_seconds gauge\n"
+      "kb_sync_last_success_timestamp_seconds " +
+      std::to_string(s.last_sync.value_or(0)) + "\n";
+  out +=
+      "# HELP kb_sync_failing 1 when the last sync attempt failed.\n"
+      "# TYPE kb_sync_failing gauge\nkb_sync_failing " +
+      std::string(s.last_error ? "1" : "0") + "\n";
+  return out;
+}
+
+SyncWorker::SyncWorker(SyncOptions options, trust::TrustRoot root, std::chrono::seconds interval,
+                       std::chrono::seconds first_retry)
+    : options_(std::move(options)),
+      root_(std::move(root)),
+      interval_(interval),
+      first_retry_(std::min(first_retry, interval)) {
+  options_.http.cancel = &cancel_;
+}
+
+SyncWorker::~SyncWorker() {
+  stop();
+}
+
+void SyncWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void SyncWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cancel_ = true;
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SyncWorker::syncNow() {
+  {
+    std::lock_guard lock(mutex_);
+    now_requested_ = true;
+  }
+  wake_.notify_all();
+}
+
+SyncStatus SyncWorker::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+void SyncWorker::run() {
+  std::mt19937_64 rng(std::random_device{}());
+  std::chrono::seconds backoff = first_retry_;
+  for (;;) {
+    const UnixSeconds started = nowSeconds();
+    auto r = syncOnce(options_, root_, started);  // the strand is never involved
+    std::chrono::milliseconds wait;
+    {
+      std::lock_guard lock(mutex_);
+      status_.last_sync_attempt = started;
+      if (r) {
+        status_.last_sync = started;
+        status_.last_error.reset();
+        status_.source = r->mirror;
+        status_.mirror_serial = r->serial;
+        status_.timestamp_expires_at = r->timestamp_expires_at;
+        ++status_.successes;
+        backoff = first_retry_;
+        wait = interval_;
+      } else {
+        status_.last_error = r.error();
+        ++status_.failures;
+        ++status_.failures_by_code[std::string(codeName(r.error().code))];
+        // Jitter: a fleet that lost its mirror together does not return together.
+        std::uniform_real_distribution<double> jitter(0.5, 1.0);
+        wait = std::chrono::milliseconds(
+            static_cast<std::int64_t>(static_cast<double>(backoff.count()) * 1000.0 * jitter(rng)));
+        backoff = std::min(backoff * 2, interval_);
+      }
+    }
+    if (on_attempt_) on_attempt_();
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, wait, [this] { return stopping_ || now_requested_; });
+    if (stopping_) return;
+    now_requested_ = false;
+  }
+}
+
+}  // namespace kb::sync

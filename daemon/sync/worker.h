@@ -1,0 +1,71 @@
+#pragma once
+/// The daemon's background sync: its own thread runs syncOnce() at start, then
+/// every interval; after a failure it retries sooner, with exponential backoff
+/// and jitter (30 s doubling up to the interval, each wait drawn from 50-100 %).
+/// It never touches the kiosk's strand: an import swaps the cache file, which
+/// the kiosk notices on its next refresh, so a tap never waits for a sync.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/sync.h"
+
+namespace kb::sync {
+
+struct SyncStatus {
+  std::optional<UnixSeconds> last_sync;          ///< last success (updated or current)
+  std::optional<UnixSeconds> last_sync_attempt;  ///< last attempt, either way
+  std::optional<Error> last_error;               ///< of the last attempt; empty after a success
+  std::string source;                            ///< the mirror of the last success
+  std::optional<std::int64_t> mirror_serial;     ///< newest serial the mirror announced
+  std::optional<UnixSeconds> timestamp_expires_at;
+  std::uint64_t successes = 0, failures = 0;
+  std::map<std::string, std::uint64_t> failures_by_code;
+};
+
+/// The sync fields of /api/state's `data` (docs/contracts.md §6).
+void addToData(const SyncStatus& s, nlohmann::json& data);
+/// Prometheus lines: kb_sync_total{result}, kb_sync_failures_total{code}, ...
+std::string metricsText(const SyncStatus& s);
+
+class SyncWorker {
+ public:
+  SyncWorker(SyncOptions options, trust::TrustRoot root, std::chrono::seconds interval,
+             std::chrono::seconds first_retry = std::chrono::seconds(30));
+  ~SyncWorker();  ///< stops and joins
+  SyncWorker(const SyncWorker&) = delete;
+  SyncWorker& operator=(const SyncWorker&) = delete;
+
+  /// Called on the worker thread after each attempt (e.g. to refresh the kiosk's state).
+  void onAttempt(std::function<void()> callback) { on_attempt_ = std::move(callback); }
+  void start();
+  void stop();
+  /// Wakes the thread for a sync now (e.g. the operator's "sync now").
+  void syncNow();
+  SyncStatus status() const;
+
+ private:
+  void run();
+
+  SyncOptions options_;
+  trust::TrustRoot root_;
+  std::chrono::seconds interval_, first_retry_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false, now_requested_ = false;
+  std::atomic<bool> cancel_{false};  ///< aborts a transfer in progress on stop()
+  SyncStatus status_;
+  std::function<void()> on_attempt_;
+  std::thread thread_;
+};
+
+}  // namespace kb::sync

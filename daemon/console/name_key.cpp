@@ -116,7 +116,7 @@ constexpr std::array<Rule, 18> kRules = {{
     {"sy", "s"},
     {"nj", "ni"},
     {"ch", "h"},
-    {"kh", "h"},
+    {"kh", "k"},
     {"dh", "d"},
     {"th", "t"},
     {"ph", "f"},

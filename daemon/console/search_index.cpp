@@ -16,7 +16,7 @@ namespace {
 
 namespace sql = cache::sql;
 
-constexpr int kFormat = 1;  // bump when the index's layout or the key rules change
+constexpr int kFormat = 2;  // bump when the index's layout or the key rules change
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta (

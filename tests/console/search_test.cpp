@@ -40,7 +40,7 @@ TEST(NameKey, SpellingVariantsShareAKey) {
                       {"rizqi", "rizki"},
                       {"fadillah", "fadila"},
                       {"syaiful", "saiful"},
-                      {"mukhlis", "muhlis"},
+                      {"mukhlis", "muklis"},
                       {"ramadhan", "ramadan"},
                       {"yusuf", "jusuf"},
                       {"hassan", "hasan"}}) {

@@ -90,6 +90,12 @@ void KioskService::rearm() {
   });
 }
 
+void KioskService::refreshData() {
+  net::post(strand_, [this] {
+    if (!stopped_ && updateData()) changed();
+  });
+}
+
 void KioskService::scheduleRefresh() {
   refresh_timer_.expires_after(kRefreshPeriod);
   refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -260,6 +266,7 @@ net::awaitable<std::string> KioskService::metrics() {
                      {{"", static_cast<std::int64_t>(bad_actions_)}});
         appendMetric(out, "kb_kiosk_state_seq", "counter", "Changes of the kiosk state so far.",
                      {{"", static_cast<std::int64_t>(machine_.seq())}});
+        if (more_metrics_) out += more_metrics_();
         co_return out;
       },
       net::use_awaitable);

@@ -252,12 +252,11 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   if (!endpoint) return printError(endpoint.error());
 
   kiosk::ReaderLoop reader_loop(*reader, trust_root, originality_keys, kiosk, log);
-  kiosk.start();
   if (syncer) syncer->onAttempt([&kiosk] { kiosk.refreshData(); });
   if (syncer) kiosk.addMetrics([&syncer] { return sync::metricsText(syncer->status()); });
+  kiosk.start();
   server.start();
   reader_loop.start();
-
   if (syncer) syncer->start();
   // SIGHUP (systemctl reload): sync now.
   net::signal_set hup(io, SIGHUP);
@@ -269,6 +268,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     });
   };
   wait_hup();
+
   std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                  : endpoint->address().to_string();
   std::string url = "http://" + host + ":" + std::to_string(endpoint->port()) + "/";
@@ -296,16 +296,16 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
              std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     server.stop();
     kiosk.stop();
+    hup.cancel();
     guard.expires_after(std::chrono::milliseconds(500));
     guard.async_wait([&io](const boost::system::error_code& e) {
-    hup.cancel();
       if (!e) io.stop();
     });
   });
   io.run();
+  if (syncer) syncer->stop();  // a transfer in progress ends within its low-speed deadline
   // Every libnfc wait is abortable except an nfc_open in progress on a device
   // that does not answer; shutdown must not wait on it past the 1 s bound.
-  if (syncer) syncer->stop();  // a transfer in progress ends within its low-speed deadline
   auto reader_stopped = std::async(std::launch::async, [&reader_loop] { reader_loop.stop(); });
   if (reader_stopped.wait_for(std::chrono::milliseconds(400)) == std::future_status::timeout) {
     log.warning("kartu-bahagiad", "reader still busy; exiting without waiting for it");

@@ -106,12 +106,6 @@ void KioskService::scheduleRefresh() {
 }
 
 void KioskService::cardArrived() {
-void KioskService::refreshData() {
-  net::post(strand_, [this] {
-    if (!stopped_ && updateData()) changed();
-  });
-}
-
   net::post(strand_, [this] {
     log_.debug("kiosk", "card arrived");
     if (machine_.cardArrived(Clock::now())) changed();
@@ -273,4 +267,3 @@ net::awaitable<std::string> KioskService::metrics() {
 }
 
 }  // namespace kb::kiosk
-        if (more_metrics_) out += more_metrics_();

@@ -263,7 +263,6 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
        {"13", [](const Config& c) { return c.audit_checkpoint_every == 13; }}},
       {"audit_key", {"/a.key", [](const Config& c) { return c.audit_key == "/a.key"; }}},
       {"allow_dev_root", {"true", [](const Config& c) { return c.allow_dev_root; }}},
-  };
       {"mirror",
        {"https://m.example.go.id/kb",
         [](const Config& c) {
@@ -273,6 +272,7 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
        {"/etc/kb/ca.pem", [](const Config& c) { return c.mirror_ca == "/etc/kb/ca.pem"; }}},
       {"sync_interval_minutes",
        {"17", [](const Config& c) { return c.sync_interval_minutes == 17; }}},
+  };
   std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {
     in_table.insert(k.name);

@@ -1,5 +1,7 @@
 #include "kiosk/service.h"
 
+#include <filesystem>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,6 +23,14 @@ void appendMetric(std::string& out, std::string_view name, std::string_view type
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
   for (const auto& s : samples)
     out.append(name).append(s.labels).append(" ").append(std::to_string(s.value)).append("\n");
+}
+// The trust state lives in a file only: a root attacker who wipes it can roll the
+// kiosk back (docs/architecture.md, "Threats"). Say whether a TPM could have helped.
+const char* tpmStatus() {
+  std::error_code ec;
+  const bool present =
+      std::filesystem::exists("/dev/tpmrm0", ec) || std::filesystem::exists("/dev/tpm0", ec);
+  return present ? "present_unused" : "absent";
 }
 }  // namespace
 
@@ -210,6 +220,7 @@ net::awaitable<Health> KioskService::health() {
                   {"code", h.ok ? nlohmann::json(nullptr) : nlohmann::json(code)},
                   {"reason", h.ok ? nlohmann::json(nullptr) : nlohmann::json(reason)},
                   {"dev", machine_.dev()},
+                  {"tpm", tpmStatus()},
                   {"data", last_status_.data},
                   {"reader", machine_.readerIsLost() ? "lost" : "ready"},
                   {"screen", screenName(machine_.screen())}};

@@ -278,7 +278,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     std::printf(
         "Kartu Bahagia kiosk demo (DEV keys, synthetic data: %zu cards) in %s\n"
         "  Open the kiosk:    %s\n"
-        "  Tap a demo card:   curl -X POST -d '{\"card_no\":\"KB-DEMO-ACTIVE\"}' %sapi/demo/tap\n"
+        "  Tap a demo card:   curl -H 'Content-Type: application/json' -d "
+        "'{\"card_no\":\"KB-DEMO-ACTIVE\"}' %sapi/demo/tap\n"
         "  Take it away:      curl -X POST %sapi/demo/remove\n"
         "  Every demo card:   curl %sapi/demo/cards\n"
         "  Stop: Ctrl-C\n",

@@ -43,8 +43,8 @@ void ReaderSupervisor::emit(ReaderEvent::Kind kind, std::optional<CardPresence> 
 void ReaderSupervisor::run() {
   enum class State { Closed, Idle, Card };
   State state = State::Closed;
-  bool lostReported = false;
-  auto backoff = options_.backoffStart;
+  bool lost_reported = false;
+  auto backoff = options_.backoff_start;
   int misses = 0;
 
   auto stopping = [this] {
@@ -57,29 +57,29 @@ void ReaderSupervisor::run() {
     if (state == State::Card) emit(ReaderEvent::Kind::CardRemoved);
     reader_.close();
     state = State::Closed;
-    if (!lostReported) emit(ReaderEvent::Kind::ReaderLost, std::nullopt, e.message);
-    lostReported = true;
+    if (!lost_reported) emit(ReaderEvent::Kind::ReaderLost, std::nullopt, e.message);
+    lost_reported = true;
   };
 
   while (!stopping()) {
     switch (state) {
       case State::Closed: {
         if (auto opened = reader_.open(); opened) {
-          if (lostReported) emit(ReaderEvent::Kind::ReaderBack);
-          lostReported = false;
-          backoff = options_.backoffStart;
+          if (lost_reported) emit(ReaderEvent::Kind::ReaderBack);
+          lost_reported = false;
+          backoff = options_.backoff_start;
           state = State::Idle;
         } else {
-          if (!lostReported)
+          if (!lost_reported)
             emit(ReaderEvent::Kind::ReaderLost, std::nullopt, opened.error().message);
-          lostReported = true;
+          lost_reported = true;
           if (!sleepFor(backoff)) break;
-          backoff = std::min(backoff * 2, options_.backoffMax);
+          backoff = std::min(backoff * 2, options_.backoff_max);
         }
         break;
       }
       case State::Idle: {
-        auto card = reader_.waitForCard(options_.waitSlice);
+        auto card = reader_.waitForCard(options_.wait_slice);
         if (card) {
           state = State::Card;
           misses = 0;
@@ -97,12 +97,12 @@ void ReaderSupervisor::run() {
           lose(present.error());
         } else if (*present) {
           misses = 0;
-          sleepFor(options_.presenceInterval);
-        } else if (++misses >= options_.removalDebounce) {
+          sleepFor(options_.presence_interval);
+        } else if (++misses >= options_.removal_debounce) {
           state = State::Idle;
           emit(ReaderEvent::Kind::CardRemoved);
         } else {
-          sleepFor(options_.missRecheck);
+          sleepFor(options_.miss_recheck);
         }
         break;
       }

@@ -23,12 +23,12 @@ struct ReaderEvent {
 };
 
 struct SupervisorOptions {
-  std::chrono::milliseconds waitSlice{200};         ///< one waitForCard call; bounds stop latency
-  std::chrono::milliseconds presenceInterval{100};  ///< pause between removal checks
-  int removalDebounce = 2;                          ///< consecutive misses before CardRemoved
-  std::chrono::milliseconds missRecheck{40};  ///< pause after a miss: a glitch is not a removal
-  std::chrono::milliseconds backoffStart{100};
-  std::chrono::milliseconds backoffMax{2000};
+  std::chrono::milliseconds wait_slice{200};         ///< one waitForCard call; bounds stop latency
+  std::chrono::milliseconds presence_interval{100};  ///< pause between removal checks
+  int removal_debounce = 2;                          ///< consecutive misses before CardRemoved
+  std::chrono::milliseconds miss_recheck{40};  ///< pause after a miss: a glitch is not a removal
+  std::chrono::milliseconds backoff_start{100};
+  std::chrono::milliseconds backoff_max{2000};
 };
 
 class ReaderSupervisor {

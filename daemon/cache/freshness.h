@@ -15,10 +15,14 @@ inline constexpr int kMinGraceDays = 0;
 inline constexpr int kMaxGraceDays = 365;
 
 struct FreshnessPolicy {
-  UnixSeconds soft_age = kDefaultSoftAgeHours * 3600;  ///< older than this (since signing): STALE
-  UnixSeconds grace = kDefaultGraceDays * 86400;  ///< past expires_at by more than this: EXPIRED
-  UnixSeconds clock_tolerance = 300;  ///< a clock this far before signed_at is not trusted
-  UnixSeconds utc_offset = 7 * 3600;  ///< local calendar for coverage dates (WIB, UTC+7)
+  /// Older than this (since signing): STALE.
+  UnixSeconds soft_age = UnixSeconds{kDefaultSoftAgeHours} * 3600;
+  /// Past expires_at by more than this: EXPIRED.
+  UnixSeconds grace = UnixSeconds{kDefaultGraceDays} * 86400;
+  /// A clock this far before signed_at is not trusted.
+  UnixSeconds clock_tolerance = 300;
+  /// The local calendar for coverage dates (WIB, UTC+7).
+  UnixSeconds utc_offset = UnixSeconds{7} * 3600;
 };
 
 /// The policy for a soft age in hours and a grace period in days (the config's units).

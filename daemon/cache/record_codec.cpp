@@ -422,10 +422,10 @@ Result<roster::CardRecord> decodeRecord(std::string_view text, roster::Profile p
 }
 
 std::string_view peekCardNo(std::string_view text) {
-  constexpr std::string_view key = "\"card_no\":\"";
-  auto pos = text.find(key);
+  constexpr std::string_view kKey = "\"card_no\":\"";
+  auto pos = text.find(kKey);
   if (pos == std::string_view::npos) return {};
-  auto start = pos + key.size();
+  auto start = pos + kKey.size();
   auto end = text.find('"', start);
   if (end == std::string_view::npos) return {};
   return text.substr(start, end - start);

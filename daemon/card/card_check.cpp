@@ -128,7 +128,7 @@ Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresenc
   }
   const ChipLayout& layout = *chipLayout(presence.chip);
 
-  auto readError = [&](const Error& e) -> Result<TapResult> {
+  auto read_error = [&](const Error& e) -> Result<TapResult> {
     if (!isCardFailure(e)) return std::unexpected(e);
     tap.verdict = verdict(CardCheck::ReadError, "card read failed: " + e.message);
     return tap;
@@ -145,7 +145,7 @@ Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresenc
   // CC and the first user pages in one READ: enough for the TLV header in every
   // card we issue, so a Kartu Bahagia card needs one more read (two with READ only).
   auto head = read(kCcPage, kReadChunkPages);
-  if (!head) return readError(head.error());
+  if (!head) return read_error(head.error());
   const std::string cc = head->substr(0, kPageSize);
   std::string user = head->substr(kPageSize);
 
@@ -160,7 +160,7 @@ Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresenc
       const int count = std::min(std::max(need - have, kReadChunkPages), area_pages - have);
       if (count <= 0) break;
       auto more = read(kUserFirstPage + have, count);
-      if (!more) return readError(more.error());
+      if (!more) return read_error(more.error());
       user += *more;
     }
   }

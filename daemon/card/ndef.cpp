@@ -47,15 +47,15 @@ Result<TlvScan> scanTlvs(std::string_view area, std::size_t area_size) {
       return scan;
     }
     // Every other TLV has a length: one byte, or 0xFF followed by two bytes big-endian.
-    auto headerShort = [&](std::size_t needed) -> Result<TlvScan> {
+    auto header_short = [&](std::size_t needed) -> Result<TlvScan> {
       if (needed > area_size) return fail(Errc::Malformed, "TLV header runs past the data area");
       return needMore(needed);
     };
-    if (pos + 1 >= area.size()) return headerShort(pos + 2);
+    if (pos + 1 >= area.size()) return header_short(pos + 2);
     std::size_t length = byteAt(area, pos + 1);
     std::size_t header = 2;
     if (length == 0xFF) {
-      if (pos + 3 >= area.size()) return headerShort(pos + 4);
+      if (pos + 3 >= area.size()) return header_short(pos + 4);
       length = (std::size_t{byteAt(area, pos + 2)} << 8) | byteAt(area, pos + 3);
       header = 4;
       // The 3-byte form exists for lengths 0xFF..0xFFFE only.

@@ -1,12 +1,12 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <functional>
 #include <optional>
-
-#include <arpa/inet.h>
 
 #include "card/originality.h"
 #include "common/address.h"
@@ -80,7 +80,8 @@ Reason parseConsoleListen(Config& c, std::string_view value) {
   if (colon == std::string_view::npos)
     return std::string("expected ADDRESS:PORT, e.g. 0.0.0.0:8443");
   std::string addr(value.substr(0, colon));
-  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
+    addr = addr.substr(1, addr.size() - 2);
   int port = 0;
   if (auto r = parseInt(value.substr(colon + 1), 0, 65535, port)) return "port " + *r;
   unsigned char buf[16];
@@ -184,7 +185,7 @@ Reason parseLogLevel(Config& c, std::string_view value) {
 }
 
 const std::vector<KeyRule>& rules() {
-  static const std::vector<KeyRule> table = {
+  static const std::vector<KeyRule> kTable = {
       {{"roles", "kiosk | console", "the role this node plays"}, parseRoles},
       {{"console_listen", "ADDRESS:PORT", "where the staff console serves HTTPS (mTLS)"},
        parseConsoleListen},
@@ -272,7 +273,7 @@ const std::vector<KeyRule>& rules() {
          return std::nullopt;
        }},
   };
-  return table;
+  return kTable;
 }
 
 std::string_view trim(std::string_view s) {
@@ -293,12 +294,12 @@ std::string Config::dbPath() const {
 }
 
 const std::vector<KeyInfo>& keyTable() {
-  static const std::vector<KeyInfo> infos = [] {
+  static const std::vector<KeyInfo> kInfos = [] {
     std::vector<KeyInfo> v;
     for (const auto& r : rules()) v.push_back(r.info);
     return v;
   }();
-  return infos;
+  return kInfos;
 }
 
 Result<void> setKey(Config& config, std::string_view key, std::string_view value) {
@@ -341,9 +342,10 @@ Result<Config> parse(std::string_view text, std::string_view file_name, Config b
     seen.emplace_back(key);
   }
   if (base.hasRole("console")) {
-    for (const auto& [key, value] :
-         {std::pair{"console_cert", &base.console_cert}, {"console_key", &base.console_key},
-          {"console_client_ca", &base.console_client_ca}, {"nik_key", &base.nik_key}})
+    for (const auto& [key, value] : {std::pair{"console_cert", &base.console_cert},
+                                     {"console_key", &base.console_key},
+                                     {"console_client_ca", &base.console_client_ca},
+                                     {"nik_key", &base.nik_key}})
       if (value->empty())
         return fail(Errc::Config,
                     std::string(file_name) + ": " + key + ": required with roles = console");

@@ -56,7 +56,7 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
     if (!r && log_info) log_info("audit append failed: " + r.error().message);
     return r.has_value();
   };
-  auto auditDown = [] {
+  auto audit_down = [] {
     return refused(http::status::service_unavailable, "AUDIT_UNAVAILABLE",
                    "the audit log cannot be written, so no data is shown");
   };
@@ -82,7 +82,7 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
 
   // Rate limit: every lookup counts, the refusal is audited too.
   if (auto wait = limiter.take(op.cn, RateLimiter::Clock::now())) {
-    if (!record("rate_limited", {{"path", std::string(path)}}, {})) return auditDown();
+    if (!record("rate_limited", {{"path", std::string(path)}}, {})) return audit_down();
     auto res = refused(http::status::too_many_requests, "RATE_LIMITED",
                        "too many lookups; wait " + std::to_string(*wait) + " s");
     res.set(http::field::retry_after, std::to_string(*wait));
@@ -91,7 +91,7 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
 
   if (is_audit) {
     if (!op.supervisor) {
-      if (!record("audit_view_refused", nlohmann::json::object(), {})) return auditDown();
+      if (!record("audit_view_refused", nlohmann::json::object(), {})) return audit_down();
       return refused(http::status::forbidden, "NOT_SUPERVISOR",
                      "the audit view needs a supervisor certificate (OU=supervisor)");
     }
@@ -103,9 +103,9 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
         return refused(http::status::bad_request, "BAD_QUERY", "limit must be 1 to 1000");
       limit = n;
     }
-    if (!record("audit_view", {{"limit", limit}}, {})) return auditDown();
+    if (!record("audit_view", {{"limit", limit}}, {})) return audit_down();
     auto lines = audit.tail(limit);
-    if (!lines) return auditDown();
+    if (!lines) return audit_down();
     nlohmann::json entries = nlohmann::json::array();
     for (const auto& l : *lines) {
       auto j = nlohmann::json::parse(l, nullptr, false);
@@ -125,17 +125,17 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
   if (is_search) {
     auto q = parseSearchQuery(queryString(target));
     if (!q) {
-      if (!record("bad_query", {{"reason", q.error().message}}, {})) return auditDown();
+      if (!record("bad_query", {{"reason", q.error().message}}, {})) return audit_down();
       return refused(http::status::bad_request, "BAD_QUERY", q.error().message);
     }
     auto answer = searcher.search(*q, t);
     if (!answer) {
-      if (!record("search_unverifiable", auditQuery(*q, searcher), {})) return auditDown();
+      if (!record("search_unverifiable", auditQuery(*q, searcher), {})) return audit_down();
       return refused(http::status::service_unavailable, "UNVERIFIABLE", answer.error().message);
     }
     std::vector<std::string> cards;
     for (const auto& r : answer->results) cards.push_back(r.card_no);
-    if (!record("search", auditQuery(*q, searcher), cards)) return auditDown();
+    if (!record("search", auditQuery(*q, searcher), cards)) return audit_down();
     if (log_info)
       log_info("search by " +
                std::string(q->kind == QueryKind::CardNo ? "card"
@@ -149,7 +149,7 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
   std::string_view raw = path.substr(kCardPrefix.size());
   auto card_no = parseCardNo(raw);
   if (!card_no) {
-    if (!record("bad_query", {{"reason", card_no.error().message}}, {})) return auditDown();
+    if (!record("bad_query", {{"reason", card_no.error().message}}, {})) return audit_down();
     return refused(http::status::bad_request, "BAD_QUERY", card_no.error().message);
   }
   auto lang = web::queryParam(target, "lang");
@@ -159,7 +159,7 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
   auto verdict = cache.lookup(*card_no, t);
   std::vector<std::string> shown;
   if (verdict.card) shown.push_back(verdict.card->card_no);
-  if (!record("view", {{"card_no", *card_no}}, shown)) return auditDown();
+  if (!record("view", {{"card_no", *card_no}}, shown)) return audit_down();
   if (verdict.verdict == cache::VerdictCode::NotFound)
     return json(http::status::not_found, {{"error", "NOT_FOUND"},
                                           {"message", "no such card in this node's data"},

@@ -17,27 +17,27 @@ namespace kb::roster {
 namespace {
 
 enum Col : std::size_t {
-  kCardNo,
-  kCardUid,
-  kNik,
-  kFullName,
-  kBirthDate,
-  kKecamatan,
-  kKelurahan,
-  kRt,
-  kCategory,
-  kOccupation,
-  kCardStatus,
-  kProgram,
-  kMembershipNo,
-  kCoverageStatus,
-  kValidFrom,
-  kValidTo,
-  kFunder,
-  kLegalBasis,
-  kActivity,
-  kSkRtNo,
-  kColCount
+  CardNo,
+  CardUid,
+  Nik,
+  FullName,
+  BirthDate,
+  Kecamatan,
+  Kelurahan,
+  Rt,
+  Category,
+  Occupation,
+  CardStatus,
+  Program,
+  MembershipNo,
+  CoverageStatus,
+  ValidFrom,
+  ValidTo,
+  Funder,
+  LegalBasis,
+  Activity,
+  SkRtNo,
+  ColCount
 };
 
 struct ColumnSpec {
@@ -46,7 +46,7 @@ struct ColumnSpec {
 };
 
 // docs/contracts.md §1, in the table's order; rows are checked in this order too.
-constexpr std::array<ColumnSpec, kColCount> kColumns{{
+constexpr std::array<ColumnSpec, ColCount> kColumns{{
     {"card_no", true},
     {"card_uid", false},
     {"nik", true},
@@ -70,9 +70,9 @@ constexpr std::array<ColumnSpec, kColCount> kColumns{{
 }};
 
 // Required as soon as the header has a `program` column.
-constexpr std::array<Col, 4> kCoverageRequired{kCoverageStatus, kValidFrom, kValidTo, kFunder};
-constexpr std::array<Col, 8> kCoverageColumns{kMembershipNo, kCoverageStatus, kValidFrom, kValidTo,
-                                              kFunder,       kLegalBasis,     kActivity,  kSkRtNo};
+constexpr std::array<Col, 4> kCoverageRequired{CoverageStatus, ValidFrom, ValidTo, Funder};
+constexpr std::array<Col, 8> kCoverageColumns{MembershipNo, CoverageStatus, ValidFrom, ValidTo,
+                                              Funder,       LegalBasis,     Activity,  SkRtNo};
 
 constexpr std::array<std::string_view, 7> kCategories{
     "pekerja_rentan", "petugas_keagamaan", "ketua_rt", "phl", "petugas_syara", "kader", "warga"};
@@ -82,8 +82,8 @@ constexpr std::array<std::string_view, 3> kCoverageStatuses{"active", "inactive"
 
 // Free-text columns in which a line break (legal inside a quoted RFC 4180 field, and
 // common in spreadsheet exports) is read as one space, with a warning.
-constexpr std::array<Col, 8> kJoinedTextColumns{kFullName, kKecamatan,  kKelurahan, kOccupation,
-                                                kFunder,   kLegalBasis, kActivity,  kSkRtNo};
+constexpr std::array<Col, 8> kJoinedTextColumns{FullName, Kecamatan,  Kelurahan, Occupation,
+                                                Funder,   LegalBasis, Activity,  SkRtNo};
 // Warnings about joined lines beyond this many are counted, not listed.
 constexpr std::size_t kMaxLineBreakWarnings = 100;
 
@@ -245,8 +245,8 @@ class Parser {
   std::size_t max_issues_;
   std::vector<RosterIssue> issues_;
   std::vector<std::string> header_;
-  std::array<std::size_t, kColCount> col_{};  // field index per known column
-  std::array<std::string_view, kColCount> cells_{};
+  std::array<std::size_t, ColCount> col_{};  // field index per known column
+  std::array<std::string_view, ColCount> cells_{};
   Roster roster_;
   std::vector<FirstRow> first_;
   CardIndex index_;
@@ -285,11 +285,11 @@ bool Parser::readHeader(const CsvRecord& header) {
     }
     col_[c] = i;
   }
-  for (std::size_t c = 0; c < kColCount; ++c) {
+  for (std::size_t c = 0; c < ColCount; ++c) {
     bool needed =
-        kColumns[c].required || (col_[kProgram] != kNoColumn &&
-                                 std::find(kCoverageRequired.begin(), kCoverageRequired.end(), c) !=
-                                     kCoverageRequired.end());
+        kColumns[c].required ||
+        (col_[Program] != kNoColumn && std::find(kCoverageRequired.begin(), kCoverageRequired.end(),
+                                                 c) != kCoverageRequired.end());
     if (needed && col_[c] == kNoColumn) {
       std::string why = kColumns[c].required ? "required column is missing"
                                              : "column is required when the header has 'program'";
@@ -303,94 +303,94 @@ bool Parser::readHeader(const CsvRecord& header) {
 bool Parser::checkRow(long line) {
   std::size_t before = issues_.size();
   auto bad = [&](Col c, std::string reason) { issue(line, kColumns[c].name, std::move(reason)); };
-  auto requiredText = [&](Col c, std::size_t max_chars) {
+  auto required_text = [&](Col c, std::size_t max_chars) {
     std::string_view v = cell(c);
     if (v.empty()) return bad(c, "is empty");
     if (auto why = checkText(v, max_chars, false)) bad(c, *why);
   };
-  auto optionalText = [&](Col c, std::size_t max_chars, bool multiline) {
+  auto optional_text = [&](Col c, std::size_t max_chars, bool multiline) {
     if (auto why = checkText(cell(c), max_chars, multiline)) bad(c, *why);
   };
-  auto enumCell = [&](Col c, const auto& values) {
+  auto enum_cell = [&](Col c, const auto& values) {
     if (cell(c).empty()) return bad(c, "is empty");
     if (!isOneOf(cell(c), values)) bad(c, oneOf(values));
   };
 
-  if (cell(kCardNo).empty())
-    bad(kCardNo, "is empty");
-  else if (!isCardNo(cell(kCardNo)))
-    bad(kCardNo, "must be 6-24 characters of 0-9, A-Z and '-'");
-  if (std::string_view uid = cell(kCardUid); !uid.empty()) {
+  if (cell(CardNo).empty())
+    bad(CardNo, "is empty");
+  else if (!isCardNo(cell(CardNo)))
+    bad(CardNo, "must be 6-24 characters of 0-9, A-Z and '-'");
+  if (std::string_view uid = cell(CardUid); !uid.empty()) {
     if ((uid.size() != 8 && uid.size() != 14) || !std::all_of(uid.begin(), uid.end(), isHex))
-      bad(kCardUid, "must be 8 or 14 hex digits (or empty)");
+      bad(CardUid, "must be 8 or 14 hex digits (or empty)");
   }
-  if (cell(kNik).size() != 16 || !allDigits(cell(kNik))) bad(kNik, "must be 16 digits");
+  if (cell(Nik).size() != 16 || !allDigits(cell(Nik))) bad(Nik, "must be 16 digits");
   {
-    std::string_view name = cell(kFullName);
+    std::string_view name = cell(FullName);
     if (name.empty())
-      bad(kFullName, "is empty");
+      bad(FullName, "is empty");
     else if (auto why = checkText(name, 100, false))
-      bad(kFullName, *why);
+      bad(FullName, *why);
     else if (name.find_first_not_of(' ') == std::string_view::npos)
-      bad(kFullName, "is blank");
+      bad(FullName, "is blank");
   }
-  if (!parseDate(cell(kBirthDate))) bad(kBirthDate, "must be a real date YYYY-MM-DD");
-  requiredText(kKecamatan, 100);
-  requiredText(kKelurahan, 100);
-  if (std::string_view rt = cell(kRt); rt.size() != 3 || !allDigits(rt) || rt == "000")
-    bad(kRt, "must be 3 digits, 001-999");
-  enumCell(kCategory, kCategories);
-  optionalText(kOccupation, 100, false);
-  enumCell(kCardStatus, kCardStatuses);
+  if (!parseDate(cell(BirthDate))) bad(BirthDate, "must be a real date YYYY-MM-DD");
+  required_text(Kecamatan, 100);
+  required_text(Kelurahan, 100);
+  if (std::string_view rt = cell(Rt); rt.size() != 3 || !allDigits(rt) || rt == "000")
+    bad(Rt, "must be 3 digits, 001-999");
+  enum_cell(Category, kCategories);
+  optional_text(Occupation, 100, false);
+  enum_cell(CardStatus, kCardStatuses);
 
-  if (cell(kProgram).empty()) {
+  if (cell(Program).empty()) {
     for (Col c : kCoverageColumns)
       if (!cell(c).empty()) bad(c, "is set on a row without program");
   } else {
-    if (!isOneOf(cell(kProgram), kPrograms)) bad(kProgram, oneOf(kPrograms));
-    if (!isMembershipNo(cell(kMembershipNo)))
-      bad(kMembershipNo, "must be up to 32 letters, digits or '-'");
-    enumCell(kCoverageStatus, kCoverageStatuses);
-    auto from = parseDate(cell(kValidFrom));
-    auto to = parseDate(cell(kValidTo));
-    if (!from) bad(kValidFrom, "must be a real date YYYY-MM-DD");
-    if (!to) bad(kValidTo, "must be a real date YYYY-MM-DD");
+    if (!isOneOf(cell(Program), kPrograms)) bad(Program, oneOf(kPrograms));
+    if (!isMembershipNo(cell(MembershipNo)))
+      bad(MembershipNo, "must be up to 32 letters, digits or '-'");
+    enum_cell(CoverageStatus, kCoverageStatuses);
+    auto from = parseDate(cell(ValidFrom));
+    auto to = parseDate(cell(ValidTo));
+    if (!from) bad(ValidFrom, "must be a real date YYYY-MM-DD");
+    if (!to) bad(ValidTo, "must be a real date YYYY-MM-DD");
     if (from && to && *to < *from)
-      bad(kValidTo, "is before valid_from (" + std::string(cell(kValidTo)) + " < " +
-                        std::string(cell(kValidFrom)) + ")");
-    requiredText(kFunder, 200);
-    optionalText(kLegalBasis, 200, false);
-    optionalText(kActivity, 500, true);
-    optionalText(kSkRtNo, 100, false);
-    if (!cell(kSkRtNo).empty() && cell(kActivity).empty())
-      bad(kActivity, "is required when sk_rt_no is set");
+      bad(ValidTo, "is before valid_from (" + std::string(cell(ValidTo)) + " < " +
+                       std::string(cell(ValidFrom)) + ")");
+    required_text(Funder, 200);
+    optional_text(LegalBasis, 200, false);
+    optional_text(Activity, 500, true);
+    optional_text(SkRtNo, 100, false);
+    if (!cell(SkRtNo).empty() && cell(Activity).empty())
+      bad(Activity, "is required when sk_rt_no is set");
   }
   return issues_.size() == before;
 }
 
 void Parser::addRow(long line) {
-  const bool no_coverage = cell(kProgram).empty();
-  auto [at, inserted] = index_.findOrInsert(cell(kCardNo), roster_.cards.size(), roster_.cards);
+  const bool no_coverage = cell(Program).empty();
+  auto [at, inserted] = index_.findOrInsert(cell(CardNo), roster_.cards.size(), roster_.cards);
   if (inserted) {
     CardRecord card;
-    card.card_no = cell(kCardNo);
-    card.card_uid = toLower(cell(kCardUid));
-    card.status = cell(kCardStatus);
-    card.category = cell(kCategory);
-    card.occupation = cell(kOccupation);
-    card.kecamatan = cell(kKecamatan);
-    card.kelurahan = cell(kKelurahan);
-    card.rt = cell(kRt);
+    card.card_no = cell(CardNo);
+    card.card_uid = toLower(cell(CardUid));
+    card.status = cell(CardStatus);
+    card.category = cell(Category);
+    card.occupation = cell(Occupation);
+    card.kecamatan = cell(Kecamatan);
+    card.kelurahan = cell(Kelurahan);
+    card.rt = cell(Rt);
     if (options_.profile == Profile::Staff) {
-      card.holder = cell(kFullName);
-      card.birth_date = cell(kBirthDate);
-      card.nik_last4 = cell(kNik).substr(12);
+      card.holder = cell(FullName);
+      card.birth_date = cell(BirthDate);
+      card.nik_last4 = cell(Nik).substr(12);
     } else {
-      card.holder = maskName(cell(kFullName));
+      card.holder = maskName(cell(FullName));
     }
     roster_.cards.push_back(std::move(card));
-    first_.push_back(FirstRow{line, no_coverage, keep(cell(kNik)), keep(cell(kFullName)),
-                              keep(cell(kBirthDate))});
+    first_.push_back(
+        FirstRow{line, no_coverage, keep(cell(Nik)), keep(cell(FullName)), keep(cell(BirthDate))});
   } else {
     const CardRecord& card = roster_.cards[at];
     const FirstRow& first = first_[at];
@@ -403,19 +403,19 @@ void Parser::addRow(long line) {
         issue(line, kColumns[c].name, same);
       }
     };
-    if (toLower(cell(kCardUid)) != card.card_uid) {
+    if (toLower(cell(CardUid)) != card.card_uid) {
       agree = false;
       issue(line, "card_uid", same);
     }
-    compare(kNik, first.nik);
-    compare(kFullName, first.full_name);
-    compare(kBirthDate, first.birth_date);
-    compare(kKecamatan, card.kecamatan);
-    compare(kKelurahan, card.kelurahan);
-    compare(kRt, card.rt);
-    compare(kCategory, card.category);
-    compare(kOccupation, card.occupation);
-    compare(kCardStatus, card.status);
+    compare(Nik, first.nik);
+    compare(FullName, first.full_name);
+    compare(BirthDate, first.birth_date);
+    compare(Kecamatan, card.kecamatan);
+    compare(Kelurahan, card.kelurahan);
+    compare(Rt, card.rt);
+    compare(Category, card.category);
+    compare(Occupation, card.occupation);
+    compare(CardStatus, card.status);
     if (no_coverage || first.no_coverage) {
       agree = false;
       issue(line, "program",
@@ -427,15 +427,15 @@ void Parser::addRow(long line) {
 
   if (no_coverage) return;
   Coverage cov;
-  cov.program = cell(kProgram);
-  if (options_.profile == Profile::Staff) cov.membership_no = cell(kMembershipNo);
-  cov.status = cell(kCoverageStatus);
-  cov.valid_from = cell(kValidFrom);
-  cov.valid_to = cell(kValidTo);
-  cov.funder = cell(kFunder);
-  cov.legal_basis = cell(kLegalBasis);
-  cov.activity = cell(kActivity);
-  cov.sk_rt_no = cell(kSkRtNo);
+  cov.program = cell(Program);
+  if (options_.profile == Profile::Staff) cov.membership_no = cell(MembershipNo);
+  cov.status = cell(CoverageStatus);
+  cov.valid_from = cell(ValidFrom);
+  cov.valid_to = cell(ValidTo);
+  cov.funder = cell(Funder);
+  cov.legal_basis = cell(LegalBasis);
+  cov.activity = cell(Activity);
+  cov.sk_rt_no = cell(SkRtNo);
   auto& covs = roster_.cards[at].coverages;
   // Bounds the duplicate scan below: one card repeated a million times must
   // not turn the check quadratic.
@@ -463,7 +463,7 @@ void Parser::readRow(const CsvRecord& row) {
               std::to_string(header_.size()));
     return;
   }
-  for (std::size_t c = 0; c < kColCount; ++c)
+  for (std::size_t c = 0; c < ColCount; ++c)
     cells_[c] = col_[c] == kNoColumn ? std::string_view{} : row.fields[col_[c]];
   joinLineBreaks(row.line);
   if (checkRow(row.line)) addRow(row.line);
@@ -501,7 +501,7 @@ Roster Parser::finish() {
     for (std::size_t i = 0; i < cards.size(); ++i)
       cards[i].nik_hash = hexEncode(crypto::hmacSha256(options_.nik_key, first_[i].nik));
   }
-  auto coverageKey = [](const Coverage& c) {
+  auto coverage_key = [](const Coverage& c) {
     return std::tie(c.program, c.valid_from, c.valid_to, c.activity, c.sk_rt_no, c.status, c.funder,
                     c.legal_basis, c.membership_no);
   };
@@ -511,10 +511,10 @@ Roster Parser::finish() {
     if (card.coverages.size() > 1)
       std::sort(
           card.coverages.begin(), card.coverages.end(),
-          [&](const Coverage& a, const Coverage& b) { return coverageKey(a) < coverageKey(b); });
+          [&](const Coverage& a, const Coverage& b) { return coverage_key(a) < coverage_key(b); });
   }
-  auto byCardNo = [](const CardRecord& a, const CardRecord& b) { return a.card_no < b.card_no; };
-  if (!std::is_sorted(cards.begin(), cards.end(), byCardNo)) {
+  auto by_card_no = [](const CardRecord& a, const CardRecord& b) { return a.card_no < b.card_no; };
+  if (!std::is_sorted(cards.begin(), cards.end(), by_card_no)) {
     std::vector<std::size_t> order(cards.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::sort(order.begin(), order.end(),
@@ -581,11 +581,11 @@ std::string maskName(std::string_view full_name) {
   std::string out;
   out.reserve(full_name.size());
   std::size_t i = 0;
-  const auto isSpace = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (i < full_name.size()) {
-    while (i < full_name.size() && isSpace(full_name[i])) ++i;
+    while (i < full_name.size() && is_space(full_name[i])) ++i;
     std::size_t begin = i;
-    while (i < full_name.size() && !isSpace(full_name[i])) ++i;
+    while (i < full_name.size() && !is_space(full_name[i])) ++i;
     if (begin == i) break;
     std::string_view word = full_name.substr(begin, i - begin);
     std::size_t chars = countCodePoints(word);

@@ -70,9 +70,9 @@ struct LibnfcReader::Impl {
   // `mu` guards the device pointer against abort() and the watchdog, which run on other threads.
   mutable std::mutex mu;
   std::condition_variable cv;
-  std::atomic<bool> abortRequested{false};
-  std::optional<Clock::time_point> guardDeadline;
-  bool guardFired = false;
+  std::atomic<bool> abort_requested{false};
+  std::optional<Clock::time_point> guard_deadline;
+  bool guard_fired = false;
   bool stopping = false;
   std::thread watchdog;
 
@@ -96,15 +96,15 @@ struct LibnfcReader::Impl {
   void watch() {
     std::unique_lock lock(mu);
     while (!stopping) {
-      if (!guardDeadline) {
+      if (!guard_deadline) {
         cv.wait(lock);
         continue;
       }
-      const auto deadline = *guardDeadline;
-      if (cv.wait_until(lock, deadline) == std::cv_status::timeout && guardDeadline == deadline) {
+      const auto deadline = *guard_deadline;
+      if (cv.wait_until(lock, deadline) == std::cv_status::timeout && guard_deadline == deadline) {
         if (device) nfc_abort_command(device.get());
-        guardFired = true;
-        guardDeadline.reset();
+        guard_fired = true;
+        guard_deadline.reset();
       }
     }
   }
@@ -114,18 +114,18 @@ struct LibnfcReader::Impl {
     explicit Guard(Impl& impl) : impl_(impl) {
       {
         std::lock_guard lock(impl_.mu);
-        impl_.guardFired = false;
-        impl_.guardDeadline = Clock::now() + impl_.options.callGuard;
+        impl_.guard_fired = false;
+        impl_.guard_deadline = Clock::now() + impl_.options.call_guard;
       }
       impl_.cv.notify_all();
     }
     ~Guard() {
       std::lock_guard lock(impl_.mu);
-      impl_.guardDeadline.reset();
+      impl_.guard_deadline.reset();
     }
     bool fired() const {
       std::lock_guard lock(impl_.mu);
-      return impl_.guardFired;
+      return impl_.guard_fired;
     }
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
@@ -144,13 +144,13 @@ struct LibnfcReader::Impl {
   }
 
   // One card command through the PN53x (InDataExchange, CRC by the chip).
-  Result<std::string> exchange(std::string_view tx, std::size_t maxRx) {
+  Result<std::string> exchange(std::string_view tx, std::size_t max_rx) {
     if (!dev()) return fail(Errc::ReaderLost, "reader not open");
     std::array<std::uint8_t, 264> rx{};
-    const auto n = std::min(maxRx, rx.size());
+    const auto n = std::min(max_rx, rx.size());
     const int rc =
         nfc_initiator_transceive_bytes(dev(), reinterpret_cast<const std::uint8_t*>(tx.data()),
-                                       tx.size(), rx.data(), n, options.exchangeTimeoutMs);
+                                       tx.size(), rx.data(), n, options.exchange_timeout_ms);
     if (rc < 0) return std::unexpected(deviceError(rc, "card command"));
     return std::string(reinterpret_cast<const char*>(rx.data()), static_cast<std::size_t>(rc));
   }
@@ -219,7 +219,7 @@ LibnfcReader::~LibnfcReader() {
 
 Result<void> LibnfcReader::open() {
   close();
-  impl_->abortRequested = false;
+  impl_->abort_requested = false;
   nfc_context* ctx = nullptr;
   nfc_init(&ctx);
   if (!ctx) return fail(Errc::Io, "libnfc initialisation failed");
@@ -251,7 +251,7 @@ Result<CardPresence> LibnfcReader::waitForCard(std::chrono::milliseconds timeout
   const auto deadline = Clock::now() + timeout;
   impl_->card.reset();
   while (true) {
-    if (impl_->abortRequested.exchange(false)) return fail(Errc::NoCard, "wait aborted");
+    if (impl_->abort_requested.exchange(false)) return fail(Errc::NoCard, "wait aborted");
     auto selected = impl_->selectOnce({});
     if (!selected) return std::unexpected(selected.error());
     if (*selected) {
@@ -265,8 +265,9 @@ Result<CardPresence> LibnfcReader::waitForCard(std::chrono::milliseconds timeout
     const auto now = Clock::now();
     if (now >= deadline) return fail(Errc::NoCard, "no card within the wait");
     std::unique_lock lock(impl_->mu);
-    impl_->cv.wait_for(lock, std::min<Clock::duration>(impl_->options.pollInterval, deadline - now),
-                       [this] { return impl_->abortRequested.load(); });
+    impl_->cv.wait_for(lock,
+                       std::min<Clock::duration>(impl_->options.poll_interval, deadline - now),
+                       [this] { return impl_->abort_requested.load(); });
   }
 }
 
@@ -281,7 +282,7 @@ Result<std::string> LibnfcReader::readPages(int first, int count) {
   int page = first;
   const int end = first + count;
   while (page < end) {
-    if (impl_->abortRequested.exchange(false)) return fail(Errc::ReadError, "read aborted");
+    if (impl_->abort_requested.exchange(false)) return fail(Errc::ReadError, "read aborted");
     if (chip != Chip::Unknown) {
       const int last = std::min(end, page + kMaxFastReadPages) - 1;
       auto got = impl_->exchange(
@@ -343,7 +344,7 @@ Result<bool> LibnfcReader::cardPresent() {
 }
 
 void LibnfcReader::abort() {
-  impl_->abortRequested = true;
+  impl_->abort_requested = true;
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->device) nfc_abort_command(impl_->device.get());

@@ -13,9 +13,10 @@ namespace kb::reader {
 
 struct LibnfcOptions {
   std::string connstring;  ///< e.g. "pn532_uart:/dev/ttyUSB0"; empty = first device found
-  std::chrono::milliseconds pollInterval{30};  ///< pause between selects while waiting for a card
-  int exchangeTimeoutMs = 300;                 ///< one card command (READ, FAST_READ, WRITE, ...)
-  std::chrono::milliseconds callGuard{1500};  ///< a select that has not answered by then is aborted
+  std::chrono::milliseconds poll_interval{30};  ///< pause between selects while waiting for a card
+  int exchange_timeout_ms = 300;                ///< one card command (READ, FAST_READ, WRITE, ...)
+  std::chrono::milliseconds call_guard{
+      1500};  ///< a select that has not answered by then is aborted
 };
 
 class LibnfcReader final : public Reader {

@@ -8,7 +8,7 @@ void SimReader::tap(CardImage card) {
   {
     std::lock_guard lock(mu_);
     card_ = std::move(card);
-    ++tapSerial_;
+    ++tap_serial_;
   }
   changed_.notify_all();
 }
@@ -73,7 +73,7 @@ Result<CardPresence> SimReader::waitForCard(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   // A card still lying on the reader from an earlier presence is not a new arrival.
   const bool ready = changed_.wait_for(lock, timeout, [this] {
-    return abort_ || !plugged_ || !open_ || (card_ && tapSerial_ != seenSerial_);
+    return abort_ || !plugged_ || !open_ || (card_ && tap_serial_ != seen_serial_);
   });
   if (abort_) {
     abort_ = false;
@@ -81,14 +81,14 @@ Result<CardPresence> SimReader::waitForCard(std::chrono::milliseconds timeout) {
   }
   if (auto u = usable(); !u) return std::unexpected(u.error());
   if (!ready) return fail(Errc::NoCard, "no card within the wait");
-  seenSerial_ = tapSerial_;
+  seen_serial_ = tap_serial_;
   return CardPresence{card_->uid, card_->chip, card_->atqa_sak};
 }
 
 Result<std::string> SimReader::readPages(int first, int count) {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!card_ || tapSerial_ != seenSerial_) return fail(Errc::ReadError, "card left the field");
+  if (!card_ || tap_serial_ != seen_serial_) return fail(Errc::ReadError, "card left the field");
   if (first < 0 || count < 0) return fail(Errc::Usage, "page range out of bounds");
   const auto begin = static_cast<std::size_t>(first) * 4;
   const auto size = static_cast<std::size_t>(count) * 4;
@@ -100,14 +100,14 @@ Result<std::string> SimReader::readPages(int first, int count) {
 Result<std::optional<std::string>> SimReader::readSignature() {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!card_ || tapSerial_ != seenSerial_) return fail(Errc::ReadError, "card left the field");
+  if (!card_ || tap_serial_ != seen_serial_) return fail(Errc::ReadError, "card left the field");
   return card_->signature;
 }
 
 Result<void> SimReader::writePages(int first, std::string_view data) {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!card_ || tapSerial_ != seenSerial_) return fail(Errc::ReadError, "card left the field");
+  if (!card_ || tap_serial_ != seen_serial_) return fail(Errc::ReadError, "card left the field");
   if (first < 2 || data.size() % 4 != 0)
     return fail(Errc::Usage, "write needs whole pages from page 2");
   const auto begin = static_cast<std::size_t>(first) * 4;
@@ -120,7 +120,7 @@ Result<void> SimReader::writePages(int first, std::string_view data) {
 Result<bool> SimReader::cardPresent() {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  return card_.has_value() && tapSerial_ == seenSerial_;
+  return card_.has_value() && tap_serial_ == seen_serial_;
 }
 
 }  // namespace kb::reader

@@ -46,8 +46,8 @@ class SimReader final : public Reader {
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::optional<CardImage> card_;
-  std::uint64_t tapSerial_ = 0;  // a new tap of the same UID is a new card presence
-  std::uint64_t seenSerial_ = 0;
+  std::uint64_t tap_serial_ = 0;  // a new tap of the same UID is a new card presence
+  std::uint64_t seen_serial_ = 0;
   bool plugged_ = true;
   bool open_ = false;
   bool abort_ = false;

@@ -27,7 +27,7 @@ class LibnfcReaderTest : public ::testing::Test {
     emu_ = std::move(*e);
     LibnfcOptions o;
     o.connstring = emu_->connstring();
-    o.callGuard = 500ms;
+    o.call_guard = 500ms;
     reader_ = std::make_unique<LibnfcReader>(o);
     auto opened = reader_->open();
     ASSERT_TRUE(opened) << opened.error().message;
@@ -210,7 +210,7 @@ TEST_F(LibnfcReaderTest, SelectThatNeverAnswersIsAbortedByTheGuard) {
   // watchdog path that protects drivers and versions which wait without limit.
   reader_->close();
   reader_ = std::make_unique<LibnfcReader>(
-      LibnfcOptions{.connstring = emu_->connstring(), .callGuard = 100ms});
+      LibnfcOptions{.connstring = emu_->connstring(), .call_guard = 100ms});
   ASSERT_TRUE(reader_->open());
   emu_->setFault(Fault::NoResponse, 0x4A);  // only InListPassiveTarget goes unanswered
   auto card = bounded([&] { return reader_->waitForCard(5s); });

@@ -17,10 +17,10 @@ using Kind = reader::ReaderEvent::Kind;
 
 reader::SupervisorOptions fastOptions() {
   reader::SupervisorOptions o;
-  o.waitSlice = 100ms;
-  o.presenceInterval = 20ms;
-  o.backoffStart = 20ms;
-  o.backoffMax = 200ms;
+  o.wait_slice = 100ms;
+  o.presence_interval = 20ms;
+  o.backoff_start = 20ms;
+  o.backoff_max = 200ms;
   return o;
 }
 
@@ -116,7 +116,7 @@ TEST(ReaderSupervisorSim, AShortGlitchIsNotARemoval) {
 TEST(ReaderSupervisorSim, StopEndsAnIdleWait) {
   reader::SimReader sim;
   reader::SupervisorOptions o = fastOptions();
-  o.waitSlice = 60s;  // only abort() can end this wait
+  o.wait_slice = 60s;  // only abort() can end this wait
   reader::ReaderSupervisor sup(sim, nullptr, o);
   sup.start();
   std::this_thread::sleep_for(50ms);

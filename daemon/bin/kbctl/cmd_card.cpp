@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::uint64_t kMaxKeyFile = 64 * 1024;
 
-const char* kEncodeUsage =
+const char* const kEncodeUsage =
     "usage: kbctl card encode --card-no N --uid HEX --key C.key --chip ntag213|ntag215|ntag216\n"
     "                         --out FILE.mfd [--issued YYYY-MM-DD]\n\n"
     "Signs a credential binding card number N to the chip UID (14 hex digits) with the\n"
@@ -29,7 +29,7 @@ const char* kEncodeUsage =
     ".mfd layout of libnfc's nfc-mfultralight (mode 0644). --issued defaults to today (UTC).\n"
     "Prints the path written.\n";
 
-const char* kReadUsage =
+const char* const kReadUsage =
     "usage: kbctl card read --device CONNSTRING --root root.json [--wait SECONDS] [--json]\n"
     "                       [--originality-key PUB.pem ...]\n\n"
     "Waits for a card on the reader (default 10 s, then error NO_CARD), reads the NDEF\n"
@@ -40,7 +40,7 @@ const char* kReadUsage =
     "{card_no, uid, chip, card_check, originality, reason}. CONNSTRING is a libnfc\n"
     "connstring (pn532_uart:/dev/ttyUSB0, acr122_usb:001:003) or 'auto' for the first device.\n";
 
-const char* kWriteUsage =
+const char* const kWriteUsage =
     "usage: kbctl card write --device CONNSTRING --card-no N --key C.key [--chip "
     "auto|ntag213|ntag215|ntag216]\n"
     "                        [--wait SECONDS] [--issued YYYY-MM-DD]\n\n"

@@ -48,12 +48,19 @@ elseif(KB_SANITIZE)
 endif()
 
 # kb_add_library(NAME SOURCES... [DEPS ...]) -> target kb_NAME, alias kb::NAME.
-# Every library of ours gets warnings-as-errors and the hardening flags.
+# Every library of ours gets warnings-as-errors and the hardening flags. Headers
+# are included as "concern/file.h" from daemon/; a library under drivers/ also
+# puts drivers/ on the path of what links it ("reader.h", "sim/sim_reader.h"), and
+# only of that.
 function(kb_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(kb_${name} STATIC ${ARG_SOURCES})
   add_library(kb::${name} ALIAS kb_${name})
-  target_include_directories(kb_${name} PUBLIC ${PROJECT_SOURCE_DIR}/daemon ${PROJECT_SOURCE_DIR}/drivers)
+  target_include_directories(kb_${name} PUBLIC ${PROJECT_SOURCE_DIR}/daemon)
+  string(FIND "${CMAKE_CURRENT_SOURCE_DIR}/" "${PROJECT_SOURCE_DIR}/drivers/" kb_drivers_at)
+  if(kb_drivers_at EQUAL 0)
+    target_include_directories(kb_${name} PUBLIC ${PROJECT_SOURCE_DIR}/drivers)
+  endif()
   target_link_libraries(kb_${name} PUBLIC ${ARG_DEPS} kb::sanitize
                         PRIVATE ${ARG_PRIVATE_DEPS} kb::warnings kb::hardening)
 endfunction()

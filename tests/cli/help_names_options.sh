@@ -1,6 +1,6 @@
 #!/bin/sh
 # usage: help_names_options.sh [--accepts] BINARY "COMMAND WORDS" OPTION...
-# `BINARY COMMAND WORDS --help` exits 0, its first line is that command's own usage line,
+# `BINARY COMMAND WORDS --help` exits 0, its (first) usage line is that command's own,
 # and the text names every OPTION given (each command's own options, so the help of
 # another command cannot pass). With --accepts, every option the text names is one the
 # command accepts: given alone it fails for a missing value or argument, never as unknown.
@@ -13,10 +13,10 @@ fail() { echo "FAIL: $name $words: $*" >&2; exit 1; }
 
 # shellcheck disable=SC2086 # the command's words are meant to split
 help=$("$bin" $words --help </dev/null) || fail "--help exited non-zero"
-first=$(printf '%s\n' "$help" | head -n 1)
+first=$(printf '%s\n' "$help" | grep -m 1 '^usage:')
 case "$first" in
   "usage: $name $words"*) ;;
-  *) fail "first line is not its own usage line: $first" ;;
+  *) fail "its usage line is not its own: $first" ;;
 esac
 for opt in "$@"; do
   printf '%s\n' "$help" | grep -qE -- "(^|[^a-z-])$opt([^a-z-]|\$)" || fail "help does not name $opt"

@@ -5,11 +5,14 @@
 #include "sync/sync.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "cache/cache.h"
 #include "cache/publish.h"
@@ -325,6 +328,78 @@ TEST_F(SyncTest, SlowMirrorTimesOutAndTheDownloadResumes) {
   EXPECT_EQ(ok->bytes + kept, fs::file_size(pub_->dir / "snapshot-3.kbs"));
   EXPECT_EQ(serving(), 3);
   EXPECT_FALSE(fs::exists(part));
+}
+
+// Runs syncOnce in a child process (for faults that hit the process: a file size
+// limit, SIGKILL). The child exits with the error code's number, 100 on success.
+pid_t syncInChild(const SyncOptions& o, trust::TrustRoot root,
+                  const std::function<void()>& before) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    before();
+    auto r = syncOnce(o, root, nowSeconds());
+    ::_exit(r ? 100 : static_cast<int>(r.error().code));
+  }
+  return pid;
+}
+
+TEST_F(SyncTest, DiskFullDuringDownloadThenResume) {
+  installFirst();
+  pub_->publish(3);
+  pub_->stamp();
+  pid_t pid = syncInChild(options({good()}), trusted_, [] {
+    ::signal(SIGXFSZ, SIG_IGN);  // writes past the limit fail with EFBIG instead
+    rlimit lim{200'000, 200'000};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+  });
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), static_cast<int>(Errc::DiskFull)) << WEXITSTATUS(status);
+  EXPECT_EQ(serving(), 1);
+  const fs::path part = cache::withSuffix(db_, ".sync") / "snapshot-3.kbs.part";
+  ASSERT_TRUE(fs::exists(part));
+  const auto kept = fs::file_size(part);
+  EXPECT_GT(kept, 0u);
+  auto ok = sync();
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(ok->resumed);
+  EXPECT_EQ(ok->bytes + kept, fs::file_size(pub_->dir / "snapshot-3.kbs"));
+  EXPECT_EQ(serving(), 3);
+}
+
+TEST_F(SyncTest, KilledDuringDownloadThenResume) {
+  installFirst();
+  pub_->publish(3);
+  pub_->stamp();
+  const fs::path slow = nginx_->www() / "slow" / name_;
+  fs::create_directories(slow);
+  for (const auto& e : fs::directory_iterator(pub_->dir))
+    fs::copy(e.path(), slow / e.path().filename());
+  auto o = options({nginx_->url("slow/" + name_ + "/")});
+  o.http.low_speed_bytes = 1;
+  o.http.low_speed_seconds = 60;
+  pid_t pid = syncInChild(o, trusted_, [] {});
+  const fs::path part = cache::withSuffix(db_, ".sync") / "snapshot-3.kbs.part";
+  auto size = [&] {
+    std::error_code ec;
+    auto n = fs::file_size(part, ec);
+    return ec ? std::uintmax_t{0} : n;
+  };
+  for (int i = 0; i < 400 && size() < 8192; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(serving(), 1);
+  const auto kept = fs::file_size(part);
+  EXPECT_GE(kept, 8192u);
+  auto ok = sync();  // the lock died with the process; the next sync resumes
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(ok->resumed);
+  EXPECT_EQ(ok->bytes + kept, fs::file_size(pub_->dir / "snapshot-3.kbs"));
+  EXPECT_EQ(serving(), 3);
 }
 
 // kbctl timestamp and kbctl sync, the real binary: one sync, exit codes, --json.

@@ -21,7 +21,7 @@ cd "$DIR"
   --snapshot-key keys/snap.pub --card-key keys/card.pub >/dev/null
 printf 'console-test-nik-key-0123456789' > keys/nik.key
 
-"$KBCTL" roster synth --cards 300 --seed 7 --out roster.csv
+"$KBCTL" roster synth --cards "${KB_SETUP_CARDS:-300}" --seed 7 --out roster.csv
 row() {  # card_no nik name kelurahan rt status
   printf '%s,,%s,"%s",1990-01-01,Telanaipura,%s,%s,pekerja_rentan,ojek online,%s,JKK,11111111111,active,2026-01-01,2099-12-31,APBD Kota Jambi,Perwal Jambi No. 14 Tahun 2025,Semenisasi jalan lingkungan,SK-RT/003/2026\n' \
     "$1" "$2" "$3" "$4" "$5" "$6" >> roster.csv

@@ -1,6 +1,8 @@
 #include "web/kiosk_routes.h"
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -82,9 +84,6 @@ Response demoTap(const KioskApi& api, const Request& req) {
   return jsonResponse(http::status::ok, {{"ok", true}});
 }
 
-// POST /api/speech {"lang": "id"|"en", "text": "..."} -> audio/wav. The page sends one
-// section of what the screen shows at a time; espeak-ng runs on its own thread (one at
-// a time), so a slow synthesis never holds up the kiosk's state or other requests.
 // Runs the synthesis on `pool` and completes on the caller's executor. A plain
 // callback, not a coroutine, crosses the threads: Asio 1.74 recycles coroutine frames
 // per thread and must not free one on a thread other than the one that made it.
@@ -126,6 +125,81 @@ net::awaitable<Response> speak(const KioskApi& api, net::thread_pool& pool, cons
   co_return makeResponse(http::status::ok, "audio/wav", std::move(*wav));
 }
 
+// Prints on `pool`, completes on the caller's executor (as asyncSynthesize does).
+template <class Token>
+auto asyncPrint(net::thread_pool& pool, printer::Slip slip, printer::PrinterOptions options,
+                Token&& token) {
+  return net::async_initiate<Token, void(std::expected<void, printer::PrintFailure>)>(
+      [&pool](auto handler, printer::Slip s, printer::PrinterOptions o) {
+        auto ex = net::get_associated_executor(handler);
+        net::post(
+            pool, [handler = std::move(handler), ex, s = std::move(s), o = std::move(o)]() mutable {
+              auto result = printer::printSlip(s, o);
+              net::post(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+                std::move(handler)(std::move(result));
+              });
+            });
+      },
+      token, std::move(slip), std::move(options));
+}
+
+// A list of short strings from the page (what the screen shows), bounded.
+std::optional<std::vector<std::string>> lines(const nlohmann::json& v, std::size_t max_items) {
+  if (!v.is_array() || v.size() > max_items) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& x : v) {
+    if (!x.is_string() || x.get_ref<const std::string&>().size() > 600) return std::nullopt;
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+// POST /api/print {"lang","program","title","summary":[...],"steps":[...],"data_as_of"}:
+// the slip of the screen being shown. The name comes from the kiosk's own state (masked
+// on kiosks), never from the request; the QR holds the public page only. Answered once
+// the printer has taken the slip, or with why not (503 PAPER_OUT / UNPLUGGED / SLOW):
+// printing runs on its own thread, so the kiosk never waits for the printer.
+net::awaitable<Response> print(const KioskApi& api, net::thread_pool& pool, const Request& req) {
+  if (api.printer.device.empty())
+    co_return errorResponse(http::status::not_found, "NO_PRINTER", "no printer is configured");
+  auto body = nlohmann::json::parse(req.body(), nullptr, false);
+  const std::string lang = body.is_object() ? body.value("lang", "") : "";
+  const std::string program = body.is_object() ? body.value("program", "") : "";
+  auto summary =
+      body.is_object() ? lines(body.value("summary", nlohmann::json::array()), 8) : std::nullopt;
+  auto steps =
+      body.is_object() ? lines(body.value("steps", nlohmann::json::array()), 20) : std::nullopt;
+  if ((lang != "id" && lang != "en") ||
+      (program != "JKK" && program != "JKM" && program != "JKN") || !summary || !steps ||
+      !body["title"].is_string() || !body.value("data_as_of", nlohmann::json()).is_string())
+    co_return errorResponse(http::status::bad_request, "MALFORMED",
+                            "expected {lang, program, title, summary[], steps[], data_as_of}");
+  auto latest = co_await api.broadcaster.latest();
+  auto state = latest ? nlohmann::json::parse(*latest, nullptr, false) : nlohmann::json();
+  if (!state.is_object() || !state["tap"].is_object())
+    co_return errorResponse(http::status::conflict, "NO_TAP", "no card is shown");
+  printer::Slip slip;
+  slip.title = body["title"].get<std::string>();
+  slip.holder = state["tap"].value("card", nlohmann::json::object()).value("holder", "");
+  slip.summary = std::move(*summary);
+  slip.steps = std::move(*steps);
+  slip.footer = {lang == "id" ? "Call Center Bahagia 112 (ambulans 119)"
+                              : "Call Center Bahagia 112 (ambulance 119)",
+                 body["data_as_of"].get<std::string>()};
+  std::string page = program;
+  for (char& c : page) c = static_cast<char>(c - 'A' + 'a');
+  slip.qr = api.public_guidance_url + "/" + page + "?lang=" + lang;
+  slip.qr_caption = lang == "id" ? "Pindai untuk membuka panduan ini di ponsel."
+                                 : "Scan to open this guidance on your phone.";
+  auto done = co_await asyncPrint(pool, std::move(slip), api.printer, net::use_awaitable);
+  if (!done) {
+    std::string code(printer::printErrorName(done.error().kind));
+    for (char& c : code) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    co_return errorResponse(http::status::service_unavailable, code, done.error().message);
+  }
+  co_return jsonResponse(http::status::ok, {{"ok", true}});
+}
+
 }  // namespace
 
 void addKioskRoutes(Router& router, const KioskApi& api) {
@@ -138,6 +212,12 @@ void addKioskRoutes(Router& router, const KioskApi& api) {
   auto speech_pool = std::make_shared<net::thread_pool>(1);
   router.add(http::verb::post, "/api/speech",
              [a, speech_pool](const Request& req) { return speak(*a, *speech_pool, req); });
+  auto print_pool = std::make_shared<net::thread_pool>(1);
+  router.add(http::verb::get, "/api/printer", [a](const Request&) -> net::awaitable<Response> {
+    co_return jsonResponse(http::status::ok, {{"configured", !a->printer.device.empty()}});
+  });
+  router.add(http::verb::post, "/api/print",
+             [a, print_pool](const Request& req) { return print(*a, *print_pool, req); });
   if (api.demo) {
     router.add(http::verb::get, "/api/demo/cards", [a](const Request&) -> net::awaitable<Response> {
       co_return jsonResponse(http::status::ok, a->demo->cards());

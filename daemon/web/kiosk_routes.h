@@ -1,12 +1,14 @@
 #pragma once
 /// The kiosk's HTTP API (docs/contracts.md §4–5) on a Router:
-/// /api/state, /healthz, /metrics, /api/qr/<program>.svg, POST /api/speech, the UI's static
+/// /api/state, /healthz, /metrics, /api/qr/<program>.svg, POST /api/speech,
+/// GET /api/printer, POST /api/print, the UI's static
 /// files, and the demo endpoints only when a DemoControl is given.
 
 #include <string>
 
 #include "kiosk/demo_control.h"
 #include "kiosk/service.h"
+#include "printer/escpos_printer.h"
 #include "speech/speech.h"
 #include "web/broadcaster.h"
 #include "web/http_session.h"
@@ -22,6 +24,7 @@ struct KioskApi {
   std::string public_guidance_url;
   kiosk::DemoControl* demo = nullptr;  ///< null outside --demo: the endpoints do not exist
   speech::SpeechOptions speech{};      ///< POST /api/speech: what the screen shows, read aloud
+  printer::PrinterOptions printer{};   ///< POST /api/print: the slip; device empty = no printer
 };
 
 /// `api` must outlive the router.

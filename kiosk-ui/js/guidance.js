@@ -12,6 +12,7 @@ import { icon } from './icons.js';
 import { programView, memberKind, cityPaid, funderLine, addYears, todayWib } from './coverage.js';
 import { callBox, dataBanner, dataFooter } from './screens.js';
 import { listenButton } from './speech.js';
+import { printButton } from './print.js';
 
 const PROGRAMS = ['JKK', 'JKM', 'JKN'];
 const cache = new Map();
@@ -103,13 +104,16 @@ export function guidanceScreen(state, ctx) {
     more.hidden = main.scrollTop + main.clientHeight >= main.scrollHeight - 4;
   };
   main.addEventListener('scroll', updateMore, { passive: true });
+  const printStatus = h('p', { class: 'g-print-status', role: 'status', hidden: true });
   const screen = h('section', { class: 'screen guidance', 'aria-labelledby': 'guidance-title', 'data-program': program },
     head,
+    printStatus,
     dataBanner(state, ctx),
     h('div', { class: 'g-body' }, main, side),
     h('nav', { class: 'g-actions' },
       more,
       listenButton(ctx, () => screen),
+      printButton(ctx, program, () => screen, printStatus),
       h('button', { type: 'button', class: 'btn btn-back', 'data-action': 'back', onclick: () => ctx.send({ action: 'back' }) },
         icon('back'), h('span', { text: ctx.t('action.back') })),
       h('button', { type: 'button', class: 'btn btn-done', 'data-action': 'done', onclick: () => ctx.send({ action: 'done' }) },

@@ -243,6 +243,7 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
       {"idle_timeout_ms", {"5678", [](const Config& c) { return c.idle_timeout_ms == 5678; }}},
       {"error_timeout_ms", {"4321", [](const Config& c) { return c.error_timeout_ms == 4321; }}},
       {"ui_dir", {"/srv/ui", [](const Config& c) { return c.ui_dir == "/srv/ui"; }}},
+      {"printer", {"/dev/usb/lp0", [](const Config& c) { return c.printer == "/dev/usb/lp0"; }}},
       {"public_guidance_url",
        {"https://example.go.id/p",
         [](const Config& c) { return c.public_guidance_url == "https://example.go.id/p"; }}},

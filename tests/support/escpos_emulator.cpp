@@ -54,9 +54,10 @@ std::size_t EscposEmulator::pendingLines() const {
   return current_.lines.size() + (line_.empty() ? 0 : 1);
 }
 
-void EscposEmulator::answer(unsigned char byte) {
+void EscposEmulator::answer(unsigned char byte, bool job_done) {
   if (mode_ == Mode::Silent) return;
-  if (mode_ == Mode::Slow) std::this_thread::sleep_for(slow_by_);
+  // Slow: alive (the paper question is answered at once) but slow to finish a slip.
+  if (mode_ == Mode::Slow && job_done) std::this_thread::sleep_for(slow_by_);
   (void)!::write(master_, &byte, 1);
 }
 
@@ -87,7 +88,7 @@ void EscposEmulator::feed(const std::string& bytes, std::size_t& at) {
       at += 3;
       unsigned char status = 0x12;                           // fixed bits 1 and 4: all well
       if (n == 4 && mode_ == Mode::PaperOut) status = 0x72;  // paper end (bits 5, 6)
-      answer(status);
+      answer(status, n == 1);
       continue;
     }
     if (c == 0x1B) {  // ESC

@@ -2,7 +2,8 @@
 /// An ESC/POS receipt printer on a pty, for tests: it decodes what it is sent
 /// (text lines, bold lines, QR codes stored and printed, cuts) and answers
 /// DLE EOT status requests as a real printer does, or as one that is out of
-/// paper, slow to confirm, or never answers (a one-way USB printer).
+/// paper, slow to confirm a slip (DLE EOT 1 answered late), or never answers
+/// (a one-way USB printer).
 
 #include <atomic>
 #include <chrono>
@@ -44,7 +45,7 @@ class EscposEmulator {
   EscposEmulator(int master, std::string device, Mode mode, std::chrono::milliseconds slow_by);
   void run();
   void feed(const std::string& bytes, std::size_t& at);
-  void answer(unsigned char byte);
+  void answer(unsigned char byte, bool job_done);
 
   int master_;
   std::string device_;

@@ -244,6 +244,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
 
   web::HttpCounters counters;
   web::KioskApi api{kiosk, broadcaster, counters, cfg.ui_dir, cfg.public_guidance_url, demo.get()};
+  api.printer.device = cfg.printer;  // the printed slip, when a receipt printer is attached
   web::Router router;
   web::addKioskRoutes(router, api);
   web::Server server(io, router, broadcaster, counters,

@@ -39,7 +39,7 @@ export async function freePort() {
   });
 }
 
-export async function startDaemon({ timeouts = TEST_TIMEOUTS, port = null, stateDir = null } = {}) {
+export async function startDaemon({ timeouts = TEST_TIMEOUTS, port = null, stateDir = null, extraArgs = [] } = {}) {
   if (process.env.KB_UI_EXTERNAL_URL) {
     return { baseUrl: process.env.KB_UI_EXTERNAL_URL, stateDir: null, stderr: '', external: true, async stop() {} };
   }
@@ -62,6 +62,7 @@ export async function startDaemon({ timeouts = TEST_TIMEOUTS, port = null, state
       '--set', `ui_dir=${UI_ROOT}`];
     baseUrl = `http://127.0.0.1:${p}`;
   }
+  args.push(...extraArgs);
   if (process.env.KB_DAEMON_ARGS) args.push(...process.env.KB_DAEMON_ARGS.split(/\s+/).filter(Boolean));
 
   const child = spawn(DAEMON_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -172,8 +172,8 @@ export function expectedDataAsOf(signedAtIso, lang = 'id') {
 }
 
 /** What every UI test file starts from: a demo daemon, its demo cards and a browser. */
-export async function startKiosk() {
-  const daemon = await startDaemon();
+export async function startKiosk({ daemonArgs = [] } = {}) {
+  const daemon = await startDaemon({ extraArgs: daemonArgs });
   const api = kioskApi(daemon.baseUrl);
   return { daemon, api, cards: await api.cards(), browser: await openBrowser(PORTRAIT) };
 }

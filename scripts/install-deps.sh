@@ -6,13 +6,14 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libsqlite3-dev sqlite3 libboost-dev libboost-system-dev
-  libnfc-dev libnfc-bin nlohmann-json3-dev libqrencode-dev libcurl4-openssl-dev
+  libnfc-dev libnfc-bin nlohmann-json3-dev libqrencode-dev libcurl4-openssl-dev libtss2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
   clang-16 libclang-rt-16-dev clang-format clang-tidy-16 time
   nginx-light chromium nodejs npm zbar-tools curl openssl espeak-ng
   debhelper devscripts lintian debootstrap systemd-container fonts-liberation cage grim xwayland util-linux python3
+  swtpm swtpm-tools
 )
 
 want=("${build_pkgs[@]}")

@@ -76,7 +76,9 @@ struct Cache::Impl {
       if (!state) return refuse(kCodeTrustState, state.error().message);
       if (auto r = checkRootChain(*state, root, options.root_chain_dir); !r)
         return refuse(kCodeRoot, std::string(codeName(r.error().code)) + ": " + r.error().message);
-      floor = state->floorOf(db_path);
+      auto merged = withTpmFloor(state->floorOf(db_path), options.tpm_tcti);
+      if (!merged) return refuse(kCodeTrustState, merged.error().message);
+      floor = *merged;
     }
     auto current = tryOpen(db_path);
     if (current) {
@@ -113,6 +115,10 @@ struct Cache::Impl {
         code = kCodeTrustState;
         reason =
             std::string(kCodeTrustState) + ": cannot raise the trust state: " + r.error().message;
+      } else if (auto t = raiseTpmCounter(options.tpm_tcti, file->manifest.serial); !t) {
+        code = kCodeTrustState;
+        reason =
+            std::string(kCodeTrustState) + ": cannot raise the TPM counter: " + t.error().message;
       }
     }
   }

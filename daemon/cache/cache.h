@@ -24,7 +24,10 @@ struct CacheOptions {
   /// The trust state file (trustStatePath(db)): a file below its serial is never
   /// served, a root not chained from its pinned root serves nothing.
   std::optional<std::filesystem::path> trust_state;
-  bool raise_trust_state = false;        ///< the daemon: raise it from each verified open
+  bool raise_trust_state = false;  ///< the daemon: raise it from each verified open
+  /// TCTI of the TPM whose NV counter also holds the serial (tpm/counter.h);
+  /// nullopt: no TPM, the trust state file alone.
+  std::optional<std::string> tpm_tcti;
   std::filesystem::path root_chain_dir;  ///< where root-<version>.json links of the chain are
 };
 

@@ -391,7 +391,9 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
     if (!state) return std::unexpected(state.error());
     if (auto r = checkRootChain(*state, root, options.root_chain_dir); !r)
       return std::unexpected(r.error());
-    floor = state->floorOf(db_path);
+    auto merged = withTpmFloor(state->floorOf(db_path), options.tpm_tcti);
+    if (!merged) return std::unexpected(merged.error());
+    floor = *merged;
   }
   auto below_floor = [&](const VerifiedFile& f) {
     return floor && f.manifest.serial < floor->serial;
@@ -508,6 +510,9 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
     if (auto r = raiseTrustState(*options.trust_state, raise); !r)
       return fail(r.error().code,
                   "imported, but the trust state was not raised: " + r.error().message);
+    if (auto r = raiseTpmCounter(options.tpm_tcti, m->serial); !r)
+      return fail(r.error().code,
+                  "imported, but the TPM counter was not raised: " + r.error().message);
   }
   return result;
 }

@@ -63,6 +63,9 @@ struct ImportOptions {
   /// nullopt: none (unit tests, the demo's throw-away caches).
   std::optional<std::filesystem::path> trust_state;
   std::filesystem::path root_chain_dir;  ///< where root-<version>.json links of the chain are
+  /// TCTI of the TPM whose NV counter also holds the serial (tpm/counter.h);
+  /// nullopt: no TPM, the trust state file alone.
+  std::optional<std::string> tpm_tcti;
 };
 
 struct ImportResult {

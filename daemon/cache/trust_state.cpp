@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "tpm/counter.h"
 
 namespace kb::cache {
 namespace {
@@ -136,6 +137,27 @@ Result<void> setServedFileOwnership(int fd, const std::filesystem::path& path) {
     if (::fchown(fd, st.st_uid, st.st_gid) != 0)
       return std::unexpected(ioError(path, "cannot set owner"));
   }
+  return {};
+}
+
+Result<std::optional<CacheFloor>> withTpmFloor(std::optional<CacheFloor> floor,
+                                               const std::optional<std::string>& tcti) {
+  if (!tcti) return floor;
+  auto counter = tpm::Counter::open(*tcti);
+  if (!counter) return std::unexpected(counter.error());
+  auto v = counter->value();
+  if (!v) return std::unexpected(v.error());
+  if (!floor) floor = CacheFloor{};
+  floor->serial = std::max(floor->serial, *v);
+  return floor;
+}
+
+Result<void> raiseTpmCounter(const std::optional<std::string>& tcti, std::int64_t serial) {
+  if (!tcti) return {};
+  auto counter = tpm::Counter::open(*tcti);
+  if (!counter) return std::unexpected(counter.error());
+  auto v = counter->raiseTo(serial);
+  if (!v) return std::unexpected(v.error());
   return {};
 }
 

@@ -75,4 +75,13 @@ Result<void> checkRootChain(const TrustState& state, const trust::TrustRoot& roo
 /// what root's `kbctl import` wrote whatever root's umask was.
 Result<void> setServedFileOwnership(int fd, const std::filesystem::path& path);
 
+/// `floor` raised to the TPM NV counter's value when `tcti` names a TPM (the
+/// counter survives a wiped state directory); unchanged for nullopt. Io when
+/// the TPM cannot be read: a configured TPM that fails is never skipped.
+Result<std::optional<CacheFloor>> withTpmFloor(std::optional<CacheFloor> floor,
+                                               const std::optional<std::string>& tcti);
+
+/// Raises the TPM NV counter to `serial` when `tcti` names a TPM.
+Result<void> raiseTpmCounter(const std::optional<std::string>& tcti, std::int64_t serial);
+
 }  // namespace kb::cache

@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "roster/nik_key.h"
 #include "roster/roster.h"
+#include "tpm/counter.h"
 
 namespace kb::cli {
 namespace {
@@ -149,7 +150,7 @@ Result<int> verifyCmd(const Words& words) {
 }
 
 Result<int> importCmd(const Words& words) {
-  auto a = Args::parse(words, {"db", "root"}, {});
+  auto a = Args::parse(words, {"db", "root", "tpm-tcti"}, {});
   if (!a) return std::unexpected(a.error());
   auto bundle = onePositional(*a, "BUNDLE");
   if (!bundle) return std::unexpected(bundle.error());
@@ -161,6 +162,7 @@ Result<int> importCmd(const Words& words) {
   cache::ImportOptions options;
   options.trust_state = cache::trustStatePath(*db);
   options.root_chain_dir = std::filesystem::path(*a->get("root")).parent_path();
+  options.tpm_tcti = tpm::resolveTcti(a->get("tpm-tcti").value_or(""));
   auto r = cache::importBundle(*db, *bundle, *root, now, options);
   if (!r) return fail(r.error().code, *bundle + ": " + r.error().message);
   std::cout << "imported " << cache::bundleTypeName(r->manifest.type) << " serial "
@@ -186,7 +188,8 @@ Result<int> boundedInt(const Args& a, const std::string& name, int fallback, int
 }
 
 Result<int> lookupCmd(const Words& words) {
-  auto a = Args::parse(words, {"db", "root", "card", "soft-age-hours", "grace-days"}, {"json"});
+  auto a = Args::parse(words, {"db", "root", "card", "soft-age-hours", "grace-days", "tpm-tcti"},
+                       {"json"});
   if (!a) return std::unexpected(a.error());
   auto db = a->required("db");
   auto card = a->required("card");
@@ -206,6 +209,7 @@ Result<int> lookupCmd(const Words& words) {
   options.freshness = cache::freshnessPolicy(*soft_age, *grace);
   options.trust_state = cache::trustStatePath(*db);  // read, never raised by a lookup
   options.root_chain_dir = std::filesystem::path(*a->get("root")).parent_path();
+  options.tpm_tcti = tpm::resolveTcti(a->get("tpm-tcti").value_or(""));
   auto cache = cache::Cache::open(*db, std::move(*root), now, options);
   auto v = cache.lookup(*card, now);
   if (a->has("json")) {
@@ -263,7 +267,7 @@ std::vector<Command> bundleCommands() {
        "DIGEST_MISMATCH.\n",
        verifyCmd},
       {"import", "verify a bundle and make it the served cache",
-       "usage: kbctl import --db CACHE.db --root root.json BUNDLE\n\n"
+       "usage: kbctl import --db CACHE.db --root root.json [--tpm-tcti TCTI] BUNDLE\n\n"
        "Verifies the bundle as 'kbctl verify' does, refuses a serial not newer than the installed "
        "one\n"
        "(ROLLBACK), a delta whose base is not the installed state (WRONG_BASE), and a system "
@@ -276,11 +280,14 @@ std::vector<Command> bundleCommands() {
        "and\n"
        "the trusted root: a serial below it is ROLLBACK even with no cache file left, and a root "
        "not\n"
-       "chained from the trusted one (links as root-N.json beside root.json) is refused.\n",
+       "chained from the trusted one (links as root-N.json beside root.json) is refused.\n"
+       "With a TPM 2.0 the serial is also kept in its NV counter 0x01500016, so a wiped state\n"
+       "directory does not lower it. --tpm-tcti: a tpm2-tss TCTI (device:/dev/tpmrm0,\n"
+       "swtpm:host=H,port=P) or none; default device:/dev/tpmrm0 when it exists, else none.\n",
        importCmd},
       {"lookup", "look a card up in the cache, re-verified",
        "usage: kbctl lookup --db CACHE.db --root root.json --card CARD_NO [--json]\n"
-       "                    [--soft-age-hours H] [--grace-days D]\n\n"
+       "                    [--soft-age-hours H] [--grace-days D] [--tpm-tcti TCTI]\n\n"
        "Re-checks the card's bucket against the signed digests and prints the verdict (ACTIVE,\n"
        "INACTIVE, BLOCKED, NOT_FOUND, UNVERIFIABLE) with the data's freshness; --json prints the\n"
        "verdict document of docs/contracts.md §3. Exits 0 for a definite verdict; for\n"
@@ -288,7 +295,8 @@ std::vector<Command> bundleCommands() {
        "  --soft-age-hours H   data signed longer ago is STALE (1-8760, default 36)\n"
        "  --grace-days D       data past its signed expiry by more is EXPIRED, and the verdict\n"
        "                       UNVERIFIABLE (0-365, default 3)\n"
-       "The same policy and defaults as the daemon's soft_age_hours and grace_days.\n",
+       "The same policy and defaults as the daemon's soft_age_hours and grace_days.\n"
+       "  --tpm-tcti TCTI      the TPM whose NV counter also holds the serial (as for import)\n",
        lookupCmd},
   };
 }

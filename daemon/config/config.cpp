@@ -275,6 +275,12 @@ const std::vector<KeyRule>& rules() {
          c.allow_dev_root = v == "true";
          return std::nullopt;
        }},
+      {{"tpm_tcti", "none | tpm2-tss TCTI (device:/dev/tpmrm0, swtpm:host=H,port=P)",
+        "TPM whose NV counter also keeps the highest serial (default: /dev/tpmrm0 if present)"},
+       [](Config& c, std::string_view v) -> Reason {
+         c.tpm_tcti = std::string(v);
+         return std::nullopt;
+       }},
   };
   return kTable;
 }

@@ -44,8 +44,9 @@ struct Config {
   std::string ui_dir = "/usr/share/kartu-bahagia/kiosk-ui";
   std::string printer;  ///< ESC/POS receipt printer device; empty: no printed slip
   std::string public_guidance_url = "https://kartubahagia.jambikota.go.id/panduan";
-  std::string log_level = "info";    ///< error | warning | info | debug
-  bool allow_dev_root = false;       ///< trust the public DEV root outside --demo (tests only)
+  std::string log_level = "info";  ///< error | warning | info | debug
+  bool allow_dev_root = false;     ///< trust the public DEV root outside --demo (tests only)
+  std::string tpm_tcti;  ///< TPM for the serial's NV counter; empty: /dev/tpmrm0 if it exists; none
   std::vector<std::string> mirrors;  ///< `mirror` lines, tried in order (docs/contracts.md §6)
   std::string mirror_ca;             ///< empty: the system's CA store
   int sync_interval_minutes = 60;

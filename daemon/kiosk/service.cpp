@@ -24,9 +24,12 @@ void appendMetric(std::string& out, std::string_view name, std::string_view type
   for (const auto& s : samples)
     out.append(name).append(s.labels).append(" ").append(std::to_string(s.value)).append("\n");
 }
-// The trust state lives in a file only: a root attacker who wipes it can roll the
-// kiosk back (docs/architecture.md, "Threats"). Say whether a TPM could have helped.
-const char* tpmStatus() {
+// "counter": the serial is also in the TPM's NV counter (tpm_tcti). Otherwise the
+// trust state lives in a file only, and a root attacker who wipes the state
+// directory can roll the kiosk back (docs/architecture.md, "Threats"): say
+// whether a TPM could have helped.
+const char* tpmStatus(bool counter) {
+  if (counter) return "counter";
   std::error_code ec;
   const bool present =
       std::filesystem::exists("/dev/tpmrm0", ec) || std::filesystem::exists("/dev/tpm0", ec);
@@ -220,7 +223,7 @@ net::awaitable<Health> KioskService::health() {
                   {"code", h.ok ? nlohmann::json(nullptr) : nlohmann::json(code)},
                   {"reason", h.ok ? nlohmann::json(nullptr) : nlohmann::json(reason)},
                   {"dev", machine_.dev()},
-                  {"tpm", tpmStatus()},
+                  {"tpm", tpmStatus(tpm_counter_)},
                   {"data", last_status_.data},
                   {"reader", machine_.readerIsLost() ? "lost" : "ready"},
                   {"screen", screenName(machine_.screen())}};

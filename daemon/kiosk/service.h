@@ -38,6 +38,9 @@ class KioskService : public ReaderEvents {
 
   /// Publishes the first state and starts the periodic data refresh.
   void start();
+  /// Whether the trust state's serial is also kept in a TPM NV counter (tpm_tcti):
+  /// /healthz then says "tpm": "counter". Call before start().
+  void setTpmCounter(bool used) { tpm_counter_ = used; }
   /// Cancels the timers (thread-safe).
   void stop();
 
@@ -66,6 +69,7 @@ class KioskService : public ReaderEvents {
   bool updateData();
 
   Strand strand_;
+  bool tpm_counter_ = false;
   Machine machine_;
   DataSource& data_;
   Publish publish_;

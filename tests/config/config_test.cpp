@@ -264,6 +264,7 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
        {"13", [](const Config& c) { return c.audit_checkpoint_every == 13; }}},
       {"audit_key", {"/a.key", [](const Config& c) { return c.audit_key == "/a.key"; }}},
       {"allow_dev_root", {"true", [](const Config& c) { return c.allow_dev_root; }}},
+      {"tpm_tcti", {"none", [](const Config& c) { return c.tpm_tcti == "none"; }}},
       {"mirror",
        {"https://m.example.go.id/kb",
         [](const Config& c) {

@@ -374,8 +374,10 @@ TEST_F(TrustAttack, DevRootIsRefusedOutsideDemoUnlessAllowedAndThenMarked) {
   auto health = nlohmann::json::parse(httpGet(port, "/healthz").body);
   EXPECT_EQ(health["dev"], true);
   // Rollback protection is the trust-state file only: /healthz says whether a TPM is there.
-  const bool tpm = fs::exists("/dev/tpmrm0") || fs::exists("/dev/tpm0");
-  EXPECT_EQ(health["tpm"], tpm ? "present_unused" : "absent");
+  // No tpm_tcti: /dev/tpmrm0 is used when present; /dev/tpm0 alone is not.
+  EXPECT_EQ(health["tpm"], fs::exists("/dev/tpmrm0") ? "counter"
+                           : fs::exists("/dev/tpm0") ? "present_unused"
+                                                     : "absent");
 }
 
 TEST_F(TrustAttack, DaemonAcceptsOnlyRootsChainedFromTheTrustedOne) {

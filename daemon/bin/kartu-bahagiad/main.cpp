@@ -29,6 +29,7 @@
 #include "libnfc/libnfc_reader.h"
 #include "sim/sim_reader.h"
 #include "sync/worker.h"
+#include "tpm/counter.h"
 #include "trust/trust.h"
 #include "web/broadcaster.h"
 #include "web/kiosk_routes.h"
@@ -182,6 +183,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   std::optional<trust::TrustRoot> root;
   std::optional<cache::Cache> cache;
   std::unique_ptr<kiosk::DataSource> source;
+  bool tpm_counter = false;  // the trust state serial is also in a TPM NV counter
   std::unique_ptr<sync::SyncWorker> syncer;
   std::unique_ptr<SyncedSource> synced;
   std::vector<card::OriginalityKey> originality_keys;
@@ -203,6 +205,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     options.trust_state = cache::trustStatePath(cfg.dbPath());
     options.raise_trust_state = true;
     options.root_chain_dir = fs::path(cfg.root).parent_path();
+    options.tpm_tcti = tpm::resolveTcti(cfg.tpm_tcti);  // the serial also in the TPM's counter
+    tpm_counter = options.tpm_tcti.has_value();
     cache = cache::Cache::open(cfg.dbPath(), *root, now, options);
     source = std::make_unique<kiosk::CacheSource>(*cache);
     data = source.get();
@@ -214,6 +218,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
       so.root_dir = cfg.state_dir;  // roots fetched from mirrors are kept in the state directory
       so.import.trust_state = cache::trustStatePath(cfg.dbPath());
       so.import.root_chain_dir = cfg.state_dir;
+      so.import.tpm_tcti = options.tpm_tcti;
       so.import.profile = roster::Profile::Kiosk;
       syncer = std::make_unique<sync::SyncWorker>(std::move(so),
                                                   sync::newestLocalRoot(*root, cfg.state_dir, now),
@@ -241,6 +246,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
       kiosk_strand, std::move(machine), *data,
       [&broadcaster](std::shared_ptr<const std::string> s) { broadcaster.publish(std::move(s)); },
       log);
+  kiosk.setTpmCounter(tpm_counter);
 
   web::HttpCounters counters;
   web::KioskApi api{kiosk, broadcaster, counters, cfg.ui_dir, cfg.public_guidance_url, demo.get()};

@@ -11,11 +11,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "cache/publish.h"
 #include "fixtures.h"
 #include "tests/kiosk/child_process.h"
+#include "tests/web/http_client.h"
 #include "tpm/counter.h"
 
 namespace {
@@ -191,6 +195,29 @@ TEST_F(TpmRollback, WipedStateDirectoryAndOldBundleIsRollback) {
   auto counter = kb::tpm::Counter::open(tcti_);
   ASSERT_TRUE(counter) << counter.error().message;
   EXPECT_EQ(counter->value().value(), 3);
+}
+
+TEST_F(TpmRollback, DaemonRefusesAnOldCacheInAWipedStateDirectory) {
+  ASSERT_EQ(import(1, "none", dir_ / "old" / "cache.db").status, 0);
+  ASSERT_EQ(import(2, tcti_, db()).status, 0);
+  wipeState();
+  fs::copy_file(dir_ / "old" / "cache.db", db());
+  fs::create_directories(dir_ / "ui");
+  std::ofstream(dir_ / "ui" / "index.html") << "<!doctype html>";
+  auto conf = dir_ / "etc" / "kiosk.conf";
+  std::ofstream(conf) << "listen = 127.0.0.1:0\nstate_dir = " << (dir_ / "state").string()
+                      << "\nroot = " << rootPath()
+                      << "\nreader = sim\nui_dir = " << (dir_ / "ui").string()
+                      << "\ntpm_tcti = " << tcti_ << "\n";
+  ChildProcess d(binaryPath("kartu-bahagiad"), {"--config", conf.string()});
+  auto m = d.waitForOutput(std::regex(R"(listening on http://127\.0\.0\.1:([0-9]+)/)"), 30s);
+  ASSERT_TRUE(m) << d.err();
+  const auto port = static_cast<unsigned short>(std::stoi((*m)[1].str()));
+  auto h = kb::testing::httpGet(port, "/healthz");
+  auto health = nlohmann::json::parse(h.body);
+  EXPECT_EQ(h.status, 503) << h.body;
+  EXPECT_EQ(health["code"], "ROLLBACK") << h.body;
+  EXPECT_EQ(health["tpm"], "counter");
 }
 
 TEST_F(TpmRollback, CounterOnlyRisesAndBoundsOneRaise) {

@@ -175,7 +175,7 @@ grep -E "^(Setting up|Unpacking) kartu" "$work/install.log"
 
 step "accounts, groups and the state dir exist right after install"
 in_root getent passwd kartu-bahagia kartu-kiosk
-for g in dialout plugdev; do in_root id -nG kartu-bahagia | grep -qw "$g" || fail "kartu-bahagia not in $g"; done
+for g in dialout plugdev tss lp; do in_root id -nG kartu-bahagia | grep -qw "$g" || fail "kartu-bahagia not in $g"; done
 for g in video render input audio; do in_root id -nG kartu-kiosk | grep -qw "$g" || fail "kartu-kiosk not in $g"; done
 state=$(in_root stat -c '%U:%G %a' /var/lib/kartu-bahagia)
 [ "$state" = "kartu-bahagia:kartu-bahagia 700" ] || fail "state dir: $state"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -96,10 +97,17 @@ struct AuditLog::State {
   crypto::SigningKey key;
   LogOptions options;
   mutable std::mutex mu;
+  std::condition_variable synced_cv;
   std::uint64_t seq = 0;  // of the last line written
   std::string head = kGenesis;
   std::uint64_t since_checkpoint = 0;
   bool broken = false;
+  std::string broken_reason;
+  std::uint64_t synced = 0;  // every line up to this seq is on disk
+  bool syncing = false;      // a thread is in sync() for lines up to sync_target
+  // Checkpoint notices held back until their line is durable: (seq, message).
+  std::vector<std::pair<std::uint64_t, std::string>> pending_journal;
+  LogStats stats;
   explicit State(crypto::SigningKey k) : key(std::move(k)) {}
   ~State() {
     if (fd >= 0) ::close(fd);
@@ -149,6 +157,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& pa
   if (!p || !p->hash_ok)
     return fail(Errc::Malformed, path.string() + ": the last line is not an intact audit line");
   s.seq = p->seq;
+  s.synced = p->seq;
   s.head = p->hash;
   return log;
 }
@@ -156,6 +165,12 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& pa
 Result<std::uint64_t> AuditLog::write(std::string body, UnixSeconds) {
   State& s = *s_;
   if (s.broken) return fail(Errc::Io, s.path.string() + ": an earlier write failed");
+  auto broke = [&](std::string what) {
+    s.broken = true;
+    s.broken_reason = what;
+    s.synced_cv.notify_all();
+    return fail(Errc::Io, std::move(what));
+  };
   std::string line = body;
   line += kHashField;
   line += hexEncode(crypto::sha256(body));
@@ -164,23 +179,56 @@ Result<std::uint64_t> AuditLog::write(std::string body, UnixSeconds) {
   while (!rest.empty()) {
     auto n = ::write(s.fd, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      s.broken = true;
-      return fail(Errc::Io, s.path.string() + ": cannot append: " + errnoText());
-    }
+    if (n <= 0) return broke(s.path.string() + ": cannot append: " + errnoText());
     rest.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (::fdatasync(s.fd) != 0) {
-    s.broken = true;
-    return fail(Errc::Io, s.path.string() + ": cannot sync: " + errnoText());
-  }
   ++s.seq;
+  ++s.stats.lines;
   s.head = hexEncode(crypto::sha256(body));
   return s.seq;
 }
 
+Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq) {
+  State& s = *s_;
+  while (s.synced < seq) {
+    if (s.broken) return fail(Errc::Io, s.broken_reason);
+    if (s.syncing) {
+      s.synced_cv.wait(lock);
+      continue;
+    }
+    // This thread syncs every line written so far, its own and the others'.
+    s.syncing = true;
+    const std::uint64_t target = s.seq;
+    ++s.stats.syncs;
+    lock.unlock();
+    const int rc = s.options.sync ? s.options.sync(s.fd) : ::fdatasync(s.fd);
+    const std::string why = rc != 0 ? errnoText() : std::string();
+    lock.lock();
+    s.syncing = false;
+    if (rc != 0) {
+      s.broken = true;
+      s.broken_reason = s.path.string() + ": cannot sync: " + why;
+      s.synced_cv.notify_all();
+      return fail(Errc::Io, s.broken_reason);
+    }
+    s.synced = std::max(s.synced, target);
+    s.synced_cv.notify_all();
+    // Checkpoints now on disk go to the journal (in order).
+    if (s.options.journal) {
+      auto end = std::find_if(s.pending_journal.begin(), s.pending_journal.end(),
+                              [&](const auto& p) { return p.first > s.synced; });
+      for (auto it = s.pending_journal.begin(); it != end; ++it) s.options.journal(it->second);
+      s.pending_journal.erase(s.pending_journal.begin(), end);
+    } else {
+      s.pending_journal.clear();
+    }
+  }
+  if (s.broken && s.synced < seq) return fail(Errc::Io, s.broken_reason);
+  return {};
+}
+
 Result<std::uint64_t> AuditLog::append(const Entry& e, UnixSeconds now) {
-  std::lock_guard lock(s_->mu);
+  std::unique_lock lock(s_->mu);
   State& s = *s_;
   nlohmann::json results = e.results;
   std::string body =
@@ -190,15 +238,27 @@ Result<std::uint64_t> AuditLog::append(const Entry& e, UnixSeconds now) {
       ",\"results\":" + dumpJson(results) + ",\"prev\":\"" + s.head + "\"";
   auto seq = write(std::move(body), now);
   if (!seq) return seq;
+  std::uint64_t last = *seq;
   if (++s.since_checkpoint >= s.options.checkpoint_every) {
-    if (auto c = checkpointLocked(now); !c) return std::unexpected(c.error());
+    auto c = checkpointLocked(now);
+    if (!c) return std::unexpected(c.error());
+    last = *c;
   }
+  if (auto d = durable(lock, last); !d) return std::unexpected(d.error());
   return seq;
 }
 
 Result<std::uint64_t> AuditLog::checkpoint(UnixSeconds now) {
+  std::unique_lock lock(s_->mu);
+  auto c = checkpointLocked(now);
+  if (!c) return c;
+  if (auto d = durable(lock, *c); !d) return std::unexpected(d.error());
+  return c;
+}
+
+LogStats AuditLog::stats() const {
   std::lock_guard lock(s_->mu);
-  return checkpointLocked(now);
+  return s_->stats;
 }
 
 Result<std::uint64_t> AuditLog::checkpointLocked(UnixSeconds now) {
@@ -213,8 +273,7 @@ Result<std::uint64_t> AuditLog::checkpointLocked(UnixSeconds now) {
   auto r = write(std::move(body), now);
   if (!r) return r;
   s.since_checkpoint = 0;
-  if (s.options.journal)
-    s.options.journal("checkpoint seq=" + std::to_string(seq) + " hash=" + s.head);
+  s.pending_journal.emplace_back(seq, "checkpoint seq=" + std::to_string(seq) + " hash=" + s.head);
   return r;
 }
 

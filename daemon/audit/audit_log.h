@@ -5,11 +5,20 @@
 /// line up to the hash field). Every N lines a checkpoint line signed with the
 /// node key; each checkpoint also goes to the journal, so a log cut after it is
 /// visible off the node. append() returns only after the line is on disk.
+///
+/// Group commit: appends from concurrent requests are written (write(2), under
+/// one lock, so the chain order is the file order) and then wait for one shared
+/// fdatasync; the first waiter runs it for every line written so far, the
+/// others sleep until it covers theirs. A line's append returns only after a
+/// sync that started after the line was written; a failed write or sync fails
+/// every append not yet acknowledged and every later one. A checkpoint reaches
+/// the journal only after it is on disk.
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +43,14 @@ struct LogOptions {
   std::uint32_t checkpoint_every = 100;  ///< a signed checkpoint after this many entries
   /// Receives "checkpoint seq=N hash=HEX" lines for the journal (and other notices).
   std::function<void(std::string_view)> journal;
+  /// Makes the written lines durable: fdatasync(fd) by default; tests replace it
+  /// to hold a sync open or make it fail (return -1 with errno set).
+  std::function<int(int fd)> sync;
+};
+
+struct LogStats {
+  std::uint64_t lines = 0;  ///< lines appended since open (entries and checkpoints)
+  std::uint64_t syncs = 0;  ///< fdatasync calls since open
 };
 
 class AuditLog {
@@ -58,11 +75,14 @@ class AuditLog {
   /// The last `n` complete lines, oldest first (the supervisor's view).
   Result<std::vector<std::string>> tail(std::size_t n) const;
   std::uint64_t lastSeq() const;
+  LogStats stats() const;
 
  private:
   AuditLog() = default;
   Result<std::uint64_t> write(std::string line_without_hash, UnixSeconds now);
   Result<std::uint64_t> checkpointLocked(UnixSeconds now);
+  /// Waits (lock held, released while syncing or sleeping) until `seq` is durable.
+  Result<void> durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq);
 
   struct State;
   std::unique_ptr<State> s_;

@@ -117,10 +117,12 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
       if (!e) io.stop();
     });
   });
-  // Lookups block on SQLite and on the audit fsync: a few threads keep one
-  // slow disk write from stalling every other operator.
+  // Lookups block on SQLite and on the audit log's shared sync (group commit):
+  // while one sync runs, the requests behind it need threads of their own to
+  // write their lines and join the next one, so there are more threads than
+  // cores. Only the waiting sleeps; the CPU work is bounded by the cores.
   std::vector<std::thread> threads;
-  for (int i = 0; i < 3; ++i) threads.emplace_back([&io] { io.run(); });
+  for (int i = 0; i < 15; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
   if (auto c = (*audit_log)->checkpoint(nowSeconds()); !c)

@@ -2,9 +2,16 @@
 // of tampering caught by verify() with the line it happened on.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "audit/audit_log.h"
 #include "common/encoding.h"
@@ -194,6 +201,104 @@ TEST_F(AuditTest, AppendFailsWhenTheLogCannotBeWritten) {
   std::filesystem::create_directory(path_);
   LogOptions o;
   EXPECT_FALSE(AuditLog::open(path_, *key_, o));
+}
+
+// Group commit: while one sync runs, the other appenders write their lines and
+// wait; the next sync covers all of them. Nobody returns before a sync that
+// started after its line was written.
+TEST_F(AuditTest, ConcurrentAppendsShareOneSync) {
+  constexpr int kThreads = 8;
+  std::atomic<int> returned{0}, calls{0};
+  std::atomic<bool> early_return{false};
+  std::unique_ptr<AuditLog> log;
+  LogOptions o;
+  o.checkpoint_every = 1000;
+  o.journal = [this](std::string_view s) { journal_ += std::string(s) + "\n"; };
+  o.sync = [&](int fd) {
+    if (calls++ == 0) {
+      // Hold the first sync until every thread has written its line.
+      while (log->stats().lines < kThreads) std::this_thread::yield();
+      if (returned.load() != 0) early_return = true;
+    }
+    return ::fdatasync(fd);
+  };
+  auto opened = AuditLog::open(path_, *key_, o);
+  ASSERT_TRUE(opened);
+  log = std::move(*opened);
+  std::vector<std::thread> threads;
+  std::vector<std::uint64_t> seqs(kThreads);
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      auto r = log->append(entry(i), kNow);
+      if (!r)
+        ++failures;
+      else
+        seqs[static_cast<std::size_t>(i)] = *r;
+      ++returned;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_FALSE(early_return.load()) << "an append returned before its line was synced";
+  EXPECT_EQ(log->stats().lines, static_cast<std::uint64_t>(kThreads));
+  EXPECT_EQ(log->stats().syncs, 2u) << "the first sync, then one for the seven lines behind it";
+  std::sort(seqs.begin(), seqs.end());
+  for (int i = 0; i < kThreads; ++i) EXPECT_EQ(seqs[static_cast<std::size_t>(i)], i + 1u);
+  log.reset();
+  EXPECT_EQ(brokenAt(), "ok");
+}
+
+// A failed sync fails every append waiting on it and every later one: no
+// answer is given for a line that may not be on disk.
+TEST_F(AuditTest, AFailedSyncFailsEveryWaitingAndLaterAppend) {
+  constexpr int kThreads = 4;
+  std::unique_ptr<AuditLog> log;
+  std::atomic<int> calls{0};
+  LogOptions o;
+  o.sync = [&](int) {
+    ++calls;
+    while (log->stats().lines < kThreads) std::this_thread::yield();
+    errno = EIO;
+    return -1;
+  };
+  auto opened = AuditLog::open(path_, *key_, o);
+  ASSERT_TRUE(opened);
+  log = std::move(*opened);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i)
+    threads.emplace_back([&, i] {
+      auto r = log->append(entry(i), kNow);
+      if (!r && r.error().code == Errc::Io) ++failures;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), kThreads);
+  EXPECT_EQ(calls.load(), 1);
+  auto later = log->append(entry(9), kNow);
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, Errc::Io);
+}
+
+// A checkpoint reaches the journal only once it is on disk.
+TEST_F(AuditTest, CheckpointGoesToTheJournalAfterItsSync) {
+  bool journal_before_sync = false;
+  int synced = 0;
+  LogOptions o;
+  o.checkpoint_every = 1;
+  o.journal = [&](std::string_view s) {
+    if (synced == 0) journal_before_sync = true;
+    journal_ += std::string(s) + "\n";
+  };
+  o.sync = [&](int fd) {
+    ++synced;
+    return ::fdatasync(fd);
+  };
+  auto log = AuditLog::open(path_, *key_, o);
+  ASSERT_TRUE(log);
+  ASSERT_TRUE((*log)->append(entry(1), kNow));
+  EXPECT_FALSE(journal_before_sync);
+  EXPECT_EQ(synced, 1) << "the entry and its checkpoint in one sync";
+  EXPECT_NE(journal_.find("checkpoint seq=2 "), std::string::npos) << journal_;
 }
 
 TEST_F(AuditTest, TailReturnsTheNewestLines) {

@@ -90,30 +90,6 @@ std::string serialize(const TrustState& s) {
   return doc.dump(2) + "\n";
 }
 
-Result<void> writeState(const std::filesystem::path& path, const std::string& text) {
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    ::unlink(tmp.c_str());  // a planted temporary (or symlink) is removed, never written through
-    Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (f.fd < 0) return std::unexpected(ioError(tmp, "cannot create"));
-    if (auto r = setServedFileOwnership(f.fd, tmp); !r) return r;
-    std::size_t off = 0;
-    while (off < text.size()) {
-      ssize_t n = ::write(f.fd, text.data() + off, text.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return std::unexpected(ioError(tmp, "cannot write"));
-      }
-      off += static_cast<std::size_t>(n);
-    }
-    if (::fsync(f.fd) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return std::unexpected(ioError(path, "cannot rename"));
-  return syncDirectory(path.parent_path());
-}
-
 }  // namespace
 
 std::optional<CacheFloor> TrustState::floorOf(const std::filesystem::path& db) const {
@@ -129,15 +105,7 @@ std::filesystem::path trustStatePath(const std::filesystem::path& db) {
 
 Result<void> setServedFileOwnership(int fd, const std::filesystem::path& path) {
   if (::fchmod(fd, 0644) != 0) return std::unexpected(ioError(path, "cannot set mode"));
-  if (::geteuid() == 0) {
-    auto dir = path.parent_path();
-    struct stat st {};
-    if (::stat(dir.empty() ? "." : dir.c_str(), &st) != 0)
-      return std::unexpected(ioError(dir, "cannot stat"));
-    if (::fchown(fd, st.st_uid, st.st_gid) != 0)
-      return std::unexpected(ioError(path, "cannot set owner"));
-  }
-  return {};
+  return chownToDirectoryOwner(fd, path);
 }
 
 Result<std::optional<CacheFloor>> withTpmFloor(std::optional<CacheFloor> floor,
@@ -208,7 +176,8 @@ Result<TrustState> raiseTrustState(const std::filesystem::path& path, const Trus
     changed = true;
   }
   if (changed)
-    if (auto r = writeState(path, serialize(*state)); !r) return std::unexpected(r.error());
+    if (auto r = writeFileAtomic(path, serialize(*state), 0644, FileOwner::DirectoryOwner); !r)
+      return std::unexpected(r.error());
   return state;
 }
 

@@ -52,8 +52,19 @@ Result<void> syncDirectory(const std::filesystem::path& dir) {
   return {};
 }
 
+Result<void> chownToDirectoryOwner(int fd, const std::filesystem::path& path) {
+  if (::geteuid() != 0) return {};
+  auto dir = path.parent_path();
+  struct stat st {};
+  if (::stat(dir.empty() ? "." : dir.c_str(), &st) != 0)
+    return std::unexpected(ioError(dir, "cannot stat"));
+  if (::fchown(fd, st.st_uid, st.st_gid) != 0)
+    return std::unexpected(ioError(path, "cannot set owner"));
+  return {};
+}
+
 Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
-                             unsigned mode) {
+                             unsigned mode, FileOwner owner) {
   auto tmp = path;
   tmp += ".tmp";
   {
@@ -64,6 +75,8 @@ Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view
     if (f.fd < 0) return std::unexpected(ioError(tmp, "cannot create"));
     // umask must not widen or narrow a key file's mode
     if (::fchmod(f.fd, mode) != 0) return std::unexpected(ioError(tmp, "cannot set mode"));
+    if (owner == FileOwner::DirectoryOwner)
+      if (auto r = chownToDirectoryOwner(f.fd, tmp); !r) return r;
     std::size_t off = 0;
     while (off < data.size()) {
       ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);

@@ -1,4 +1,4 @@
-// kbctl keygen, root init, root rotate, root check.
+// kbctl keygen, root init, root rotate, root check, operator-pin.
 
 #include <filesystem>
 #include <iostream>
@@ -7,6 +7,7 @@
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
 #include "common/files.h"
+#include "crypto/pin.h"
 #include "trust/trust.h"
 
 namespace kb::cli {
@@ -199,6 +200,21 @@ Result<int> rootCheck(const Words& words) {
   return 0;
 }
 
+// The PIN comes on stdin (never on the command line, where ps and the shell's history
+// would show it); only the salted hash is printed, as the config line to paste.
+Result<int> operatorPin(const Words& words) {
+  auto a = Args::parse(words, {}, {});
+  if (!a) return std::unexpected(a.error());
+  std::string pin;
+  if (!std::getline(std::cin, pin)) return fail(Errc::Usage, "no PIN on standard input");
+  if (!pin.empty() && pin.back() == '\r') pin.pop_back();
+  if (auto f = crypto::checkPinFormat(pin); !f) return std::unexpected(f.error());
+  auto hash = crypto::hashPin(pin);
+  if (!hash) return std::unexpected(hash.error());
+  std::cout << "operator_pin_hash = " << *hash << '\n';
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> keyCommands() {
@@ -232,6 +248,12 @@ std::vector<Command> keyCommands() {
        "Without --trusted: ROOT.json is signed by a threshold of its own root keys and unexpired.\n"
        "With --trusted: ROOT.json is the next version after CURRENT.json (rotation chain).\n",
        rootCheck},
+      {"operator-pin", "hash the kelurahan operator's PIN for the kiosk config",
+       "usage: echo PIN | kbctl operator-pin\n\n"
+       "Reads the PIN (6-12 digits) from the first line of standard input and prints the line\n"
+       "'operator_pin_hash = scrypt$N$r$p$SALT$KEY' (scrypt, a fresh 16-byte salt) for the\n"
+       "kiosk's config. The operator opens the health screen with it (long press on the footer).\n",
+       operatorPin},
   };
 }
 

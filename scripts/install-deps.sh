@@ -14,6 +14,7 @@ test_pkgs=(
   nginx-light chromium nodejs npm zbar-tools curl openssl espeak-ng
   debhelper devscripts lintian debootstrap systemd-container fonts-liberation cage grim xwayland util-linux python3
   swtpm swtpm-tools
+  prometheus
 )
 
 want=("${build_pkgs[@]}")
@@ -38,3 +39,8 @@ sudo_cmd=()
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The prometheus package starts its own server on :9090 where systemd runs; the tests
+# start a Prometheus of their own on a loopback port, so one installed here is stopped.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi

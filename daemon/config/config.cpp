@@ -74,11 +74,11 @@ Reason parseRoles(Config& c, std::string_view value) {
   return std::nullopt;
 }
 
-// Any address: the console is reached over the network, client certificates only.
-Reason parseConsoleListen(Config& c, std::string_view value) {
+// ADDRESS:PORT with any IPv4 or IPv6 address ([::] brackets optional); a name is refused.
+Reason parseIpPort(std::string_view value, std::string_view example, std::string& address,
+                   std::uint16_t& port_out) {
   auto colon = value.rfind(':');
-  if (colon == std::string_view::npos)
-    return std::string("expected ADDRESS:PORT, e.g. 0.0.0.0:8443");
+  if (colon == std::string_view::npos) return "expected ADDRESS:PORT, e.g. " + std::string(example);
   std::string addr(value.substr(0, colon));
   if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
     addr = addr.substr(1, addr.size() - 2);
@@ -87,12 +87,28 @@ Reason parseConsoleListen(Config& c, std::string_view value) {
   unsigned char buf[16];
   if (inet_pton(AF_INET, addr.c_str(), buf) != 1 && inet_pton(AF_INET6, addr.c_str(), buf) != 1)
     return "not an IP address: '" + addr + "'";
-  c.console_address = addr;
-  c.console_port = static_cast<std::uint16_t>(port);
+  address = addr;
+  port_out = static_cast<std::uint16_t>(port);
   return std::nullopt;
 }
 
 Reason parseListen(Config& c, std::string_view value) {
+// Any address: the console is reached over the network, client certificates only.
+Reason parseConsoleListen(Config& c, std::string_view value) {
+  return parseIpPort(value, "0.0.0.0:8443", c.console_address, c.console_port);
+}
+
+// Any address or empty (off): the management listener answers /metrics and /healthz
+// only, which carry no personal data, so a monitoring server may reach it over the network.
+Reason parseManagementListen(Config& c, std::string_view value) {
+  if (value.empty()) {
+    c.management_address.clear();
+    c.management_port = 0;
+    return std::nullopt;
+  }
+  return parseIpPort(value, "0.0.0.0:9464", c.management_address, c.management_port);
+}
+
   auto colon = value.rfind(':');
   if (colon == std::string_view::npos)
     return std::string("expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
@@ -277,6 +293,9 @@ const std::vector<KeyRule>& rules() {
        }},
       {{"tpm_tcti", "none | tpm2-tss TCTI (device:/dev/tpmrm0, swtpm:host=H,port=P)",
         "TPM whose NV counter also keeps the highest serial (default: /dev/tpmrm0 if present)"},
+      {{"management_listen", "ADDRESS:PORT, any address (empty: off)",
+        "serves only GET /metrics and /healthz (monitoring), e.g. 0.0.0.0:9464"},
+       parseManagementListen},
        [](Config& c, std::string_view v) -> Reason {
          c.tpm_tcti = std::string(v);
          return std::nullopt;
@@ -368,6 +387,16 @@ Result<Config> load(const std::string& path, Config base) {
   return parse(*text, path, std::move(base));
 }
 
+  if (!base.management_address.empty()) {
+    auto where = std::string(file_name) + ": management_listen: ";
+    if (base.hasRole("console"))
+      return fail(Errc::Config, where + "kiosk role only (a console has /healthz on its own port)");
+    const bool any = base.management_address == "0.0.0.0" || base.management_address == "::";
+    if (base.management_port != 0 && base.management_port == base.listen_port &&
+        (any || base.management_address == base.listen_address))
+      return fail(Errc::Config, where + "port " + std::to_string(base.management_port) +
+                                    " is already the kiosk's listen port");
+  }
 Result<void> applyOverride(Config& config, std::string_view assignment) {
   auto eq = assignment.find('=');
   if (eq == std::string_view::npos)

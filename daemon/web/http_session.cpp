@@ -46,6 +46,9 @@ std::optional<Response> HttpSession::reject(const Request& req) const {
   // Exactly one Host: with two, a proxy and we could each read a different one.
   if (req.count(http::field::host) != 1)
     return errorResponse(http::status::bad_request, "BAD_HOST", "exactly one Host header");
+  // The management listener is reached by name or address over the network; it has
+  // GET /metrics and /healthz only (its router), so there is nothing to drive or read.
+  if (context_.options.management) return std::nullopt;
   // DNS rebinding and cross-site requests: a page from elsewhere must not read
   // or drive the kiosk, so Host must be loopback, and Origin (when a browser sends
   // one) must be this very origin: another loopback port is another site.
@@ -102,7 +105,7 @@ net::awaitable<void> HttpSession::loop() {
       if (auto rejected = reject(req)) {
         res = std::move(*rejected);
       } else if (beast::websocket::is_upgrade(req)) {
-        if (targetPath(req.target()) != "/api/ws") {
+        if (opt.management || targetPath(req.target()) != "/api/ws") {
           res = errorResponse(http::status::not_found, "NOT_FOUND", "no WebSocket here");
         } else {
           context_.counters.count(101);

@@ -23,6 +23,9 @@ struct HttpOptions {
   std::uint32_t header_limit = 8 * 1024;
   std::uint64_t body_limit = 4 * 1024;  ///< our POST bodies are tiny JSON
   WebSocketOptions websocket;
+  /// The management listener (management_listen): any Host, no Origin check and no
+  /// WebSocket, since what it answers (/metrics, /healthz) carries no personal data.
+  bool management = false;
 };
 
 /// Requests answered, by status class (index 1..5 = 1xx..5xx).

@@ -202,6 +202,12 @@ net::awaitable<Response> print(const KioskApi& api, net::thread_pool& pool, cons
 
 }  // namespace
 
+void addManagementRoutes(Router& router, const KioskApi& api) {
+  const KioskApi* a = &api;
+  router.add(http::verb::get, "/healthz", [a](const Request&) { return health(*a); });
+  router.add(http::verb::get, "/metrics", [a](const Request&) { return metrics(*a); });
+}
+
 void addKioskRoutes(Router& router, const KioskApi& api) {
   const KioskApi* a = &api;
   router.add(http::verb::get, "/api/state", [a](const Request&) { return state(*a); });

@@ -30,4 +30,8 @@ struct KioskApi {
 /// `api` must outlive the router.
 void addKioskRoutes(Router& router, const KioskApi& api);
 
+/// The management listener's routes: GET /metrics and GET /healthz (the same
+/// handlers as the kiosk's) and nothing else; every other path is 404.
+void addManagementRoutes(Router& router, const KioskApi& api);
+
 }  // namespace kb::web

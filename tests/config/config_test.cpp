@@ -274,6 +274,9 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
        {"/etc/kb/ca.pem", [](const Config& c) { return c.mirror_ca == "/etc/kb/ca.pem"; }}},
       {"sync_interval_minutes",
        {"17", [](const Config& c) { return c.sync_interval_minutes == 17; }}},
+      {"management_listen",
+       {"[::]:9464",
+        [](const Config& c) { return c.management_address == "::" && c.management_port == 9464; }}},
   };
   std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {

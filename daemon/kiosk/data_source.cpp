@@ -8,7 +8,7 @@ Lookup CacheSource::lookup(std::string_view card_no, UnixSeconds now) {
   Lookup out;
   // Refused data (e.g. ROLLBACK) answers UNVERIFIABLE with the reason, shown as "no data".
   out.no_cache = !cache_.info(now).serving;
-  out.verdict = cache::toJson(cache_.lookup(card_no, now));
+  out.verdict = cache_.lookup(card_no, now);
   return out;
 }
 

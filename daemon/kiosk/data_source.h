@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/verdict.h"
 #include "common/time.h"
 
 namespace kb::cache {
@@ -18,9 +19,11 @@ class Cache;
 
 namespace kb::kiosk {
 
+/// What a lookup gave the kiosk: the cache's typed verdict. Turned into JSON only
+/// where the kiosk state is serialised (Machine::toJson).
 struct Lookup {
-  nlohmann::json verdict;  ///< the verdict document of docs/contracts.md §3
-  bool no_cache = false;   ///< no valid cache at all
+  std::optional<cache::Verdict> verdict;  ///< nullopt when nothing could be looked up
+  bool no_cache = false;                  ///< no valid cache at all
 };
 
 struct DataStatus {

@@ -32,12 +32,19 @@ ScreenChoice classify(const TapOutcome& outcome) {
     case card::CardCheck::Forged:
       return {Screen::Error, "CANNOT_VERIFY_CARD"};  // calm: no accusation on screen
   }
-  if (outcome.no_cache || !outcome.verdict.is_object()) return {Screen::Error, "NO_DATA"};
-  const std::string verdict = outcome.verdict.value("verdict", "");
-  if (verdict == "ACTIVE" || verdict == "INACTIVE") return {Screen::Status, std::nullopt};
-  if (verdict == "BLOCKED") return {Screen::Error, "BLOCKED"};
-  if (verdict == "NOT_FOUND") return {Screen::Error, "NOT_FOUND"};
-  if (verdict == "UNVERIFIABLE" && outcome.verdict.value("freshness", "") == "EXPIRED")
+  if (outcome.no_cache || !outcome.verdict) return {Screen::Error, "NO_DATA"};
+  switch (outcome.verdict->verdict) {
+    case cache::VerdictCode::Active:
+    case cache::VerdictCode::Inactive:
+      return {Screen::Status, std::nullopt};
+    case cache::VerdictCode::Blocked:
+      return {Screen::Error, "BLOCKED"};
+    case cache::VerdictCode::NotFound:
+      return {Screen::Error, "NOT_FOUND"};
+    case cache::VerdictCode::Unverifiable:
+      break;
+  }
+  if (outcome.verdict->freshness == cache::Freshness::Expired)
     return {Screen::Error, "DATA_TOO_OLD"};
   // UNVERIFIABLE with fresh data means the stored record failed its integrity check.
   return {Screen::Error, "CANNOT_VERIFY_CARD"};
@@ -90,8 +97,7 @@ void Machine::enter(Screen screen, std::optional<std::string> error, TimePoint n
 
 void Machine::toIdle(TimePoint now) {
   // Privacy: leaving a tap forgets it entirely.
-  tap_ = nullptr;
-  check_ = nullptr;
+  tap_.reset();
   guidance_.reset();
   enter(Screen::Idle, std::nullopt, now);
 }
@@ -101,8 +107,7 @@ bool Machine::cardArrived(TimePoint now) {
   removed_at_.reset();
   last_touch_ = now;
   reader_lost_ = false;  // a card event proves the reader is there
-  tap_ = nullptr;
-  check_ = nullptr;
+  tap_.reset();
   guidance_.reset();
   enter(Screen::Reading, std::nullopt, now);
   return true;
@@ -118,22 +123,7 @@ bool Machine::cardRemoved(TimePoint now) {
 bool Machine::tapResolved(const TapOutcome& outcome, TimePoint now) {
   if (screen_ != Screen::Reading) return false;  // abandoned (reader lost) before it resolved
   auto choice = classify(outcome);
-  // The verdict and card check are reported on every screen a tap leads to, error
-  // screens included; the holder's data (card, coverages) only on status and guidance.
-  const bool looked_up = outcome.verdict.is_object();
-  check_ = {{"verdict", looked_up ? outcome.verdict.value("verdict", nlohmann::json(nullptr))
-                                  : nlohmann::json(nullptr)},
-            {"freshness", looked_up ? outcome.verdict.value("freshness", nlohmann::json(nullptr))
-                                    : nlohmann::json(nullptr)},
-            {"card_check", card::cardCheckName(outcome.card_check)},
-            {"originality", card::originalityName(outcome.originality)}};
-  if (choice.screen == Screen::Status) {
-    tap_ = outcome.verdict;
-    tap_["card_check"] = card::cardCheckName(outcome.card_check);
-    tap_["originality"] = card::originalityName(outcome.originality);
-  } else {
-    tap_ = nullptr;
-  }
+  tap_ = outcome;
   last_touch_ = now;
   enter(choice.screen, choice.error, now);
   return true;
@@ -144,8 +134,7 @@ bool Machine::readerLost(TimePoint now) {
   reader_lost_ = true;
   card_present_ = false;
   removed_at_.reset();
-  tap_ = nullptr;
-  check_ = nullptr;
+  tap_.reset();
   guidance_.reset();
   enter(Screen::Error, "READER_LOST", now);
   return true;
@@ -231,12 +220,30 @@ nlohmann::json Machine::toJson() const {
   j["screen"] = screenName(screen_);
   j["error"] = error_ ? nlohmann::json(*error_) : nlohmann::json(nullptr);
   j["guidance"] = guidance_ ? nlohmann::json(*guidance_) : nlohmann::json(nullptr);
-  j["tap"] =
-      (screen_ == Screen::Status || screen_ == Screen::Guidance) ? tap_ : nlohmann::json(nullptr);
-  const bool shows_tap = screen_ == Screen::Status || screen_ == Screen::Guidance ||
-                         (screen_ == Screen::Error && !reader_lost_);
-  for (const char* key : {"verdict", "freshness", "card_check", "originality"})
-    j[key] = shows_tap && check_.is_object() ? check_[key] : nlohmann::json(nullptr);
+  // The one place a tap's verdict becomes JSON. The holder's data (card, coverages)
+  // only on status and guidance; the verdict and card check on every screen a tap
+  // leads to, error screens included.
+  const bool shows_holder = screen_ == Screen::Status || screen_ == Screen::Guidance;
+  const bool shows_tap = shows_holder || (screen_ == Screen::Error && !reader_lost_);
+  const auto* verdict = tap_ && tap_->verdict ? &*tap_->verdict : nullptr;
+  j["tap"] = nullptr;
+  if (shows_holder && verdict) {
+    j["tap"] = cache::toJson(*verdict);
+    j["tap"]["card_check"] = card::cardCheckName(tap_->card_check);
+    j["tap"]["originality"] = card::originalityName(tap_->originality);
+  }
+  j["verdict"] = nullptr;
+  j["freshness"] = nullptr;
+  j["card_check"] = nullptr;
+  j["originality"] = nullptr;
+  if (shows_tap && tap_) {
+    if (verdict) {
+      j["verdict"] = cache::verdictName(verdict->verdict);
+      j["freshness"] = cache::freshnessName(verdict->freshness);
+    }
+    j["card_check"] = card::cardCheckName(tap_->card_check);
+    j["originality"] = card::originalityName(tap_->originality);
+  }
   j["reader"] = {{"status", reader_lost_ ? "lost" : "ready"}, {"driver", driver_}};
   j["data"] = data_;
   j["demo"] = demo_;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/verdict.h"
 #include "card/card_check.h"
 #include "card/originality.h"
 #include "common/error.h"
@@ -29,12 +30,12 @@ struct Timeouts {
 };
 
 /// What one tap resolved to: the card check and, for a genuine card, the
-/// cache's verdict document (docs/contracts.md §3).
+/// cache's typed verdict (serialised as docs/contracts.md §3 only in toJson()).
 struct TapOutcome {
   card::CardCheck card_check = card::CardCheck::ReadError;
   card::Originality originality = card::Originality::NotSupported;
-  nlohmann::json verdict;  ///< null when there was no lookup
-  bool no_cache = false;   ///< no valid cache at all: nothing could be looked up
+  std::optional<cache::Verdict> verdict;  ///< nullopt when there was no lookup
+  bool no_cache = false;                  ///< no valid cache at all: nothing could be looked up
 };
 
 /// Screen and error code for a tap outcome (the table of docs/contracts.md §4).
@@ -93,8 +94,9 @@ class Machine {
   Screen screen_ = Screen::Idle;
   std::optional<std::string> error_;
   std::optional<std::string> guidance_;
-  nlohmann::json tap_;    // null unless status/guidance
-  nlohmann::json check_;  // what the last tap resolved to, without holder data; null if none
+  // What the last tap resolved to; reset when the screen leaves it. Its holder data
+  // is shown only on status and guidance, the verdict and card check on error screens too.
+  std::optional<TapOutcome> tap_;
   nlohmann::json data_;
   bool reader_lost_ = false;
   bool dev_ = false;

@@ -144,14 +144,16 @@ void KioskService::cardRead(CardReading reading) {
       return;
     }
     const auto& error = machine_.error();
-    ++taps_[machine_.screen() == Screen::Status ? outcome.verdict.value("verdict", "UNKNOWN")
-                                                : error.value_or("NONE")];
+    const auto& verdict = outcome.verdict;
+    ++taps_[machine_.screen() == Screen::Status && verdict
+                ? std::string(cache::verdictName(verdict->verdict))
+                : error.value_or("NONE")];
     // Never the card number, name or UID: only what kind of answer was given.
     std::string line = "tap card_check=" + check +
                        " originality=" + std::string(card::originalityName(reading.originality));
-    if (outcome.verdict.is_object())
-      line += " verdict=" + outcome.verdict.value("verdict", "?") +
-              " freshness=" + outcome.verdict.value("freshness", "?");
+    if (verdict)
+      line += " verdict=" + std::string(cache::verdictName(verdict->verdict)) +
+              " freshness=" + std::string(cache::freshnessName(verdict->freshness));
     line += " screen=" + std::string(screenName(machine_.screen()));
     if (error) line += " error=" + *error;
     log_.info("kiosk", line);

@@ -2,7 +2,7 @@
 //
 //   cache_bench [--sizes 100000,1000000] [--lookups 200000] [--dir DIR]
 //
-// For each size: a synthetic roster (roster::writeSyntheticRoster, seed 1) is
+// For each size: a synthetic roster (synthetic::writeSyntheticRoster, seed 1) is
 // parsed and published, then imported into a fresh cache; each phase runs in a
 // child process so its peak RSS (ru_maxrss) is its own. At the largest size it
 // also measures verified lookups (bucket re-hash included), a 1% delta, and the
@@ -28,7 +28,7 @@
 #include "cache/record_codec.h"
 #include "cache/store.h"
 #include "roster/roster.h"
-#include "roster/synthetic.h"
+#include "synthetic/synthetic.h"
 
 namespace {
 
@@ -96,12 +96,12 @@ struct Env {
 
 std::string syntheticCsv(std::uint64_t cards, double change_percent) {
   std::ostringstream out;
-  roster::SynthOptions o;
+  synthetic::SynthOptions o;
   o.cards = cards;
   o.seed = 1;
   o.change_percent = change_percent;
   o.change_seed = 7;
-  if (!roster::writeSyntheticRoster(out, o)) std::abort();
+  if (!synthetic::writeSyntheticRoster(out, o)) std::abort();
   return out.str();
 }
 

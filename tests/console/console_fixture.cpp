@@ -6,7 +6,7 @@
 #include "cache/publish.h"
 #include "cache/store.h"
 #include "roster/roster.h"
-#include "roster/synthetic.h"
+#include "synthetic/synthetic.h"
 
 namespace kb::console::testing {
 
@@ -32,10 +32,10 @@ std::string testRoster(std::uint64_t synthetic) {
   std::string csv;
   if (synthetic > 0) {
     std::ostringstream out;
-    roster::SynthOptions o;
+    synthetic::SynthOptions o;
     o.cards = synthetic;
     o.seed = 7;
-    if (!roster::writeSyntheticRoster(out, o)) throw std::runtime_error("synthetic roster");
+    if (!synthetic::writeSyntheticRoster(out, o)) throw std::runtime_error("synthetic roster");
     csv = out.str();
   } else {
     csv = rosterHeader();

@@ -16,7 +16,7 @@
 #include "console/search.h"
 #include "console_fixture.h"
 #include "roster/roster.h"
-#include "roster/synthetic.h"
+#include "synthetic/synthetic.h"
 
 namespace kb::console {
 namespace {
@@ -99,10 +99,10 @@ std::vector<Variant> variantsOf(const std::string& full) {
 
 TEST(ConsoleRecall, VariantSetRecallAtTenWithKelurahan) {
   std::ostringstream csv;
-  roster::SynthOptions so;
+  synthetic::SynthOptions so;
   so.cards = 5000;
   so.seed = 11;
-  ASSERT_TRUE(roster::writeSyntheticRoster(csv, so));
+  ASSERT_TRUE(synthetic::writeSyntheticRoster(csv, so));
   testing::StaffCache sc;
   testing::buildStaffCache(sc, csv.str());
   roster::RosterOptions ro;

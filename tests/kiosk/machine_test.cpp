@@ -7,28 +7,33 @@ namespace {
 
 using namespace std::chrono_literals;
 
-nlohmann::json verdictDoc(const std::string& verdict, const std::string& freshness = "FRESH") {
-  return {{"verdict", verdict},
-          {"freshness", freshness},
-          {"snapshot",
-           {{"serial", 3},
-            {"signed_at", "2026-11-20T01:00:00Z"},
-            {"expires_at", "2026-12-20T01:00:00Z"},
-            {"age_seconds", 97200}}},
-          {"card",
-           {{"card_no", "KB-1571-0000042"},
-            {"status", "active"},
-            {"holder", "SIT* NUR*****"},
-            {"category", "pekerja_rentan"},
-            {"kelurahan", "Telanaipura"},
-            {"rt", "007"}}},
-          {"coverages", nlohmann::json::array(
-                            {{{"program", "JKK"}, {"status", "active"}, {"active_today", true}}})}};
+cache::Verdict verdictOf(cache::VerdictCode verdict,
+                         cache::Freshness freshness = cache::Freshness::Fresh) {
+  cache::Verdict v;
+  v.verdict = verdict;
+  v.freshness = freshness;
+  v.snapshot = cache::SnapshotInfo{3, 1795136400, 1797728400};  // 2026-11-20/12-20 01:00 UTC
+  v.age_seconds = 97200;
+  roster::CardRecord card;
+  card.card_no = "KB-1571-0000042";
+  card.status = "active";
+  card.holder = "SIT* NUR*****";
+  card.category = "pekerja_rentan";
+  card.kelurahan = "Telanaipura";
+  card.rt = "007";
+  roster::Coverage jkk;
+  jkk.program = "JKK";
+  jkk.status = "active";
+  card.coverages = {jkk};
+  v.card = card;
+  v.active_today = {true};
+  return v;
 }
 
-TapOutcome genuine(const std::string& verdict, const std::string& freshness = "FRESH") {
+TapOutcome genuine(cache::VerdictCode verdict,
+                   cache::Freshness freshness = cache::Freshness::Fresh) {
   return TapOutcome{card::CardCheck::Genuine, card::Originality::Valid,
-                    verdictDoc(verdict, freshness), false};
+                    verdictOf(verdict, freshness), false};
 }
 
 class MachineTest : public ::testing::Test {
@@ -39,7 +44,7 @@ class MachineTest : public ::testing::Test {
 
   void showStatus(TimePoint at) {
     ASSERT_TRUE(m.cardArrived(at));
-    ASSERT_TRUE(m.tapResolved(genuine("ACTIVE"), at + 50ms));
+    ASSERT_TRUE(m.tapResolved(genuine(cache::VerdictCode::Active), at + 50ms));
     ASSERT_EQ(m.screen(), Screen::Status);
   }
 };
@@ -64,7 +69,7 @@ TEST_F(MachineTest, TapShowsStatusWithTheVerdictDocumentAndCardCheck) {
   ASSERT_TRUE(m.cardArrived(t0));
   EXPECT_EQ(m.toJson()["screen"], "reading");
   EXPECT_GT(m.seq(), seq);
-  ASSERT_TRUE(m.tapResolved(genuine("INACTIVE"), t0 + 40ms));
+  ASSERT_TRUE(m.tapResolved(genuine(cache::VerdictCode::Inactive), t0 + 40ms));
   auto j = m.toJson();
   EXPECT_EQ(j["screen"], "status");
   EXPECT_EQ(j["tap"]["verdict"], "INACTIVE");
@@ -146,7 +151,7 @@ TEST_F(MachineTest, StatusIgnoresTouchesAfterRemoval) {
 
 TEST_F(MachineTest, ErrorScreensLeaveAfterTheErrorTimeoutOrSoonAfterRemoval) {
   m.cardArrived(t0);
-  m.tapResolved(genuine("BLOCKED"), t0 + 10ms);
+  m.tapResolved(genuine(cache::VerdictCode::Blocked), t0 + 10ms);
   EXPECT_EQ(m.toJson()["error"], "BLOCKED");
   EXPECT_TRUE(m.toJson()["tap"].is_null());  // nothing personal on an error screen
   // ...but what the tap resolved to is reported (contracts: the kiosk API reports verdicts).
@@ -158,8 +163,9 @@ TEST_F(MachineTest, ErrorScreensLeaveAfterTheErrorTimeoutOrSoonAfterRemoval) {
 
   Machine quick{{1500ms, 90s, 15s}, "sim", true, "u"};
   quick.cardArrived(t0);
-  quick.tapResolved(TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, nullptr, false},
-                    t0 + 10ms);
+  quick.tapResolved(
+      TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, std::nullopt, false},
+      t0 + 10ms);
   EXPECT_EQ(quick.toJson()["error"], "CANNOT_VERIFY_CARD");
   EXPECT_EQ(quick.toJson()["card_check"], "CLONED");
   EXPECT_EQ(quick.toJson()["originality"], "INVALID");
@@ -202,7 +208,7 @@ TEST_F(MachineTest, ReaderLostHoldsUntilBackAndDropsTheTap) {
 TEST_F(MachineTest, ALateReadResultIsIgnored) {
   m.cardArrived(t0);
   m.readerLost(t0 + 1ms);
-  EXPECT_FALSE(m.tapResolved(genuine("ACTIVE"), t0 + 2ms));
+  EXPECT_FALSE(m.tapResolved(genuine(cache::VerdictCode::Active), t0 + 2ms));
   EXPECT_EQ(m.toJson()["error"], "READER_LOST");
 }
 
@@ -230,30 +236,35 @@ TEST(Classify, EveryOutcomeMapsToItsScreen) {
     std::optional<std::string> error;
   };
   const std::vector<Case> cases = {
-      {genuine("ACTIVE"), Screen::Status, std::nullopt},
-      {genuine("ACTIVE", "STALE"), Screen::Status, std::nullopt},
-      {genuine("INACTIVE"), Screen::Status, std::nullopt},
-      {genuine("BLOCKED"), Screen::Error, "BLOCKED"},
-      {genuine("NOT_FOUND"), Screen::Error, "NOT_FOUND"},
-      {genuine("UNVERIFIABLE", "EXPIRED"), Screen::Error, "DATA_TOO_OLD"},
-      {genuine("UNVERIFIABLE", "FRESH"), Screen::Error, "CANNOT_VERIFY_CARD"},  // tampered row
-      {TapOutcome{card::CardCheck::Genuine, card::Originality::Valid, nullptr, true}, Screen::Error,
-       "NO_DATA"},
-      {TapOutcome{card::CardCheck::ReadError, card::Originality::NotSupported, nullptr, false},
+      {genuine(cache::VerdictCode::Active), Screen::Status, std::nullopt},
+      {genuine(cache::VerdictCode::Active, cache::Freshness::Stale), Screen::Status, std::nullopt},
+      {genuine(cache::VerdictCode::Inactive), Screen::Status, std::nullopt},
+      {genuine(cache::VerdictCode::Blocked), Screen::Error, "BLOCKED"},
+      {genuine(cache::VerdictCode::NotFound), Screen::Error, "NOT_FOUND"},
+      {genuine(cache::VerdictCode::Unverifiable, cache::Freshness::Expired), Screen::Error,
+       "DATA_TOO_OLD"},
+      {genuine(cache::VerdictCode::Unverifiable, cache::Freshness::Fresh), Screen::Error,
+       "CANNOT_VERIFY_CARD"},  // tampered row
+      {TapOutcome{card::CardCheck::Genuine, card::Originality::Valid, std::nullopt, true},
+       Screen::Error, "NO_DATA"},
+      {TapOutcome{card::CardCheck::ReadError, card::Originality::NotSupported, std::nullopt, false},
        Screen::Error, "READ_ERROR"},
-      {TapOutcome{card::CardCheck::UnknownFormat, card::Originality::NotSupported, nullptr, false},
+      {TapOutcome{card::CardCheck::UnknownFormat, card::Originality::NotSupported, std::nullopt,
+                  false},
        Screen::Error, "NOT_KARTU_BAHAGIA"},
-      {TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, nullptr, false},
+      {TapOutcome{card::CardCheck::Cloned, card::Originality::Invalid, std::nullopt, false},
        Screen::Error, "CANNOT_VERIFY_CARD"},
-      {TapOutcome{card::CardCheck::Forged, card::Originality::Valid, nullptr, false}, Screen::Error,
-       "CANNOT_VERIFY_CARD"},
+      {TapOutcome{card::CardCheck::Forged, card::Originality::Valid, std::nullopt, false},
+       Screen::Error, "CANNOT_VERIFY_CARD"},
   };
   for (const auto& c : cases) {
     auto choice = classify(c.outcome);
     EXPECT_EQ(choice.screen, c.screen)
-        << card::cardCheckName(c.outcome.card_check) << " " << c.outcome.verdict.dump();
+        << card::cardCheckName(c.outcome.card_check) << " "
+        << (c.outcome.verdict ? cache::verdictName(c.outcome.verdict->verdict) : "-");
     EXPECT_EQ(choice.error, c.error)
-        << card::cardCheckName(c.outcome.card_check) << " " << c.outcome.verdict.dump();
+        << card::cardCheckName(c.outcome.card_check) << " "
+        << (c.outcome.verdict ? cache::verdictName(c.outcome.verdict->verdict) : "-");
   }
 }
 

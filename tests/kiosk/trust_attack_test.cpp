@@ -322,7 +322,8 @@ TEST_F(TrustAttack, RefusedCacheShowsTheCannotConfirmScreen) {
   kb::kiosk::CacheSource source(cache);
   auto found = source.lookup(kCard, now_);
   EXPECT_TRUE(found.no_cache);
-  EXPECT_EQ(found.verdict["verdict"], "UNVERIFIABLE");
+  ASSERT_TRUE(found.verdict);
+  EXPECT_EQ(found.verdict->verdict, kb::cache::VerdictCode::Unverifiable);
   kb::kiosk::TapOutcome outcome;
   outcome.card_check = kb::card::CardCheck::Genuine;
   outcome.verdict = found.verdict;

@@ -35,17 +35,18 @@ using kb::testing::httpGet;
 using kb::testing::httpRequest;
 using kb::testing::WsClient;
 
-nlohmann::json activeVerdict() {
-  return {
-      {"verdict", "ACTIVE"},
-      {"freshness", "FRESH"},
-      {"snapshot",
-       {{"serial", 3},
-        {"signed_at", "2026-11-20T01:00:00Z"},
-        {"expires_at", "2026-12-20T01:00:00Z"},
-        {"age_seconds", 60}}},
-      {"card", {{"card_no", "KB-1571-0000042"}, {"status", "active"}, {"holder", "SIT* NUR*****"}}},
-      {"coverages", nlohmann::json::array()}};
+cache::Verdict activeVerdict() {
+  cache::Verdict v;
+  v.verdict = cache::VerdictCode::Active;
+  v.freshness = cache::Freshness::Fresh;
+  v.snapshot = cache::SnapshotInfo{3, 1795136400, 1797728400};  // 2026-11-20/12-20 01:00 UTC
+  v.age_seconds = 60;
+  roster::CardRecord card;
+  card.card_no = "KB-1571-0000042";
+  card.status = "active";
+  card.holder = "SIT* NUR*****";
+  v.card = card;
+  return v;
 }
 
 // Answers like a cache without SQLite: the web layer is under test here.

@@ -21,8 +21,8 @@
 #include "common/encoding.h"
 #include "config/config.h"
 #include "console/node.h"
+#include "demo/demo.h"
 #include "kiosk/data_source.h"
-#include "kiosk/demo.h"
 #include "kiosk/log.h"
 #include "kiosk/reader_loop.h"
 #include "kiosk/service.h"
@@ -179,7 +179,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   }
 
   // Trust root, cache and originality keys: from the demo, or from the config's files.
-  std::unique_ptr<kiosk::Demo> demo;
+  std::unique_ptr<demo::Demo> demo;
   std::optional<trust::TrustRoot> root;
   std::optional<cache::Cache> cache;
   std::unique_ptr<kiosk::DataSource> source;
@@ -189,7 +189,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   std::vector<card::OriginalityKey> originality_keys;
   kiosk::DataSource* data = nullptr;
   if (demo_mode) {
-    auto d = kiosk::Demo::prepare(cfg.state_dir, *sim, policyOf(cfg), now);
+    auto d = demo::Demo::prepare(cfg.state_dir, *sim, policyOf(cfg), now);
     if (!d) return printError(d.error());
     demo = std::move(*d);
     originality_keys = demo->originalityKeys();
@@ -275,24 +275,6 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     });
   };
   wait_hup();
-  // management_listen: GET /metrics and /healthz only, on any address, with the kiosk
-  // server's connection budgets and timeouts (docs/operations.md, "Fleet monitoring").
-  web::Router management_router;
-  std::unique_ptr<web::Server> management;
-  std::string management_url;
-  if (!cfg.management_address.empty()) {
-    web::addManagementRoutes(management_router, api);
-    web::HttpOptions management_options;
-    management_options.management = true;
-    management = std::make_unique<web::Server>(
-        io, management_router, broadcaster, counters, [](std::string) {}, management_options);
-    auto m = management->listen(cfg.management_address, cfg.management_port);
-    if (!m) return printError(Error{m.error().code, "management_listen: " + m.error().message});
-    management_url =
-        "http://" +
-        (m->address().is_v6() ? "[" + m->address().to_string() + "]" : m->address().to_string()) +
-        ":" + std::to_string(m->port()) + "/";
-  }
 
   std::string host = endpoint->address().is_v6() ? "[" + endpoint->address().to_string() + "]"
                                                  : endpoint->address().to_string();
@@ -309,7 +291,6 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
         "  Every demo card:   curl %sapi/demo/cards\n"
         "  Stop: Ctrl-C\n",
         demo->rosterSize(), state_dir_shown.c_str(), url.c_str(), url.c_str(), url.c_str(),
-  if (management) management->start();
         url.c_str());
     std::fflush(stdout);
   }
@@ -328,8 +309,6 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     guard.async_wait([&io](const boost::system::error_code& e) {
       if (!e) io.stop();
     });
-  if (management)
-    log.info("kartu-bahagiad", "management listener on " + management_url + " (metrics, healthz)");
   });
   io.run();
   if (syncer) syncer->stop();  // a transfer in progress ends within its low-speed deadline
@@ -352,7 +331,6 @@ int main(int argc, char** argv) {
   if (!args) return printError(args.error());
   if (args->help) {
     std::printf("%s", kUsage);
-    if (management) management->stop();
     for (const auto& k : config::keyTable())
       std::printf("  %-20s %-38s %s\n", std::string(k.name).c_str(), std::string(k.kind).c_str(),
                   std::string(k.help).c_str());

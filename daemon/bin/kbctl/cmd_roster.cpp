@@ -13,7 +13,7 @@
 #include "common/files.h"
 #include "roster/nik_key.h"
 #include "roster/roster.h"
-#include "roster/synthetic.h"
+#include "synthetic/synthetic.h"
 
 namespace kb::cli {
 namespace {
@@ -73,15 +73,15 @@ Result<int> runSynth(const Words& words) {
   if (!change_seed) return std::unexpected(change_seed.error());
   if (*cards < 0) return fail(Errc::Usage, "--cards must not be negative");
 
-  roster::SynthOptions opts;
+  synthetic::SynthOptions opts;
   opts.cards = static_cast<std::uint64_t>(*cards);
   opts.seed = static_cast<std::uint64_t>(*seed);
   opts.change_percent = *percent;
   opts.change_seed = static_cast<std::uint64_t>(*change_seed);
 
-  Result<roster::SynthStats> stats;
+  Result<synthetic::SynthStats> stats;
   if (*out_path == "-") {
-    stats = roster::writeSyntheticRoster(std::cout, opts);
+    stats = synthetic::writeSyntheticRoster(std::cout, opts);
     if (!stats) return std::unexpected(stats.error());
     std::cerr << "wrote " << stats->cards << " cards, " << stats->rows << " rows\n";
     return 0;
@@ -94,7 +94,7 @@ Result<int> runSynth(const Words& words) {
   {
     std::ofstream file(part, std::ios::binary | std::ios::trunc);
     if (!file) return fail(Errc::Io, part.string() + ": cannot create");
-    stats = roster::writeSyntheticRoster(file, opts);
+    stats = synthetic::writeSyntheticRoster(file, opts);
     file.close();
     if (stats && !file) stats = fail(Errc::Io, part.string() + ": cannot write");
   }

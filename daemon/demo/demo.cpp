@@ -1,4 +1,4 @@
-#include "kiosk/demo.h"
+#include "demo/demo.h"
 
 #include <algorithm>
 #include <sstream>
@@ -12,9 +12,9 @@
 #include "common/files.h"
 #include "crypto/crypto.h"
 #include "roster/roster.h"
-#include "roster/synthetic.h"
+#include "synthetic/synthetic.h"
 
-namespace kb::kiosk {
+namespace kb::demo {
 
 namespace fs = std::filesystem;
 
@@ -86,7 +86,41 @@ Result<fs::path> publishAndImport(std::vector<roster::CardRecord> records,
   return published->snapshot;
 }
 
+// The scenario table: one row per demo card.
+constexpr Scenario kScenarios[] = {
+    {"KB-DEMO-ACTIVE", "Active: JKK, JKM and JKN", "ACTIVE", "status", ""},
+    {"KB-DEMO-KAMPUNG", "Active through a Kampung Bahagia activity", "ACTIVE", "status", ""},
+    {"KB-DEMO-INACTIVE", "Coverage ended", "INACTIVE", "status", ""},
+    {"KB-DEMO-STALE", "Active, data 3 days old (amber banner)", "ACTIVE", "status", "",
+     ChipKind::Genuine, Answer::Stale},
+    {"KB-DEMO-LOST", "Card reported lost", "BLOCKED", "error", "BLOCKED"},
+    {"KB-DEMO-REVOKED", "Card revoked", "BLOCKED", "error", "BLOCKED"},
+    {"KB-DEMO-NOTFOUND", "Genuine card, not in the data yet", "NOT_FOUND", "error", "NOT_FOUND"},
+    {"KB-DEMO-CLONED", "Copy of KB-DEMO-ACTIVE on another chip", "CLONED", "error",
+     "CANNOT_VERIFY_CARD", ChipKind::Clone, Answer::Main, "KB-DEMO-ACTIVE"},
+    {"KB-DEMO-FORGED", "Signed by a key the trust root does not list", "FORGED", "error",
+     "CANNOT_VERIFY_CARD", ChipKind::Forged},
+    {"DEMO-BLANK", "Blank NTAG213 (not a Kartu Bahagia)", "UNKNOWN_FORMAT", "error",
+     "NOT_KARTU_BAHAGIA", ChipKind::Blank},
+    {"DEMO-PULLED", "Card pulled away while reading", "READ_ERROR", "error", "READ_ERROR",
+     ChipKind::Pulled, Answer::Main, "KB-DEMO-ACTIVE"},
+    {"KB-DEMO-EXPIRED", "Answered from an expired snapshot", "DATA_TOO_OLD", "error",
+     "DATA_TOO_OLD", ChipKind::Genuine, Answer::Expired},
+    {"KB-DEMO-NODATA", "Answered as if no valid cache existed", "NO_DATA", "error", "NO_DATA",
+     ChipKind::Genuine, Answer::NoData},
+};
+
+const Scenario* findScenario(std::string_view card_no) {
+  for (const auto& s : kScenarios)
+    if (s.card_no == card_no) return &s;
+  return nullptr;
+}
+
 }  // namespace
+
+std::span<const Scenario> scenarios() {
+  return kScenarios;
+}
 
 Demo::Demo(reader::SimReader& sim, trust::TrustRoot root) : sim_(sim), root_(std::move(root)) {}
 
@@ -146,10 +180,10 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
 
   // A synthetic city: a few hundred realistic cards.
   std::ostringstream csv;
-  roster::SynthOptions synth;
+  synthetic::SynthOptions synth;
   synth.cards = kSyntheticCards;
   synth.seed = 1571;
-  if (auto r = roster::writeSyntheticRoster(csv, synth); !r) return std::unexpected(r.error());
+  if (auto r = synthetic::writeSyntheticRoster(csv, synth); !r) return std::unexpected(r.error());
   roster::RosterOptions roster_options;
   roster_options.profile = roster::Profile::Kiosk;
   auto roster = roster::parseRoster(csv.str(), "demo-roster.csv", roster_options);
@@ -220,67 +254,18 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
       cache::Cache::open(state_dir / "stale.db", *root, now, cache_options));
   demo->expired_ = std::make_unique<cache::Cache>(
       cache::Cache::open(state_dir / "expired.db", *root, now, cache_options));
-  demo->main_source_ = std::make_unique<CacheSource>(*demo->main_);
-  demo->roster_uids_["KB-DEMO-STALE"] = uidFor("KB-DEMO-STALE");
-  demo->roster_uids_["KB-DEMO-EXPIRED"] = uidFor("KB-DEMO-EXPIRED");
-  demo->roster_uids_["KB-DEMO-NODATA"] = uidFor("KB-DEMO-NODATA");
-  demo->roster_uids_["KB-DEMO-NOTFOUND"] = uidFor("KB-DEMO-NOTFOUND");
+  demo->main_source_ = std::make_unique<kiosk::CacheSource>(*demo->main_);
+  // Genuine scenario cards that are in no main-roster record (answered from another
+  // cache, or not in the data at all) still get a stable chip UID.
+  for (const auto& scenario : scenarios())
+    if (scenario.chip == ChipKind::Genuine)
+      demo->roster_uids_.try_emplace(std::string(scenario.card_no), uidFor(scenario.card_no));
 
   // Card images, made with the card library as `kbctl card encode` makes them.
-  auto genuine = [&](const std::string& card_no) -> Result<reader::CardImage> {
-    return demo->imageFor(card_no, std::nullopt);
-  };
-  struct Spec {
-    std::string card_no, label, expected, screen;
-    std::optional<std::string> error;
-  };
-  const std::vector<Spec> specs = {
-      {"KB-DEMO-ACTIVE", "Active: JKK, JKM and JKN", "ACTIVE", "status", std::nullopt},
-      {"KB-DEMO-KAMPUNG", "Active through a Kampung Bahagia activity", "ACTIVE", "status",
-       std::nullopt},
-      {"KB-DEMO-INACTIVE", "Coverage ended", "INACTIVE", "status", std::nullopt},
-      {"KB-DEMO-STALE", "Active, data 3 days old (amber banner)", "ACTIVE", "status", std::nullopt},
-      {"KB-DEMO-LOST", "Card reported lost", "BLOCKED", "error", "BLOCKED"},
-      {"KB-DEMO-REVOKED", "Card revoked", "BLOCKED", "error", "BLOCKED"},
-      {"KB-DEMO-NOTFOUND", "Genuine card, not in the data yet", "NOT_FOUND", "error", "NOT_FOUND"},
-      {"KB-DEMO-CLONED", "Copy of KB-DEMO-ACTIVE on another chip", "CLONED", "error",
-       "CANNOT_VERIFY_CARD"},
-      {"KB-DEMO-FORGED", "Signed by a key the trust root does not list", "FORGED", "error",
-       "CANNOT_VERIFY_CARD"},
-      {"DEMO-BLANK", "Blank NTAG213 (not a Kartu Bahagia)", "UNKNOWN_FORMAT", "error",
-       "NOT_KARTU_BAHAGIA"},
-      {"DEMO-PULLED", "Card pulled away while reading", "READ_ERROR", "error", "READ_ERROR"},
-      {"KB-DEMO-EXPIRED", "Answered from an expired snapshot", "DATA_TOO_OLD", "error",
-       "DATA_TOO_OLD"},
-      {"KB-DEMO-NODATA", "Answered as if no valid cache existed", "NO_DATA", "error", "NO_DATA"},
-  };
-  for (const auto& s : specs) {
-    Result<reader::CardImage> image = fail(Errc::Internal, "unset");
-    if (s.card_no == "KB-DEMO-CLONED") {
-      image = demo->imageFor("KB-DEMO-ACTIVE", hexEncode(uidFor("KB-DEMO-CLONED")));
-    } else if (s.card_no == "KB-DEMO-FORGED") {
-      auto uid = uidFor(s.card_no);
-      auto cred = card::issueCredential(*rogue_key, s.card_no, uid, today - 30);
-      if (!cred) return std::unexpected(cred.error());
-      auto pages = card::encodeCardImage(reader::Chip::Ntag213, uid, *cred);
-      if (!pages) return std::unexpected(pages.error());
-      auto sig = nxp_key->sign(uid);
-      image = reader::CardImage{uid, reader::Chip::Ntag213, *pages,
-                                sig ? std::optional(*sig) : std::nullopt};
-    } else if (s.card_no == "DEMO-BLANK") {
-      auto uid = uidFor(s.card_no);
-      auto pages = card::blankCardImage(reader::Chip::Ntag213, uid);
-      if (!pages) return std::unexpected(pages.error());
-      image = reader::CardImage{uid, reader::Chip::Ntag213, *pages, std::nullopt};
-    } else if (s.card_no == "DEMO-PULLED") {
-      image = genuine("KB-DEMO-ACTIVE");
-      // Only the first pages answer, as when the card leaves the field mid-read.
-      if (image) image->pages.resize(7 * 4);
-    } else {
-      image = genuine(s.card_no);
-    }
+  for (const auto& scenario : scenarios()) {
+    auto image = demo->makeImage(scenario, *rogue_key);
     if (!image) return std::unexpected(image.error());
-    demo->specials_.push_back({s.card_no, s.label, s.expected, s.screen, s.error, *image});
+    demo->cards_.push_back({&scenario, std::move(*image)});
   }
 
   nlohmann::json marker = {
@@ -294,6 +279,39 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
       "Everything here is DEMO/DEV material made by `kartu-bahagiad --demo`:\n"
       "keys/DEV-*.key must never sign real data or cards. Delete the directory at will.\n");
   return demo;
+}
+
+Result<reader::CardImage> Demo::makeImage(const Scenario& scenario,
+                                          const crypto::SigningKey& rogue_key) const {
+  switch (scenario.chip) {
+    case ChipKind::Genuine:
+      return imageFor(scenario.card_no, std::nullopt);
+    case ChipKind::Clone:
+      return imageFor(scenario.of, hexEncode(uidFor(scenario.card_no)));
+    case ChipKind::Forged: {
+      auto uid = uidFor(scenario.card_no);
+      auto cred = card::issueCredential(rogue_key, scenario.card_no, uid, dayOf(nowSeconds()) - 30);
+      if (!cred) return std::unexpected(cred.error());
+      auto pages = card::encodeCardImage(reader::Chip::Ntag213, uid, *cred);
+      if (!pages) return std::unexpected(pages.error());
+      auto sig = nxp_key_->sign(uid);
+      return reader::CardImage{uid, reader::Chip::Ntag213, *pages,
+                               sig ? std::optional(*sig) : std::nullopt};
+    }
+    case ChipKind::Blank: {
+      auto uid = uidFor(scenario.card_no);
+      auto pages = card::blankCardImage(reader::Chip::Ntag213, uid);
+      if (!pages) return std::unexpected(pages.error());
+      return reader::CardImage{uid, reader::Chip::Ntag213, *pages, std::nullopt};
+    }
+    case ChipKind::Pulled: {
+      auto image = imageFor(scenario.of, std::nullopt);
+      // Only the first pages answer, as when the card leaves the field mid-read.
+      if (image) image->pages.resize(7 * 4);
+      return image;
+    }
+  }
+  return fail(Errc::Internal, "unknown demo chip kind");
 }
 
 Result<reader::CardImage> Demo::imageFor(std::string_view card_no,
@@ -320,21 +338,23 @@ Result<reader::CardImage> Demo::imageFor(std::string_view card_no,
 
 nlohmann::json Demo::cards() const {
   auto list = nlohmann::json::array();
-  for (const auto& c : specials_) {
-    list.push_back({{"card_no", c.card_no},
-                    {"uid", hexEncode(c.image.uid)},
-                    {"label", c.label},
-                    {"expected_verdict", c.expected},
-                    {"screen", c.screen},
-                    {"error", c.error ? nlohmann::json(*c.error) : nlohmann::json(nullptr)}});
+  for (const auto& c : cards_) {
+    const Scenario& s = *c.scenario;
+    list.push_back(
+        {{"card_no", s.card_no},
+         {"uid", hexEncode(c.image.uid)},
+         {"label", s.label},
+         {"expected_verdict", s.expected},
+         {"screen", s.screen},
+         {"error", s.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.error)}});
   }
   return list;
 }
 
 Result<void> Demo::tap(std::string_view card_no, const std::optional<std::string>& uid_hex) {
-  auto special = std::find_if(specials_.begin(), specials_.end(),
-                              [&](const DemoCard& c) { return c.card_no == card_no; });
-  if (special != specials_.end() && !uid_hex) {
+  auto special = std::find_if(cards_.begin(), cards_.end(),
+                              [&](const Card& c) { return c.scenario->card_no == card_no; });
+  if (special != cards_.end() && !uid_hex) {
     sim_.tap(special->image);
     return {};
   }
@@ -348,15 +368,23 @@ void Demo::remove() {
   sim_.remove();
 }
 
-Lookup Demo::lookup(std::string_view card_no, UnixSeconds now) {
-  if (card_no == "KB-DEMO-NODATA") return {nullptr, true};
-  if (card_no == "KB-DEMO-STALE") return {cache::toJson(stale_->lookup(card_no, now)), false};
-  if (card_no == "KB-DEMO-EXPIRED") return {cache::toJson(expired_->lookup(card_no, now)), false};
+kiosk::Lookup Demo::lookup(std::string_view card_no, UnixSeconds now) {
+  const Scenario* scenario = findScenario(card_no);
+  switch (scenario ? scenario->answer : Answer::Main) {
+    case Answer::Main:
+      break;
+    case Answer::Stale:
+      return {stale_->lookup(card_no, now), false};
+    case Answer::Expired:
+      return {expired_->lookup(card_no, now), false};
+    case Answer::NoData:
+      return {std::nullopt, true};
+  }
   return main_source_->lookup(card_no, now);
 }
 
-DataStatus Demo::status(UnixSeconds now) {
+kiosk::DataStatus Demo::status(UnixSeconds now) {
   return main_source_->status(now);
 }
 
-}  // namespace kb::kiosk
+}  // namespace kb::demo

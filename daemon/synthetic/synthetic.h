@@ -1,14 +1,15 @@
 #pragma once
-/// A deterministic synthetic roster (docs/contracts.md §1) with realistic Kota Jambi
-/// data, for tests and benchmarks. Streams: memory use does not grow with the
-/// number of cards.
+/// Test and demo data, not part of the product's roster handling: a deterministic
+/// synthetic roster CSV (docs/contracts.md §1) with realistic Kota Jambi data, for
+/// `kbctl roster synth`, the --demo daemon, tests and benchmarks. Streams: memory
+/// use does not grow with the number of cards.
 
 #include <cstdint>
 #include <iosfwd>
 
 #include "common/error.h"
 
-namespace kb::roster {
+namespace kb::synthetic {
 
 struct SynthOptions {
   std::uint64_t cards = 1000;
@@ -30,4 +31,4 @@ struct SynthStats {
 /// USAGE for a change_percent outside 0-100.
 Result<SynthStats> writeSyntheticRoster(std::ostream& out, const SynthOptions& options);
 
-}  // namespace kb::roster
+}  // namespace kb::synthetic

@@ -1,4 +1,4 @@
-#include "roster/synthetic.h"
+#include "synthetic/synthetic.h"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 
 #include "common/time.h"
 
-namespace kb::roster {
+namespace kb::synthetic {
 namespace {
 
 // ---- Geography ------------------------------------------------------------
@@ -443,4 +443,4 @@ Result<SynthStats> writeSyntheticRoster(std::ostream& out, const SynthOptions& o
   return stats;
 }
 
-}  // namespace kb::roster
+}  // namespace kb::synthetic

@@ -65,9 +65,9 @@ describe('printed slip', () => {
   afterEach(cleanup);
   after(cleanup);
 
-  async function openGuidance(mode) {
+  async function openGuidance(mode, daemonArgs = []) {
     printer = await startPrinter(mode);
-    kiosk = await startKiosk({ daemonArgs: ['--set', `printer=${printer.device}`] });
+    kiosk = await startKiosk({ daemonArgs: ['--set', `printer=${printer.device}`, ...daemonArgs] });
     page = await kiosk.browser.newPage(PORTRAIT);
     await openKiosk(page, kiosk.daemon.baseUrl);
     await kiosk.api.tap(pickCard(kiosk.cards, 'ACTIVE').card_no);
@@ -105,6 +105,22 @@ describe('printed slip', () => {
     assert.match(await page.locator('.g-print-status').innerText(), /Kertas printer habis\. Pindai kode QR/);
     assert.equal(printer.jobs.length, 0);
     await screenshot(page, 'guidance-JKK-paper-out');
+    await page.locator('[data-action="back"]').click();
+    await waitForScreen(page, 'status');
+  });
+
+  it('a slow printer: the kiosk answers meanwhile, then gives up calmly at the job timeout', async () => {
+    // The emulator takes the slip but confirms it only after 20 s, past the driver's 8 s
+    // job timeout; the screen's idle timeout is raised above that so the page stays.
+    await openGuidance('slow', ['--set', 'idle_timeout_ms=60000']);
+    await page.locator('[data-action="print"]').click();
+    await page.waitForSelector('.g-print-status[data-print="printing"]');
+    const during = await kiosk.api.state();
+    assert.equal(during.screen, 'guidance', 'the kiosk answers while the printer is busy');
+    assert.equal(await page.locator('.g-print-status').getAttribute('data-print'), 'printing');
+    await page.waitForSelector('.g-print-status[data-print="slow"]', { timeout: 20000 });
+    assert.match(await page.locator('.g-print-status').innerText(), /Printer belum menjawab\. Pindai kode QR/);
+    await screenshot(page, 'guidance-JKK-printer-slow');
     await page.locator('[data-action="back"]').click();
     await waitForScreen(page, 'status');
   });

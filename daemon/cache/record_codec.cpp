@@ -267,7 +267,7 @@ std::string* coverageSlot(roster::Coverage& c, std::string_view k) {
 }
 
 std::string* recordSlot(roster::CardRecord& r, std::string_view k) {
-  if (k == "birth_date") return &r.birth_date;
+  if (k == "birth_hash") return &r.birth_hash;
   if (k == "card_no") return &r.card_no;
   if (k == "card_uid") return &r.card_uid;
   if (k == "category") return &r.category;
@@ -325,7 +325,7 @@ std::string encodeRecord(const roster::CardRecord& r) {
   out.reserve(512);
   out.push_back('{');
   bool first = true;
-  field(out, first, "birth_date", r.birth_date);
+  field(out, first, "birth_hash", r.birth_hash);
   field(out, first, "card_no", r.card_no);
   field(out, first, "card_uid", r.card_uid);
   field(out, first, "category", r.category);
@@ -407,12 +407,13 @@ Result<roster::CardRecord> decodeRecord(std::string_view text, roster::Profile p
     return fail(Errc::Malformed, "category must be a lower-case token");
   if (!isDigits(r.rt, 3) || r.rt == "000") return fail(Errc::Malformed, "rt must be 001-999");
   if (profile == roster::Profile::Kiosk) {
-    if (!r.birth_date.empty() || !r.nik_hash.empty() || !r.nik_last4.empty())
+    if (!r.birth_hash.empty() || !r.nik_hash.empty() || !r.nik_last4.empty())
       return fail(Errc::Malformed,
                   "NIK and birth date are staff-profile data, not allowed on kiosks");
   } else {
-    if (!r.birth_date.empty() && !parseDate(r.birth_date))
-      return fail(Errc::Malformed, "birth_date must be YYYY-MM-DD");
+    // A plain birth date ("birth_date") is an unknown key, so refused like any other.
+    if (!r.birth_hash.empty() && (r.birth_hash.size() != 64 || !isLowerHex(r.birth_hash)))
+      return fail(Errc::Malformed, "birth_hash must be 64 lower-case hex digits");
     if (!r.nik_hash.empty() && (r.nik_hash.size() != 64 || !isLowerHex(r.nik_hash)))
       return fail(Errc::Malformed, "nik_hash must be 64 lower-case hex digits");
     if (!r.nik_last4.empty() && !isDigits(r.nik_last4, 4))

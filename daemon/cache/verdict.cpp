@@ -114,7 +114,8 @@ nlohmann::json toJson(const Verdict& v) {
     if (!c.occupation.empty()) card["occupation"] = c.occupation;
     if (!c.card_uid.empty()) card["card_uid"] = c.card_uid;
     if (!c.nik_last4.empty()) card["nik_last4"] = c.nik_last4;
-    if (!c.birth_date.empty()) card["birth_date"] = c.birth_date;
+    // Only whether a birth date is on file: the date itself is not (see birth_hash).
+    if (!c.birth_hash.empty()) card["birth_date_on_file"] = true;
     j["card"] = std::move(card);
     for (std::size_t i = 0; i < c.coverages.size(); ++i) {
       const auto& cv = c.coverages[i];

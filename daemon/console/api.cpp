@@ -1,5 +1,7 @@
 #include "console/api.h"
 
+#include <openssl/crypto.h>
+
 #include <charconv>
 
 namespace kb::console {
@@ -8,6 +10,7 @@ namespace {
 namespace http = web::http;
 
 constexpr std::string_view kCardPrefix = "/api/console/card/";
+constexpr std::string_view kBirthCheck = "/birth-check";
 
 web::Response json(http::status s, const nlohmann::json& body) {
   return web::jsonResponse(s, body);
@@ -145,8 +148,10 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
     return json(http::status::ok, toJson(*answer));
   }
 
-  // Record view.
+  // Record view, or the check of a birth date a caller states.
   std::string_view raw = path.substr(kCardPrefix.size());
+  const bool birth_check = raw.ends_with(kBirthCheck);
+  if (birth_check) raw.remove_suffix(kBirthCheck.size());
   auto card_no = parseCardNo(raw);
   if (!card_no) {
     if (!record("bad_query", {{"reason", card_no.error().message}}, {})) return audit_down();
@@ -157,6 +162,37 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
     return refused(http::status::bad_request, "BAD_QUERY", "lang must be id or en");
   cache.refresh();
   auto verdict = cache.lookup(*card_no, t);
+  if (birth_check) {
+    // The staff cache holds only a keyed hash of the birth date: the operator
+    // types the date the caller says, the node says whether it matches. The
+    // audit line names the card and the outcome, never the date.
+    const auto date = web::queryParam(target, "date");
+    if (!parseDate(date)) {
+      if (!record("bad_query", {{"reason", "date must be a real date YYYY-MM-DD"}}, {}))
+        return audit_down();
+      return refused(http::status::bad_request, "BAD_QUERY", "date must be a real date YYYY-MM-DD");
+    }
+    if (verdict.verdict == cache::VerdictCode::Unverifiable) {
+      if (!record("birth_check_unverifiable", {{"card_no", *card_no}}, {})) return audit_down();
+      return refused(http::status::service_unavailable, "UNVERIFIABLE", verdict.reason);
+    }
+    if (!verdict.card || verdict.card->birth_hash.empty()) {
+      if (!record("birth_check", {{"card_no", *card_no}, {"match", nullptr}}, {}))
+        return audit_down();
+      return refused(http::status::not_found, "NOT_FOUND",
+                     verdict.card ? "no birth date on file for this card"
+                                  : "no such card in this node's data");
+    }
+    const auto want = searcher.birthHash(verdict.card->card_no, date);
+    const auto& have = verdict.card->birth_hash;
+    const bool match =
+        want.size() == have.size() && CRYPTO_memcmp(want.data(), have.data(), want.size()) == 0;
+    if (!record("birth_check", {{"card_no", *card_no}, {"match", match}}, {verdict.card->card_no}))
+      return audit_down();
+    return json(
+        http::status::ok,
+        {{"card_no", verdict.card->card_no}, {"match", match}, {"data", dataJson(cache.info(t))}});
+  }
   std::vector<std::string> shown;
   if (verdict.card) shown.push_back(verdict.card->card_no);
   if (!record("view", {{"card_no", *card_no}}, shown)) return audit_down();

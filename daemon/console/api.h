@@ -3,6 +3,8 @@
 ///   GET /api/console/me                       who is calling, data age
 ///   GET /api/console/search?card_no=|nik=|name=[&kelurahan=][&rt=]
 ///   GET /api/console/card/CARD_NO[?lang=id|en] verdict document + guidance script
+///   GET /api/console/card/CARD_NO/birth-check?date=YYYY-MM-DD
+///                                              does the date a caller states match?
 ///   GET /api/console/audit[?limit=N]           supervisors only: newest audit lines
 ///   GET /healthz, and the page itself from UI_DIR/console/.
 /// Every search, record view and audit view, and every refusal of one (bad

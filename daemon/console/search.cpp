@@ -5,6 +5,7 @@
 #include "common/encoding.h"
 #include "console/name_key.h"
 #include "crypto/crypto.h"
+#include "roster/nik_key.h"
 
 namespace kb::console {
 namespace {
@@ -26,6 +27,10 @@ Searcher::Searcher(cache::Cache& cache, trust::TrustRoot root, std::filesystem::
 
 std::string Searcher::nikHash(std::string_view nik) const {
   return hexEncode(crypto::hmacSha256(nik_key_, nik));
+}
+
+std::string Searcher::birthHash(std::string_view card_no, std::string_view birth_date) const {
+  return roster::birthDateHash(nik_key_, card_no, birth_date);
 }
 
 Result<void> Searcher::prepare(UnixSeconds now) {

@@ -44,6 +44,8 @@ class Searcher {
 
   /// Hex HMAC-SHA-256 of the NIK under the NIK key, as in the staff cache.
   std::string nikHash(std::string_view nik) const;
+  /// roster::birthDateHash under the NIK key, as in the staff cache.
+  std::string birthHash(std::string_view card_no, std::string_view birth_date) const;
 
  private:
   Result<void> ensureIndex(UnixSeconds now);

@@ -1,6 +1,8 @@
 #include "roster/nik_key.h"
 
+#include "common/encoding.h"
 #include "common/files.h"
+#include "crypto/crypto.h"
 
 namespace kb::roster {
 
@@ -12,6 +14,16 @@ Result<std::string> readNikKey(const std::filesystem::path& path) {
   if (key->size() < 16)
     return fail(Errc::Malformed, path.string() + ": NIK key must be at least 16 bytes");
   return std::move(*key);
+}
+
+std::string birthDateHash(std::string_view nik_key, std::string_view card_no,
+                          std::string_view birth_date) {
+  std::string msg = "kartu-bahagia birth date";
+  msg += '\0';
+  msg += card_no;
+  msg += '\0';
+  msg += birth_date;
+  return hexEncode(crypto::hmacSha256(nik_key, msg));
 }
 
 }  // namespace kb::roster

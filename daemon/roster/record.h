@@ -33,8 +33,8 @@ struct CardRecord {
   std::string kelurahan;
   std::string rt;
   // Staff profile only; all empty in the kiosk profile.
-  std::string birth_date;
-  std::string nik_hash;  ///< hex HMAC-SHA-256(nik_key, NIK)
+  std::string birth_hash;  ///< roster::birthDateHash(nik_key, card_no, birth date); never the date
+  std::string nik_hash;    ///< hex HMAC-SHA-256(nik_key, NIK)
   std::string nik_last4;
   std::vector<Coverage> coverages;
 };

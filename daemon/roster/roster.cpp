@@ -12,6 +12,7 @@
 #include "common/time.h"
 #include "crypto/crypto.h"
 #include "roster/csv_reader.h"
+#include "roster/nik_key.h"
 
 namespace kb::roster {
 namespace {
@@ -383,7 +384,6 @@ void Parser::addRow(long line) {
     card.rt = cell(Rt);
     if (options_.profile == Profile::Staff) {
       card.holder = cell(FullName);
-      card.birth_date = cell(BirthDate);
       card.nik_last4 = cell(Nik).substr(12);
     } else {
       card.holder = maskName(cell(FullName));
@@ -498,8 +498,10 @@ void Parser::joinLineBreaks(long line) {
 Roster Parser::finish() {
   auto& cards = roster_.cards;
   if (options_.profile == Profile::Staff) {
-    for (std::size_t i = 0; i < cards.size(); ++i)
+    for (std::size_t i = 0; i < cards.size(); ++i) {
       cards[i].nik_hash = hexEncode(crypto::hmacSha256(options_.nik_key, first_[i].nik));
+      cards[i].birth_hash = birthDateHash(options_.nik_key, cards[i].card_no, first_[i].birth_date);
+    }
   }
   auto coverage_key = [](const Coverage& c) {
     return std::tie(c.program, c.valid_from, c.valid_to, c.activity, c.sk_rt_no, c.status, c.funder,

@@ -20,7 +20,9 @@ const T = {
     no_data: 'Tidak ada data yang terverifikasi di node ini.',
     searching: 'Mencari…', none: 'Tidak ditemukan. Periksa ejaan, atau tanyakan kelurahan dan RT.',
     found: (n, more) => `${n} hasil${more ? ' (lebih banyak cocok: persempit dengan kelurahan/RT)' : ''}. ↓ untuk memilih.`,
-    holder: 'Nama', card_no: 'Nomor kartu', nik_last4: 'NIK (4 angka terakhir)', birth_date: 'Tanggal lahir',
+    holder: 'Nama', card_no: 'Nomor kartu', nik_last4: 'NIK (4 angka terakhir)',
+    birth_label: 'Tanggal lahir menurut penelepon (TTTT-BB-HH)', birth_button: 'Cocokkan',
+    birth_match: 'COCOK: tanggal lahir sesuai data.', birth_mismatch: 'TIDAK COCOK: tanggal lahir berbeda dari data.',
     kelurahan: 'Kelurahan', rt: 'RT', category: 'Kategori', card_status: 'Status kartu', occupation: 'Pekerjaan',
     verdict: { ACTIVE: 'AKTIF — terlindungi hari ini', INACTIVE: 'TIDAK AKTIF — tidak ada cakupan aktif hari ini',
       BLOCKED: 'KARTU DIBLOKIR', NOT_FOUND: 'TIDAK ADA DI DATA', UNVERIFIABLE: 'TIDAK DAPAT DIVERIFIKASI' },
@@ -49,7 +51,9 @@ const T = {
     no_data: 'This node holds no verified data.',
     searching: 'Searching…', none: 'Nothing found. Check the spelling, or ask for the kelurahan and RT.',
     found: (n, more) => `${n} results${more ? ' (more matched: narrow with kelurahan/RT)' : ''}. ↓ to pick one.`,
-    holder: 'Name', card_no: 'Card number', nik_last4: 'NIK (last 4 digits)', birth_date: 'Birth date',
+    holder: 'Name', card_no: 'Card number', nik_last4: 'NIK (last 4 digits)',
+    birth_label: 'Birth date the caller states (YYYY-MM-DD)', birth_button: 'Check',
+    birth_match: 'MATCH: the birth date agrees with the data.', birth_mismatch: 'NO MATCH: the birth date differs from the data.',
     kelurahan: 'Kelurahan', rt: 'RT', category: 'Category', card_status: 'Card status', occupation: 'Occupation',
     verdict: { ACTIVE: 'ACTIVE — covered today', INACTIVE: 'INACTIVE — no coverage active today',
       BLOCKED: 'CARD BLOCKED', NOT_FOUND: 'NOT IN THE DATA', UNVERIFIABLE: 'CANNOT BE VERIFIED' },
@@ -176,6 +180,22 @@ function renderResults() {
   }
 }
 
+// The node holds only a keyed hash of the birth date: it says match or not.
+async function checkBirth(ev) {
+  ev?.preventDefault();
+  const msg = $('birth-msg');
+  const date = $('birth').value.trim();
+  const { status, body } = await api(
+    `/api/console/card/${encodeURIComponent(lastRecord.cardNo)}/birth-check?date=${encodeURIComponent(date)}`);
+  if (status !== 200) {
+    msg.className = 'msg error';
+    msg.textContent = T[lang].error(body?.message ?? `HTTP ${status}`);
+    return;
+  }
+  msg.className = body.match ? 'msg' : 'msg error';
+  msg.textContent = body.match ? T[lang].birth_match : T[lang].birth_mismatch;
+}
+
 async function openRecord(cardNo) {
   const { status, body } = await api(`/api/console/card/${encodeURIComponent(cardNo)}?lang=${lang}`);
   if (status !== 200 && status !== 404) {
@@ -201,12 +221,19 @@ function renderRecord() {
   dl.replaceChildren();
   if (c) {
     for (const [k, val] of [['holder', c.holder], ['card_no', c.card_no], ['nik_last4', c.nik_last4],
-      ['birth_date', c.birth_date], ['kelurahan', `${c.kelurahan}, ${c.kecamatan}`], ['rt', c.rt],
+      ['kelurahan', `${c.kelurahan}, ${c.kecamatan}`], ['rt', c.rt],
       ['category', c.category], ['occupation', c.occupation], ['card_status', c.status]]) {
       if (val === undefined || val === null || val === '') continue;
       dl.append(el('dt', t[k]), el('dd', val));
     }
   }
+  const birthForm = $('birth-form');
+  if (birthForm.dataset.card !== lastRecord.cardNo) {
+    birthForm.dataset.card = lastRecord.cardNo;
+    $('birth').value = '';
+    $('birth-msg').textContent = '';
+  }
+  birthForm.hidden = !(c && c.birth_date_on_file);
   const tb = $('rec-cov').querySelector('tbody');
   tb.replaceChildren();
   for (const cv of v.coverages ?? []) {
@@ -291,6 +318,7 @@ function onKey(ev) {
 async function start() {
   applyLang();
   $('search-form').addEventListener('submit', search);
+  $('birth-form').addEventListener('submit', checkBirth);
   $('back').addEventListener('click', () => onKey({ key: 'Escape' }));
   $('tab-search').addEventListener('click', () => { show('search'); $('q').focus(); });
   $('tab-audit').addEventListener('click', openAudit);

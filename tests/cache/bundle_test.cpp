@@ -200,7 +200,7 @@ TEST(RecordCodec, HandEncoderMatchesTheGenericCanonicalJson) {
   r.holder = "SYARA'I \"Q\" \\ / \t\n\r\b\f \x01\x1f\x7f ñ 中文 😀";
   r.occupation = "imam";
   r.coverages[0].membership_no = "0001";
-  r.birth_date = "1990-01-01";
+  r.birth_hash = std::string(64, 'c');
   r.nik_hash = std::string(64, 'b');
   r.nik_last4 = "0042";
   nlohmann::json j = nlohmann::json::object();
@@ -210,7 +210,7 @@ TEST(RecordCodec, HandEncoderMatchesTheGenericCanonicalJson) {
   put(j, "card_no", r.card_no), put(j, "card_uid", r.card_uid), put(j, "status", r.status);
   put(j, "holder", r.holder), put(j, "category", r.category), put(j, "occupation", r.occupation);
   put(j, "kecamatan", r.kecamatan), put(j, "kelurahan", r.kelurahan), put(j, "rt", r.rt);
-  put(j, "birth_date", r.birth_date), put(j, "nik_hash", r.nik_hash),
+  put(j, "birth_hash", r.birth_hash), put(j, "nik_hash", r.nik_hash),
       put(j, "nik_last4", r.nik_last4);
   for (const auto& c : r.coverages) {
     nlohmann::json cj = nlohmann::json::object();

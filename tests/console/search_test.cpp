@@ -6,11 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
+#include "cache/record_codec.h"
 #include "cache/sqlite.h"
+#include "common/files.h"
 #include "console/name_key.h"
 #include "console/query.h"
 #include "console_fixture.h"
+#include "roster/csv_reader.h"
+#include "roster/nik_key.h"
 
 namespace kb::console {
 namespace {
@@ -260,6 +265,62 @@ TEST_F(SearchTest, TheIndexIsRebuiltForANewState) {
   auto a = rebuilt.search(*q, kNow);
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->results.empty());
+}
+
+// Privacy: the staff cache holds no plain NIK and no birth date, only keyed
+// hashes. Every record is read back through the cache and its canonical body
+// (what the signed bundle and the cache store, before any compression) is
+// searched for every NIK and birth date of the roster; a date the caller
+// states is checked against the hash instead.
+TEST_F(SearchTest, StaffRecordsHoldNoPlainNikOrBirthDate) {
+  const std::string csv = testRoster(300);
+  roster::CsvReader reader(csv);
+  std::vector<std::pair<std::string, std::string>> people;  // card_no, birth date
+  std::vector<std::string> secrets;
+  for (bool header = true;;) {
+    auto rec = reader.next();
+    ASSERT_TRUE(rec);
+    if (!*rec) break;
+    const auto& f = (*rec)->fields;
+    ASSERT_GE(f.size(), 5u);
+    if (std::exchange(header, false)) {
+      ASSERT_EQ(f[2], "nik");
+      ASSERT_EQ(f[4], "birth_date");
+      continue;
+    }
+    people.emplace_back(f[0], f[4]);
+    secrets.emplace_back(f[2]);
+    secrets.emplace_back(f[4]);
+  }
+  ASSERT_GT(people.size(), 300u);
+  std::size_t checked = 0;
+  for (const auto& [card_no, birth] : people) {
+    auto v = sc_.cache->lookup(card_no, kNow);
+    ASSERT_TRUE(v.card) << card_no;
+    const std::string body = cache::encodeRecord(*v.card);
+    for (const auto& s : secrets) ASSERT_EQ(body.find(s), std::string::npos) << card_no;
+    EXPECT_EQ(v.card->birth_hash, roster::birthDateHash(testing::kNikKey, card_no, birth));
+    EXPECT_EQ(searcher_->birthHash(card_no, birth), v.card->birth_hash);
+    ++checked;
+  }
+  EXPECT_GT(checked, 300u);
+  // Bound to the card: the same date of two holders hashes differently.
+  EXPECT_NE(roster::birthDateHash(testing::kNikKey, "KB-TEST-0001", "1990-01-01"),
+            roster::birthDateHash(testing::kNikKey, "KB-TEST-0002", "1990-01-01"));
+  // And the raw cache file (whatever its encoding) has none of them either.
+  auto raw = readFile(sc_.db(), 1 << 30);
+  ASSERT_TRUE(raw);
+  ASSERT_FALSE(raw->empty());
+  for (const auto& s : secrets) ASSERT_EQ(raw->find(s), std::string::npos) << s;
+}
+
+TEST(RecordCodec, AStaffRecordWithAPlainBirthDateIsRefused) {
+  auto r = cache::decodeRecord(
+      R"({"birth_date":"1990-01-01","card_no":"KB-TEST-0001","category":"x","holder":"A",)"
+      R"("kecamatan":"K","kelurahan":"L","rt":"001","status":"active"})",
+      roster::Profile::Staff);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("birth_date"), std::string::npos) << r.error().message;
 }
 
 TEST(SearchIndexExpr, EveryTermIsQuotedAndSafe) {

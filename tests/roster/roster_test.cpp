@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -243,7 +242,7 @@ TEST(Roster, GroupsRowsPerCardSortsAndShapesTheKioskProfile) {
   EXPECT_EQ(c.status, "active");
   EXPECT_EQ(c.kelurahan, "Teluk Kenali");
   EXPECT_EQ(c.rt, "007");
-  EXPECT_TRUE(c.birth_date.empty());
+  EXPECT_TRUE(c.birth_hash.empty());
   EXPECT_TRUE(c.nik_hash.empty());
   EXPECT_TRUE(c.nik_last4.empty());
   ASSERT_EQ(c.coverages.size(), 2u);
@@ -517,7 +516,9 @@ TEST(Roster, StaffProfileKeepsNameAndHashesNik) {
   ASSERT_TRUE(r) << r.error()[0].format();
   const CardRecord& c = r->cards.at(0);
   EXPECT_EQ(c.holder, "Siti Nurhaliza");
-  EXPECT_EQ(c.birth_date, "1980-01-05");
+  // No birth date, only its keyed hash bound to the card. Python: hmac.new(key,
+  // b"kartu-bahagia birth date\0KB-1571-0000001\01980-01-05", sha256).hexdigest()
+  EXPECT_EQ(c.birth_hash, "1a1252f1376c4de0d376173f544c261be33b6a8334938c1a4697ef6349458426");
   EXPECT_EQ(c.nik_last4, "0001");
   // Python: hmac.new(b"test-nik-key-0123456789", b"1571014501800001", sha256).hexdigest()
   EXPECT_EQ(c.nik_hash, "659ebc3d4c4babd00df6de750f5b5173935c1e9cb1cd1eac978fc976b1cef80b");

@@ -69,6 +69,15 @@ test('an operator finds a caller by name from the keyboard and reads the script'
   const jkm = await page.textContent('#script section[data-program="JKM"]');
   assert.match(jkm, /Tidak terlindungi/);
   assert.match(await page.textContent('#data-age'), /umur/);
+  // Identity check: the node holds only a keyed hash of the birth date, so the
+  // operator types what the caller says and the page shows match or not.
+  assert.doesNotMatch(await page.textContent('#view-record'), /1990-01-01/);
+  await page.fill('#birth', '1990-01-02');
+  await page.press('#birth', 'Enter');
+  await page.waitForFunction(() => /TIDAK COCOK/.test(document.getElementById('birth-msg').textContent));
+  await page.fill('#birth', '1990-01-01');
+  await page.press('#birth', 'Enter');
+  await page.waitForFunction(() => /^COCOK/.test(document.getElementById('birth-msg').textContent));
   await noProblems(page);
   await page.click('#lang');
   await page.waitForFunction(() => /Covered/.test(document.getElementById('script').textContent));

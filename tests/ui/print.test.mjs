@@ -125,6 +125,17 @@ describe('printed slip', () => {
     await waitForScreen(page, 'status');
   });
 
+  it('a printer unplugged after start-up: a calm message, the kiosk carries on', async () => {
+    await openGuidance('normal');
+    printer.stop(); // the pty goes away as a USB printer's device node does
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await page.locator('[data-action="print"]').click();
+    await page.waitForSelector('.g-print-status[data-print="unplugged"]');
+    assert.equal(printer.jobs.length, 0);
+    await page.locator('[data-action="back"]').click();
+    await waitForScreen(page, 'status');
+  });
+
   it('no printer configured: no button', async () => {
     kiosk = await startKiosk();
     page = await kiosk.browser.newPage(PORTRAIT);

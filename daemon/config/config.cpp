@@ -92,7 +92,6 @@ Reason parseIpPort(std::string_view value, std::string_view example, std::string
   return std::nullopt;
 }
 
-Reason parseListen(Config& c, std::string_view value) {
 // Any address: the console is reached over the network, client certificates only.
 Reason parseConsoleListen(Config& c, std::string_view value) {
   return parseIpPort(value, "0.0.0.0:8443", c.console_address, c.console_port);
@@ -109,6 +108,7 @@ Reason parseManagementListen(Config& c, std::string_view value) {
   return parseIpPort(value, "0.0.0.0:9464", c.management_address, c.management_port);
 }
 
+Reason parseListen(Config& c, std::string_view value) {
   auto colon = value.rfind(':');
   if (colon == std::string_view::npos)
     return std::string("expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
@@ -284,6 +284,9 @@ const std::vector<KeyRule>& rules() {
        [](Config& c, std::string_view v) {
          return intKey(v, 1, 1440, &Config::sync_interval_minutes, c);
        }},
+      {{"management_listen", "ADDRESS:PORT, any address (empty: off)",
+        "serves only GET /metrics and /healthz (monitoring), e.g. 0.0.0.0:9464"},
+       parseManagementListen},
       {{"allow_dev_root", "true | false",
         "trust the public DEV root (certs/dev) outside --demo; marks everything DEV"},
        [](Config& c, std::string_view v) -> Reason {
@@ -293,9 +296,6 @@ const std::vector<KeyRule>& rules() {
        }},
       {{"tpm_tcti", "none | tpm2-tss TCTI (device:/dev/tpmrm0, swtpm:host=H,port=P)",
         "TPM whose NV counter also keeps the highest serial (default: /dev/tpmrm0 if present)"},
-      {{"management_listen", "ADDRESS:PORT, any address (empty: off)",
-        "serves only GET /metrics and /healthz (monitoring), e.g. 0.0.0.0:9464"},
-       parseManagementListen},
        [](Config& c, std::string_view v) -> Reason {
          c.tpm_tcti = std::string(v);
          return std::nullopt;
@@ -378,15 +378,6 @@ Result<Config> parse(std::string_view text, std::string_view file_name, Config b
         return fail(Errc::Config,
                     std::string(file_name) + ": " + key + ": required with roles = console");
   }
-  return base;
-}
-
-Result<Config> load(const std::string& path, Config base) {
-  auto text = readFile(path, 64 * 1024);
-  if (!text) return fail(text.error().code, path + ": " + text.error().message);
-  return parse(*text, path, std::move(base));
-}
-
   if (!base.management_address.empty()) {
     auto where = std::string(file_name) + ": management_listen: ";
     if (base.hasRole("console"))
@@ -397,6 +388,15 @@ Result<Config> load(const std::string& path, Config base) {
       return fail(Errc::Config, where + "port " + std::to_string(base.management_port) +
                                     " is already the kiosk's listen port");
   }
+  return base;
+}
+
+Result<Config> load(const std::string& path, Config base) {
+  auto text = readFile(path, 64 * 1024);
+  if (!text) return fail(text.error().code, path + ": " + text.error().message);
+  return parse(*text, path, std::move(base));
+}
+
 Result<void> applyOverride(Config& config, std::string_view assignment) {
   auto eq = assignment.find('=');
   if (eq == std::string_view::npos)

@@ -257,12 +257,31 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
                      [&kiosk](std::string text) { kiosk.uiAction(std::move(text)); });
   auto endpoint = server.listen(cfg.listen_address, cfg.listen_port);
   if (!endpoint) return printError(endpoint.error());
+  // management_listen: GET /metrics and /healthz only, on any address, with the kiosk
+  // server's connection budgets and timeouts (docs/operations.md, "Fleet monitoring").
+  web::Router management_router;
+  std::unique_ptr<web::Server> management;
+  std::string management_url;
+  if (!cfg.management_address.empty()) {
+    web::addManagementRoutes(management_router, api);
+    web::HttpOptions management_options;
+    management_options.management = true;
+    management = std::make_unique<web::Server>(
+        io, management_router, broadcaster, counters, [](std::string) {}, management_options);
+    auto m = management->listen(cfg.management_address, cfg.management_port);
+    if (!m) return printError(Error{m.error().code, "management_listen: " + m.error().message});
+    management_url =
+        "http://" +
+        (m->address().is_v6() ? "[" + m->address().to_string() + "]" : m->address().to_string()) +
+        ":" + std::to_string(m->port()) + "/";
+  }
 
   kiosk::ReaderLoop reader_loop(*reader, trust_root, originality_keys, kiosk, log);
   if (syncer) syncer->onAttempt([&kiosk] { kiosk.refreshData(); });
   if (syncer) kiosk.addMetrics([&syncer] { return sync::metricsText(syncer->status()); });
   kiosk.start();
   server.start();
+  if (management) management->start();
   reader_loop.start();
   if (syncer) syncer->start();
   // SIGHUP (systemctl reload): sync now.
@@ -281,6 +300,8 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   std::string url = "http://" + host + ":" + std::to_string(endpoint->port()) + "/";
   log.info("kartu-bahagiad",
            "listening on " + url + " reader=" + cfg.reader + (demo_mode ? " demo" : ""));
+  if (management)
+    log.info("kartu-bahagiad", "management listener on " + management_url + " (metrics, healthz)");
   if (demo_mode) {
     std::printf(
         "Kartu Bahagia kiosk demo (DEV keys, synthetic data: %zu cards) in %s\n"
@@ -303,6 +324,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     log.info("kartu-bahagiad",
              std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     server.stop();
+    if (management) management->stop();
     kiosk.stop();
     hup.cancel();
     guard.expires_after(std::chrono::milliseconds(500));

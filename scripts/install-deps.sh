@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libssl-dev libsqlite3-dev sqlite3 libboost-dev libboost-system-dev
-  libnfc-dev libnfc-bin nlohmann-json3-dev libqrencode-dev libcurl4-openssl-dev libtss2-dev
+  libnfc-dev libnfc-bin nlohmann-json3-dev libqrencode-dev libcurl4-openssl-dev libtss2-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(

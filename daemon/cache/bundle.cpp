@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -23,7 +24,9 @@ using nlohmann::json;
 
 constexpr std::string_view kSnapshotType = "kartu-bahagia/snapshot";
 constexpr std::string_view kDeltaType = "kartu-bahagia/delta";
-constexpr int kFormat = 1;
+constexpr int kFormat = 1;      // plain body
+constexpr int kFormatZstd = 2;  // the body is one zstd stream
+constexpr std::string_view kZstd = "zstd";
 constexpr std::int64_t kMaxInteger = std::int64_t{1} << 53;  // exact in every JSON reader
 constexpr std::size_t kHeaderBytes = 9;                      // magic + u32 manifest length
 
@@ -92,6 +95,139 @@ class MemorySource final : public ByteSource {
   std::size_t pos_ = 0;
 };
 
+// Reads a body's plain bytes (the length-prefixed entries), hashing the
+// bytes as stored in the file as they pass.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  /// Exactly `n` plain bytes into `out`.
+  virtual Result<void> read(std::string& out, std::size_t n) = 0;
+  /// Once every declared plain byte was read: the stored body must end here.
+  virtual Result<void> finish() = 0;
+  /// Hashes what is left of the stored body without interpreting it.
+  Result<void> drain() {
+    while (stored_left_ > 0) {
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(stored_left_, 1 << 20));
+      if (auto r = source_.read(chunk_, n); !r) return r;
+      sha_.update(chunk_);
+      stored_left_ -= n;
+    }
+    return {};
+  }
+  std::string digest() { return sha_.finish(); }
+
+ protected:
+  BodyReader(ByteSource& source, std::uint64_t stored) : source_(source), stored_left_(stored) {}
+  Result<void> readStored(std::string& out, std::size_t n) {
+    if (auto r = source_.read(out, n); !r) return r;
+    sha_.update(out);
+    stored_left_ -= n;
+    return {};
+  }
+  ByteSource& source_;
+  std::uint64_t stored_left_;
+  std::string chunk_;
+  crypto::Sha256 sha_;
+};
+
+class PlainReader final : public BodyReader {
+ public:
+  PlainReader(ByteSource& source, std::uint64_t stored) : BodyReader(source, stored) {}
+  Result<void> read(std::string& out, std::size_t n) override { return readStored(out, n); }
+  Result<void> finish() override { return {}; }
+};
+
+struct DctxFree {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// Decompresses as it reads, never holding more than one output block: the
+// caller asks for exactly the declared plain bytes, and finish() refuses any
+// further output (a stream that expands beyond its declared size) as TOO_LARGE.
+class ZstdReader final : public BodyReader {
+ public:
+  ZstdReader(ByteSource& source, std::uint64_t stored)
+      : BodyReader(source, stored), dctx_(ZSTD_createDCtx()) {
+    // A frame may ask for a window of up to 2^27 bytes (128 MiB) and no more.
+    ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, 27);
+  }
+
+  Result<void> read(std::string& out, std::size_t n) override {
+    out.clear();
+    while (out.size() < n) {
+      if (pos_ == out_.size()) {
+        if (auto r = refill(); !r) return r;
+        continue;
+      }
+      std::size_t take = std::min(n - out.size(), out_.size() - pos_);
+      out.append(out_, pos_, take);
+      pos_ += take;
+    }
+    return {};
+  }
+
+  Result<void> finish() override {
+    if (pos_ != out_.size()) return std::unexpected(tooLarge());
+    for (;;) {
+      if (in_.pos == in_.size && stored_left_ > 0)
+        if (auto r = pull(); !r) return r;
+      const bool no_input = in_.pos == in_.size;
+      if (no_input && frame_done_) break;  // a finished frame and nothing after it
+      auto r = step();
+      if (!r) return std::unexpected(r.error());
+      if (*r > 0) return std::unexpected(tooLarge());
+      if (no_input) break;
+    }
+    if (!frame_done_) return fail(Errc::Malformed, "compressed body ends inside its zstd frame");
+    return {};
+  }
+
+ private:
+  static Error tooLarge() {
+    return Error{Errc::TooLarge, "compressed body decompresses to more than its declared size"};
+  }
+  Result<void> pull() {
+    auto n = static_cast<std::size_t>(std::min<std::uint64_t>(stored_left_, 1 << 18));
+    if (auto r = readStored(in_bytes_, n); !r) return r;
+    in_ = {in_bytes_.data(), in_bytes_.size(), 0};
+    return {};
+  }
+  // One decompression call into out_; returns the bytes produced.
+  Result<std::size_t> step() {
+    out_.resize(ZSTD_DStreamOutSize());
+    pos_ = 0;
+    ZSTD_outBuffer ob{out_.data(), out_.size(), 0};
+    std::size_t rc = ZSTD_decompressStream(dctx_.get(), &ob, &in_);
+    if (ZSTD_isError(rc)) {
+      out_.clear();
+      return fail(Errc::Malformed, std::string("compressed body: ") + ZSTD_getErrorName(rc));
+    }
+    frame_done_ = rc == 0;
+    out_.resize(ob.pos);
+    return ob.pos;
+  }
+  Result<void> refill() {
+    for (;;) {
+      if (in_.pos == in_.size && stored_left_ > 0)
+        if (auto r = pull(); !r) return r;
+      const bool no_input = in_.pos == in_.size;
+      if (no_input && frame_done_)
+        return fail(Errc::Malformed, "compressed body decompresses to less than its declared size");
+      auto r = step();
+      if (!r) return std::unexpected(r.error());
+      if (*r > 0) return {};
+      if (no_input && !frame_done_)
+        return fail(Errc::Malformed, "compressed body ends inside its zstd frame");
+    }
+  }
+
+  std::unique_ptr<ZSTD_DCtx, DctxFree> dctx_;
+  std::string in_bytes_, out_;
+  ZSTD_inBuffer in_{nullptr, 0, 0};
+  std::size_t pos_ = 0;
+  bool frame_done_ = false;
+};
+
 Error malformed(const std::string& what) {
   return Error{Errc::Malformed, "manifest: " + what};
 }
@@ -156,7 +292,7 @@ Result<Manifest> manifestFromBody(const json& body) {
   }
   std::int64_t format = 0, bucket_count = 0, record_count = 0, entry_count = 0, body_bytes = 0;
   KB_FIELD(format, integerField(body, "format", 0));
-  if (format != kFormat)
+  if (format != kFormat && format != kFormatZstd)
     return std::unexpected(malformed("unsupported format " + std::to_string(format)));
   KB_FIELD(profile, stringField(body, "profile"));
   auto p = parseProfile(profile);
@@ -185,6 +321,16 @@ Result<Manifest> manifestFromBody(const json& body) {
   KB_FIELD(m.body_sha256, digestField(body, "body_sha256"));
   KB_FIELD(m.content_digest, digestField(body, "content_digest"));
   std::size_t known = 12;
+  if (format == kFormatZstd) {
+    std::string compression;
+    std::int64_t decompressed = 0;
+    KB_FIELD(compression, stringField(body, "compression"));
+    if (compression != kZstd) return std::unexpected(malformed("'compression' must be zstd"));
+    KB_FIELD(decompressed, integerField(body, "decompressed_bytes", 0));
+    m.compression = Compression::Zstd;
+    m.decompressed_bytes = static_cast<std::uint64_t>(decompressed);
+    known += 2;
+  }
   if (m.type == BundleType::Snapshot) {
     if (m.entry_count != m.record_count)
       return std::unexpected(malformed("a snapshot's entry_count must equal its record_count"));
@@ -199,10 +345,12 @@ Result<Manifest> manifestFromBody(const json& body) {
   return m;
 }
 
-json manifestBody(const BundleSpec& s, std::uint64_t entry_count, std::uint64_t body_bytes,
-                  const std::string& body_sha256) {
+json manifestBody(const BundleSpec& s, const BodyInfo& info) {
+  const bool zstd = info.compression == Compression::Zstd;
+  const std::uint64_t entry_count = info.entry_count, body_bytes = info.stored_bytes;
+  const std::string& body_sha256 = info.stored_sha256;
   json b = {{"type", s.type == BundleType::Snapshot ? kSnapshotType : kDeltaType},
-            {"format", kFormat},
+            {"format", zstd ? kFormatZstd : kFormat},
             {"profile", profileName(s.profile)},
             {"serial", s.serial},
             {"signed_at", formatUtc(s.signed_at)},
@@ -213,6 +361,10 @@ json manifestBody(const BundleSpec& s, std::uint64_t entry_count, std::uint64_t 
             {"body_sha256", hexEncode(body_sha256)},
             {"bucket_count", s.bucket_count},
             {"content_digest", hexEncode(s.content_digest)}};
+  if (zstd) {
+    b["compression"] = kZstd;
+    b["decompressed_bytes"] = info.plain_bytes;
+  }
   if (s.type == BundleType::Delta) {
     b["base_serial"] = s.base_serial;
     b["base_content_digest"] = hexEncode(s.base_content_digest);
@@ -324,60 +476,78 @@ Result<Manifest> readBundle(ByteSource& source, const trust::TrustRoot& root, Un
   if (size - body_start > m->body_bytes)
     return fail(Errc::TooLarge, "bundle is longer than its manifest declares");
 
+  if (m->compression == Compression::Zstd && m->decompressed_bytes > lim.max_decompressed_bytes)
+    return fail(Errc::TooLarge, "body decompresses to " + std::to_string(m->decompressed_bytes) +
+                                    " bytes, the limit is " +
+                                    std::to_string(lim.max_decompressed_bytes));
+
   if (options.on_manifest) {
     if (auto r = options.on_manifest(*m); !r) return std::unexpected(r.error());
   }
 
-  // One pass over the body. An entry error is remembered, not returned, until
-  // the body digest is known: bytes that are not the signed body are a digest
-  // mismatch, whatever they happen to contain.
-  crypto::Sha256 body_sha;
+  // One pass over the body. An entry error (or a compressed stream that does
+  // not decode to exactly the declared bytes) is remembered, not returned,
+  // until the digest of the stored body is known: bytes that are not the
+  // signed body are a digest mismatch, whatever they happen to contain.
+  std::unique_ptr<BodyReader> body;
+  std::uint64_t remaining = m->body_bytes;
+  if (m->compression == Compression::Zstd) {
+    body = std::make_unique<ZstdReader>(source, m->body_bytes);
+    remaining = m->decompressed_bytes;
+  } else {
+    body = std::make_unique<PlainReader>(source, m->body_bytes);
+  }
   BucketDigester digester(m->bucket_count);
   const bool want_digest = options.check_content_digest && m->type == BundleType::Snapshot;
   std::optional<Error> entry_error;
-  std::uint64_t remaining = m->body_bytes, entries = 0;
+  std::uint64_t entries = 0;
   std::string prev_card;
   std::uint32_t prev_bucket = 0;
   std::string len_bytes, entry;
-  while (remaining > 0) {
-    if (entry_error) {  // only hashing from here on
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, 1 << 20));
-      if (auto r = source.read(entry, n); !r) return std::unexpected(r.error());
-      body_sha.update(entry);
-      remaining -= n;
-      continue;
+  // I/O errors of the source end the read; a body that does not decode is an entry error.
+  auto read_body = [&](std::string& out, std::size_t n) -> Result<bool> {
+    if (auto r = body->read(out, n); !r) {
+      if (r.error().code == Errc::Io || r.error().code == Errc::Truncated)
+        return std::unexpected(r.error());
+      entry_error = r.error();
+      return false;
     }
+    return true;
+  };
+  while (remaining > 0 && !entry_error) {
     if (remaining < 4) {
       entry_error = Error{Errc::Malformed, "body ends inside an entry length"};
-      continue;
+      break;
     }
-    if (auto r = source.read(len_bytes, 4); !r) return std::unexpected(r.error());
-    body_sha.update(len_bytes);
+    auto got = read_body(len_bytes, 4);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) break;
     remaining -= 4;
     std::uint32_t len = readU32(len_bytes);
     if (len > lim.max_entry_bytes) {
       entry_error = Error{Errc::TooLarge, "entry " + std::to_string(entries) + " of " +
                                               std::to_string(len) + " bytes exceeds the limit of " +
                                               std::to_string(lim.max_entry_bytes)};
-      continue;
+      break;
     }
     if (len > remaining) {
       entry_error =
           Error{Errc::Malformed, "entry " + std::to_string(entries) + " runs past the body"};
-      continue;
+      break;
     }
-    if (auto r = source.read(entry, len); !r) return std::unexpected(r.error());
-    body_sha.update(entry);
+    got = read_body(entry, len);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) break;
     remaining -= len;
     if (entries >= m->entry_count) {
       entry_error = Error{Errc::Malformed, "more entries than entry_count"};
-      continue;
+      break;
     }
     auto e = checkEntry(entry, *m, prev_card, prev_bucket, entries == 0);
     if (!e) {
       entry_error =
           Error{e.error().code, "entry " + std::to_string(entries) + ": " + e.error().message};
-      continue;
+      break;
     }
     if (want_digest) digester.add(e->bucket, entry);
     if (sink) {
@@ -387,7 +557,15 @@ Result<Manifest> readBundle(ByteSource& source, const trust::TrustRoot& root, Un
     prev_bucket = e->bucket;
     ++entries;
   }
-  if (body_sha.finish() != m->body_sha256)
+  if (!entry_error) {
+    if (auto r = body->finish(); !r) {
+      if (r.error().code == Errc::Io || r.error().code == Errc::Truncated)
+        return std::unexpected(r.error());
+      entry_error = r.error();
+    }
+  }
+  if (auto r = body->drain(); !r) return std::unexpected(r.error());
+  if (body->digest() != m->body_sha256)
     return fail(Errc::DigestMismatch,
                 "body does not match the manifest's body_sha256 (not the signed body)");
   if (entry_error) return std::unexpected(*entry_error);
@@ -411,7 +589,16 @@ std::string signManifest(const BundleSpec& spec, const std::vector<std::string>&
     sha.update(e);
     bytes += 4 + e.size();
   }
-  return trust::signDocument(manifestBody(spec, entries.size(), bytes, sha.finish()), keys);
+  BodyInfo info;
+  info.entry_count = entries.size();
+  info.plain_bytes = info.stored_bytes = bytes;
+  info.stored_sha256 = sha.finish();
+  return signManifest(spec, info, keys);
+}
+
+std::string signManifest(const BundleSpec& spec, const BodyInfo& body,
+                         const std::vector<crypto::SigningKey>& keys) {
+  return trust::signDocument(manifestBody(spec, body), keys);
 }
 
 std::string bundleBytes(std::string_view manifest, const std::vector<std::string>& entries) {
@@ -455,6 +642,186 @@ Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view
   }
   ok = ok && flush() && ::fsync(fd) == 0;
   std::string err = ok ? "" : ioMessage(tmp, "cannot write");
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return fail(Errc::Io, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return fail(Errc::Io, ioMessage(path, "cannot rename"));
+  return syncDirectory(path.parent_path());
+}
+
+namespace {
+
+bool writeAll(int fd, std::string_view bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+struct CctxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+
+class FileBodyWriter final : public BodyWriter {
+ public:
+  FileBodyWriter(int fd, std::filesystem::path path, Compression compression, int level)
+      : fd_(fd), path_(std::move(path)) {
+    info_.compression = compression;
+    if (compression == Compression::Zstd) {
+      cctx_.reset(ZSTD_createCCtx());
+      ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, level);
+      ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1);
+    }
+  }
+  ~FileBodyWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileBodyWriter(const FileBodyWriter&) = delete;
+  FileBodyWriter& operator=(const FileBodyWriter&) = delete;
+
+  Result<void> add(std::string_view entry) override {
+    appendU32(plain_, static_cast<std::uint32_t>(entry.size()));
+    plain_.append(entry);
+    ++info_.entry_count;
+    if (plain_.size() >= (1u << 20)) return push(ZSTD_e_continue);
+    return {};
+  }
+
+  Result<BodyInfo> finish() override {
+    if (auto r = push(ZSTD_e_end); !r) return std::unexpected(r.error());
+    if (auto r = flush(); !r) return std::unexpected(r.error());
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) return fail(Errc::Io, ioMessage(path_, "cannot write"));
+    info_.stored_sha256 = sha_.finish();
+    return info_;
+  }
+
+ private:
+  Result<void> push(ZSTD_EndDirective mode) {
+    info_.plain_bytes += plain_.size();
+    if (!cctx_) {
+      stored_.append(plain_);
+    } else {
+      ZSTD_inBuffer in{plain_.data(), plain_.size(), 0};
+      std::string block(ZSTD_CStreamOutSize(), '\0');
+      for (;;) {
+        ZSTD_outBuffer out{block.data(), block.size(), 0};
+        std::size_t left = ZSTD_compressStream2(cctx_.get(), &out, &in, mode);
+        if (ZSTD_isError(left))
+          return fail(Errc::Io, std::string("zstd: ") + ZSTD_getErrorName(left));
+        stored_.append(block.data(), out.pos);
+        if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) break;
+      }
+    }
+    plain_.clear();
+    if (stored_.size() >= (1u << 20)) return flush();
+    return {};
+  }
+  Result<void> flush() {
+    sha_.update(stored_);
+    info_.stored_bytes += stored_.size();
+    if (!writeAll(fd_, stored_)) return fail(Errc::Io, ioMessage(path_, "cannot write"));
+    stored_.clear();
+    return {};
+  }
+
+  int fd_;
+  std::filesystem::path path_;
+  std::unique_ptr<ZSTD_CCtx, CctxFree> cctx_;
+  std::string plain_, stored_;
+  crypto::Sha256 sha_;
+  BodyInfo info_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BodyWriter>> BodyWriter::create(const std::filesystem::path& path,
+                                                       Compression compression, int level) {
+  ::unlink(path.c_str());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return fail(Errc::Io, ioMessage(path, "cannot create"));
+  return std::make_unique<FileBodyWriter>(fd, path, compression, level);
+}
+
+std::string encodeBody(const std::vector<std::string>& entries, Compression compression,
+                       BodyInfo& info, int level) {
+  std::string plain;
+  for (const auto& e : entries) {
+    appendU32(plain, static_cast<std::uint32_t>(e.size()));
+    plain.append(e);
+  }
+  info = {};
+  info.compression = compression;
+  info.entry_count = entries.size();
+  info.plain_bytes = plain.size();
+  std::string stored;
+  if (compression == Compression::Zstd) {
+    stored.resize(ZSTD_compressBound(plain.size()));
+    std::size_t n = ZSTD_compress(stored.data(), stored.size(), plain.data(), plain.size(), level);
+    stored.resize(ZSTD_isError(n) ? 0 : n);
+  } else {
+    stored = std::move(plain);
+  }
+  info.stored_bytes = stored.size();
+  crypto::Sha256 sha;
+  sha.update(stored);
+  info.stored_sha256 = sha.finish();
+  return stored;
+}
+
+std::string bundleBytes(std::string_view manifest, std::string_view stored_body) {
+  std::string out(kBundleMagic);
+  appendU32(out, static_cast<std::uint32_t>(manifest.size()));
+  out.append(manifest);
+  out.append(stored_body);
+  return out;
+}
+
+Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view manifest,
+                             const std::filesystem::path& body_file) {
+  int in = ::open(body_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (in < 0) return fail(Errc::Io, ioMessage(body_file, "cannot open"));
+  auto tmp = path;
+  tmp += ".tmp";
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    ::close(in);
+    return fail(Errc::Io, ioMessage(tmp, "cannot create"));
+  }
+  std::string buf(kBundleMagic);
+  appendU32(buf, static_cast<std::uint32_t>(manifest.size()));
+  buf.append(manifest);
+  bool ok = writeAll(fd, buf);
+  std::string err = ok ? "" : ioMessage(tmp, "cannot write");
+  buf.resize(1 << 20);
+  while (ok) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ok = false;
+      err = ioMessage(body_file, "cannot read");
+      break;
+    }
+    if (n == 0) break;
+    if (!writeAll(fd, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+      ok = false;
+      err = ioMessage(tmp, "cannot write");
+    }
+  }
+  ::close(in);
+  if (ok && ::fsync(fd) != 0) {
+    ok = false;
+    err = ioMessage(tmp, "cannot write");
+  }
   ::close(fd);
   if (!ok) {
     ::unlink(tmp.c_str());

@@ -25,10 +25,18 @@ inline constexpr std::string_view kBundleMagic = "KBS1\n";
 inline constexpr std::int64_t kMaxSerial = 2147483647;
 
 struct Limits {
-  std::uint64_t max_bundle_bytes = 2ull << 30;  ///< whole file
+  std::uint64_t max_bundle_bytes = 2ull << 30;  ///< whole file, as stored
   std::uint32_t max_manifest_bytes = 1u << 20;
   std::uint32_t max_entry_bytes = 64u << 10;
+  /// A compressed body's declared size once decompressed (a larger one is
+  /// TOO_LARGE before any byte is decompressed; output beyond the declared
+  /// size is TOO_LARGE as soon as it appears).
+  std::uint64_t max_decompressed_bytes = 8ull << 30;
 };
+
+/// How the body is stored: format 1 bundles are plain, format 2 bundles hold
+/// one zstd stream of the same bytes (docs/formats.md, "Compression").
+enum class Compression { None, Zstd };
 
 enum class BundleType { Snapshot, Delta };
 std::string_view bundleTypeName(BundleType type);
@@ -42,14 +50,16 @@ struct Manifest {
   UnixSeconds expires_at = 0;
   std::uint64_t record_count = 0;  ///< records in the state after applying
   std::uint64_t entry_count = 0;   ///< entries in this file's body
-  std::uint64_t body_bytes = 0;
+  std::uint64_t body_bytes = 0;    ///< the body as stored in the file
   std::uint32_t bucket_count = 1;
-  std::string body_sha256;          ///< 32 raw bytes
-  std::string content_digest;       ///< 32 raw bytes: state digest after applying
-  std::int64_t base_serial = 0;     ///< delta only
-  std::string base_content_digest;  ///< delta only, 32 raw bytes
-  std::string text;                 ///< the signed envelope as stored
-  std::vector<std::string> keyids;  ///< who signed
+  std::string body_sha256;  ///< 32 raw bytes, over the body as stored in the file
+  Compression compression = Compression::None;
+  std::uint64_t decompressed_bytes = 0;  ///< zstd only: the body's entries' bytes
+  std::string content_digest;            ///< 32 raw bytes: state digest after applying
+  std::int64_t base_serial = 0;          ///< delta only
+  std::string base_content_digest;       ///< delta only, 32 raw bytes
+  std::string text;                      ///< the signed envelope as stored
+  std::vector<std::string> keyids;       ///< who signed
 };
 
 /// Checks a manifest envelope: JSON shape and role-snapshot signatures against
@@ -111,13 +121,52 @@ struct BundleSpec {
 };
 
 /// The signed manifest envelope for `spec` over `entries` (already in
-/// (bucket, card_no) order).
+/// (bucket, card_no) order), stored plain (format 1).
 std::string signManifest(const BundleSpec& spec, const std::vector<std::string>& entries,
                          const std::vector<crypto::SigningKey>& keys);
-/// The complete bundle bytes (tests and small bundles).
+/// The complete plain bundle bytes (tests and small bundles).
 std::string bundleBytes(std::string_view manifest, const std::vector<std::string>& entries);
-/// Writes the bundle crash-safely (temporary sibling, fsync, rename, fsync dir).
+/// Writes a plain bundle crash-safely (temporary sibling, fsync, rename, fsync dir).
 Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view manifest,
                              const std::vector<std::string>& entries);
+
+/// What a manifest says about a body as stored.
+struct BodyInfo {
+  Compression compression = Compression::None;
+  std::uint64_t entry_count = 0;
+  std::uint64_t plain_bytes = 0;   ///< the length-prefixed entries
+  std::uint64_t stored_bytes = 0;  ///< in the file (= plain_bytes when not compressed)
+  std::string stored_sha256;       ///< 32 raw bytes over the stored bytes
+};
+/// The signed manifest for a body described by `body` (format 2 when compressed).
+std::string signManifest(const BundleSpec& spec, const BodyInfo& body,
+                         const std::vector<crypto::SigningKey>& keys);
+
+/// zstd level of published bundles: level 3 already gives ~40 bytes/record on
+/// the synthetic roster (docs/PERFORMANCE.md) at ~400 MB/s.
+inline constexpr int kZstdLevel = 3;
+
+/// Streams entries into a body file, compressing on the fly, so a publisher
+/// never holds the body in memory.
+class BodyWriter {
+ public:
+  static Result<std::unique_ptr<BodyWriter>> create(const std::filesystem::path& path,
+                                                    Compression compression,
+                                                    int level = kZstdLevel);
+  virtual ~BodyWriter() = default;
+  virtual Result<void> add(std::string_view entry) = 0;
+  /// Flushes and closes the file; the writer takes no more entries.
+  virtual Result<BodyInfo> finish() = 0;
+};
+
+/// The body for `entries` in memory (tests, fuzzing, small bundles).
+std::string encodeBody(const std::vector<std::string>& entries, Compression compression,
+                       BodyInfo& info, int level = kZstdLevel);
+/// The complete bundle bytes around an already stored body.
+std::string bundleBytes(std::string_view manifest, std::string_view stored_body);
+/// Writes the bundle header, `manifest` and then the stored body copied from
+/// `body_file`, crash-safely as writeBundleFile does.
+Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view manifest,
+                             const std::filesystem::path& body_file);
 
 }  // namespace kb::cache

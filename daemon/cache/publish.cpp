@@ -1,5 +1,7 @@
 #include "cache/publish.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 
@@ -19,17 +21,30 @@ bool before(const Item& a, std::uint32_t bucket, std::string_view card_no) {
   return a.bucket < bucket || (a.bucket == bucket && a.card_no < card_no);
 }
 
-std::vector<std::string> jsonOf(std::vector<Item>& items) {
-  std::vector<std::string> out;
-  out.reserve(items.size());
-  for (auto& i : items) out.push_back(std::move(i.json));
-  return out;
+std::uint64_t fileBytes(std::string_view manifest, const BodyInfo& body) {
+  return kBundleMagic.size() + 4 + manifest.size() + body.stored_bytes;
 }
 
-std::uint64_t fileBytes(std::string_view manifest, const std::vector<std::string>& entries) {
-  std::uint64_t n = kBundleMagic.size() + 4 + manifest.size();
-  for (const auto& e : entries) n += 4 + e.size();
-  return n;
+// A body file next to the bundle, removed when it goes out of scope.
+struct TempBody {
+  std::filesystem::path path;
+  TempBody() = default;
+  TempBody(const TempBody&) = delete;
+  TempBody& operator=(const TempBody&) = delete;
+  ~TempBody() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+// Streams `items` (in body order) into a compressed body file.
+Result<BodyInfo> writeBody(TempBody& tmp, const std::filesystem::path& path,
+                           const std::vector<Item>& items) {
+  tmp.path = path;
+  auto w = BodyWriter::create(path, Compression::Zstd);
+  if (!w) return std::unexpected(w.error());
+  for (const auto& i : items)
+    if (auto r = (*w)->add(i.json); !r) return std::unexpected(r.error());
+  return (*w)->finish();
 }
 
 // Keeps the base's bucket geometry when it still suits the new record count,
@@ -150,38 +165,44 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
 
   PublishResult result;
   result.records = n;
-  std::vector<std::string> snapshot_entries = jsonOf(items);
-  std::string snapshot_manifest = signManifest(spec, snapshot_entries, keys);
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  const std::string stem = std::to_string(o.serial);
+  TempBody snapshot_body, delta_body;
+  auto snapshot_info =
+      writeBody(snapshot_body, o.out_dir / (".snapshot-" + stem + ".body.tmp"), items);
+  if (!snapshot_info) return std::unexpected(snapshot_info.error());
+  std::string snapshot_manifest = signManifest(spec, *snapshot_info, keys);
   // The same checks a kiosk will make, before anything is written.
   if (auto m = parseManifest(snapshot_manifest, root); !m) return std::unexpected(m.error());
 
   std::string delta_manifest;
-  std::vector<std::string> delta_entries;
+  BodyInfo delta_info;
   if (base) {
     BundleSpec ds = spec;
     ds.type = BundleType::Delta;
     ds.base_serial = base->serial;
     ds.base_content_digest = base->content_digest;
-    delta_entries = jsonOf(delta);
-    delta_manifest = signManifest(ds, delta_entries, keys);
+    auto info = writeBody(delta_body, o.out_dir / (".delta-" + stem + ".body.tmp"), delta);
+    if (!info) return std::unexpected(info.error());
+    delta_info = std::move(*info);
+    delta_manifest = signManifest(ds, delta_info, keys);
   } else if (o.base) {
     result.note =
         "no delta written: the record count changed too much to keep the base's bucket count";
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(o.out_dir, ec);
   result.snapshot = o.out_dir / ("snapshot-" + std::to_string(o.serial) + ".kbs");
-  if (auto w = writeBundleFile(result.snapshot, snapshot_manifest, snapshot_entries); !w)
+  if (auto w = writeBundleFile(result.snapshot, snapshot_manifest, snapshot_body.path); !w)
     return std::unexpected(w.error());
-  result.snapshot_bytes = fileBytes(snapshot_manifest, snapshot_entries);
+  result.snapshot_bytes = fileBytes(snapshot_manifest, *snapshot_info);
   if (base) {
     result.delta = o.out_dir / ("delta-" + std::to_string(base->serial) + "-" +
                                 std::to_string(o.serial) + ".kbs");
-    if (auto w = writeBundleFile(*result.delta, delta_manifest, delta_entries); !w)
+    if (auto w = writeBundleFile(*result.delta, delta_manifest, delta_body.path); !w)
       return std::unexpected(w.error());
-    result.delta_entries = delta_entries.size();
-    result.delta_bytes = fileBytes(delta_manifest, delta_entries);
+    result.delta_entries = delta_info.entry_count;
+    result.delta_bytes = fileBytes(delta_manifest, delta_info);
   }
   return result;
 }

@@ -3,6 +3,7 @@
 #include "cache/bundle.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -182,6 +183,149 @@ TEST_F(BundleTest, EmptySnapshotIsValid) {
   auto m = read(build(p, {keys.snapshot}));
   ASSERT_TRUE(m) << m.error().message;
   EXPECT_EQ(m->bucket_count, 1u);
+}
+
+// Compressed bodies (format 2): the same entries as one zstd stream.
+class CompressedBundleTest : public BundleTest {
+ protected:
+  // A bundle whose manifest is signed over `stored` (any bytes), declaring
+  // `decompressed` plain bytes.
+  std::string signedOver(const std::string& stored, std::uint64_t decompressed) {
+    BodyInfo info;
+    info.compression = Compression::Zstd;
+    info.entry_count = parts.entries.size();
+    info.plain_bytes = decompressed;
+    info.stored_bytes = stored.size();
+    info.stored_sha256 = crypto::sha256(stored);
+    return bundleBytes(signManifest(parts.spec, info, {keys.snapshot}), stored);
+  }
+  std::string plainBody() {
+    BodyInfo info;
+    return encodeBody(parts.entries, Compression::None, info);
+  }
+  static std::string zstd(std::string_view plain) {
+    std::string out(ZSTD_compressBound(plain.size()), '\0');
+    out.resize(ZSTD_compress(out.data(), out.size(), plain.data(), plain.size(), 3));
+    return out;
+  }
+  // Reads `bytes`, counting the entries the sink saw.
+  Result<Manifest> readCounting(std::string_view bytes, std::size_t& seen, ReadOptions o = {}) {
+    auto src = memorySource(bytes);
+    seen = 0;
+    return readBundle(*src, root, kNow, o, [&](const Entry&) -> Result<void> {
+      ++seen;
+      return {};
+    });
+  }
+};
+
+TEST_F(CompressedBundleTest, RoundTripGivesTheSameEntriesAndDigests) {
+  BodyInfo info;
+  std::string stored = encodeBody(parts.entries, Compression::Zstd, info);
+  EXPECT_EQ(info.plain_bytes, plainBody().size());
+  EXPECT_LT(info.stored_bytes * 3, info.plain_bytes);  // repeated strings compress well
+  std::string bytes = bundleBytes(signManifest(parts.spec, info, {keys.snapshot}), stored);
+  std::vector<std::string> seen;
+  auto src = memorySource(bytes);
+  auto m = readBundle(*src, root, kNow, {}, [&](const Entry& e) -> Result<void> {
+    seen.emplace_back(e.json);
+    return {};
+  });
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->compression, Compression::Zstd);
+  EXPECT_EQ(m->decompressed_bytes, info.plain_bytes);
+  EXPECT_EQ(m->body_bytes, stored.size());
+  EXPECT_EQ(seen, parts.entries);
+  // The plain bundle of the same entries has the same content digest.
+  auto plain = read(build(parts, {keys.snapshot}));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->content_digest, m->content_digest);
+  EXPECT_EQ(plain->compression, Compression::None);
+}
+
+TEST_F(CompressedBundleTest, StreamedBodyFileEqualsTheInMemoryBody) {
+  TempDir tmp;
+  auto w = BodyWriter::create(tmp / "body", Compression::Zstd);
+  ASSERT_TRUE(w);
+  for (const auto& e : parts.entries) ASSERT_TRUE((*w)->add(e));
+  auto info = (*w)->finish();
+  ASSERT_TRUE(info);
+  std::string stored = readAll(tmp / "body");
+  EXPECT_EQ(info->stored_bytes, stored.size());
+  EXPECT_EQ(info->stored_sha256, crypto::sha256(stored));
+  ASSERT_TRUE(writeBundleFile(tmp / "b.kbs", signManifest(parts.spec, *info, {keys.snapshot}),
+                              tmp / "body"));
+  auto src = openFileSource(tmp / "b.kbs");
+  ASSERT_TRUE(src);
+  auto m = readBundle(**src, root, kNow, {});
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->entry_count, parts.entries.size());
+}
+
+TEST_F(CompressedBundleTest, DeclaredSizeAboveTheLimitIsRefusedBeforeDecompressing) {
+  // 64 MiB of zeros compress to a few KiB: a bomb, declared honestly.
+  std::string bomb = zstd(std::string(64u << 20, '\0'));
+  ASSERT_LT(bomb.size(), 64u << 10);
+  ReadOptions o;
+  o.limits.max_decompressed_bytes = 16u << 20;
+  bool reached_body = false;
+  o.on_manifest = [&](const Manifest&) -> Result<void> {
+    reached_body = true;
+    return {};
+  };
+  std::size_t seen = 0;
+  auto r = readCounting(signedOver(bomb, 64u << 20), seen, o);
+  EXPECT_EQ(code(r), Errc::TooLarge) << (r ? "" : r.error().message);
+  EXPECT_FALSE(reached_body);
+  EXPECT_EQ(seen, 0u);
+}
+
+TEST_F(CompressedBundleTest, StreamExpandingBeyondItsDeclaredSizeIsTooLarge) {
+  // Signed (a publisher's bug or a stolen key): the real entries, then 64 MiB
+  // of zeros in the same stream. Reading stops at the declared size.
+  std::string plain = plainBody();
+  std::string stored = zstd(plain + std::string(64u << 20, '\0'));
+  std::size_t seen = 0;
+  auto r = readCounting(signedOver(stored, plain.size()), seen);
+  EXPECT_EQ(code(r), Errc::TooLarge) << (r ? "" : r.error().message);
+  EXPECT_EQ(seen, parts.entries.size());  // the sink saw them; the caller discards them
+}
+
+TEST_F(CompressedBundleTest, UnsignedBombInPlaceOfTheBodyIsDigestMismatch) {
+  BodyInfo info;
+  std::string stored = encodeBody(parts.entries, Compression::Zstd, info);
+  std::string bytes = bundleBytes(signManifest(parts.spec, info, {keys.snapshot}), stored);
+  std::string bomb = zstd(std::string(64u << 20, 'A'));
+  ASSERT_LT(bomb.size(), stored.size());
+  bomb.resize(stored.size(), '\0');  // same length as the signed body
+  std::string swapped = bytes.substr(0, bytes.size() - stored.size()) + bomb;
+  EXPECT_EQ(code(read(swapped)), Errc::DigestMismatch);
+}
+
+TEST_F(CompressedBundleTest, CorruptOrCutStreams) {
+  BodyInfo info;
+  std::string stored = encodeBody(parts.entries, Compression::Zstd, info);
+  std::string bytes = bundleBytes(signManifest(parts.spec, info, {keys.snapshot}), stored);
+  // A flipped byte on the wire: not the signed body.
+  for (std::size_t at :
+       {bytes.size() - stored.size() + 10, bytes.size() - stored.size() / 2, bytes.size() - 1}) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x20);
+    EXPECT_EQ(code(read(bad)), Errc::DigestMismatch) << "at " << at;
+  }
+  // A cut file.
+  EXPECT_EQ(code(read(std::string_view(bytes).substr(0, bytes.size() - 100))), Errc::Truncated);
+  // Signed but broken streams (a publisher's bug): each refused as MALFORMED.
+  std::string plain = plainBody();
+  std::string cut = stored.substr(0, stored.size() / 2);
+  EXPECT_EQ(code(read(signedOver(cut, plain.size()))), Errc::Malformed);
+  std::string garbage = stored;
+  garbage[garbage.size() / 2] = static_cast<char>(garbage[garbage.size() / 2] ^ 0x55);
+  EXPECT_EQ(code(read(signedOver(garbage, plain.size()))), Errc::Malformed);
+  EXPECT_EQ(code(read(signedOver(stored + "trailing", plain.size()))), Errc::Malformed);
+  EXPECT_EQ(code(read(signedOver(zstd(plain.substr(0, plain.size() - 1)), plain.size()))),
+            Errc::Malformed);  // shorter than declared
+  EXPECT_EQ(code(read(signedOver("", plain.size()))), Errc::Malformed);
 }
 
 TEST(RecordCodec, RoundTripsAndIsCanonical) {

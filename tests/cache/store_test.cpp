@@ -224,6 +224,40 @@ TEST_F(StoreTest, FailedImportLeavesTheServedFileByteIdentical) {
   EXPECT_EQ(open().info(kNow).snapshot->serial, 1);
 }
 
+TEST_F(StoreTest, CorruptCutOrBombCompressedBundleKeepsTheOldCacheServing) {
+  auto s1 = publishSnapshot(syntheticCards(300), 1);
+  ASSERT_TRUE(import(s1));
+  const std::string before = readAll(db);
+  auto cache = open();
+  auto s2 = publishSnapshot(syntheticCards(400, 1), 2);
+  const std::string good = readAll(s2);
+  {
+    auto src = memorySource(good);
+    auto m = readBundle(*src, root, kNow, {});
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->compression, Compression::Zstd);  // publish compresses
+  }
+  std::string flipped = good;
+  flipped[good.size() - 40] = static_cast<char>(flipped[good.size() - 40] ^ 1);
+  writeFile(dir / "flipped.kbs", flipped);
+  EXPECT_EQ(code(import(dir / "flipped.kbs")), Errc::DigestMismatch);
+  writeFile(dir / "cut.kbs", good.substr(0, good.size() - 500));
+  EXPECT_EQ(code(import(dir / "cut.kbs")), Errc::Truncated);
+  // A declared decompressed size beyond the importer's limit.
+  ImportOptions small;
+  small.limits.max_decompressed_bytes = 1000;
+  auto r = importBundle(db, s2, root, kNow, small);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::TooLarge);
+
+  EXPECT_EQ(readAll(db), before);
+  EXPECT_FALSE(std::filesystem::exists(withSuffix(db, ".staging")));
+  EXPECT_EQ(cache.lookup(cardNo(1), kNow).verdict, VerdictCode::Active);
+  EXPECT_EQ(open().info(kNow).snapshot->serial, 1);
+  ASSERT_TRUE(import(s2));  // and the good one still imports
+  EXPECT_EQ(open().info(kNow).snapshot->serial, 2);
+}
+
 TEST_F(StoreTest, PreviousStateIsKept) {
   ASSERT_TRUE(import(publishSnapshot(syntheticCards(50), 1)));
   ASSERT_TRUE(import(publishSnapshot(syntheticCards(50, 1), 2)));

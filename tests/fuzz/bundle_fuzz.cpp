@@ -38,6 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   kb::cache::ReadOptions options;
   options.limits.max_bundle_bytes = 1 << 20;
+  options.limits.max_decompressed_bytes = 1 << 22;  // format 2: bounded zstd output
   auto source = kb::cache::memorySource(bytes);
   std::size_t entries = 0;
   auto m = kb::cache::readBundle(*source, testRoot(), kNow, options,

@@ -21,6 +21,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/kiosk/child_process.h"
 #include "tests/web/http_client.h"
 
 extern char** environ;
@@ -33,11 +34,6 @@ using kb::testing::httpGet;
 using kb::testing::httpRequest;
 namespace http = boost::beast::http;
 
-std::string daemonPath() {
-  const char* bin = std::getenv("KB_BINARY_DIR");
-  return std::string(bin ? bin : ".") + "/daemon/bin/kartu-bahagiad/kartu-bahagiad";
-}
-
 fs::path tempDir(const std::string& name) {
   auto d =
       fs::temp_directory_path() / ("kb_daemon_test_" + std::to_string(::getpid()) + "_" + name);
@@ -46,100 +42,11 @@ fs::path tempDir(const std::string& name) {
   return d;
 }
 
-// A child process with its stdout and stderr on pipes.
-class Child {
+// The daemon as a child process, with its stdout and stderr on pipes.
+class Child : public kb::testing::ChildProcess {
  public:
-  explicit Child(std::vector<std::string> args) {
-    int out[2], err[2];
-    EXPECT_EQ(::pipe(out), 0);
-    EXPECT_EQ(::pipe(err), 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    posix_spawn_file_actions_addclose(&actions, err[0]);
-    args.insert(args.begin(), daemonPath());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    ::close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
-    ::fcntl(out_, F_SETFL, O_NONBLOCK);
-    ::fcntl(err_, F_SETFL, O_NONBLOCK);
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      wait(5s);
-    }
-    ::close(out_);
-    ::close(err_);
-  }
-
-  /// Reads output until `pattern` appears in stdout (or the bound passes).
-  std::optional<std::smatch> waitForOutput(const std::regex& pattern,
-                                           std::chrono::seconds bound = 60s) {
-    auto deadline = std::chrono::steady_clock::now() + bound;
-    while (std::chrono::steady_clock::now() < deadline) {
-      drain();
-      std::smatch m;
-      if (std::regex_search(stdout_, m, pattern)) return m;
-      if (exited()) return std::nullopt;
-      std::this_thread::sleep_for(20ms);
-    }
-    return std::nullopt;
-  }
-
-  /// Exit status, or nullopt if still running after `bound`.
-  std::optional<int> wait(std::chrono::milliseconds bound) {
-    auto deadline = std::chrono::steady_clock::now() + bound;
-    while (true) {
-      int status = 0;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        drain();
-        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return status_;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  bool exited() {
-    if (pid_ < 0) return true;
-    return wait(0ms).has_value();
-  }
-
-  void signal(int sig) { ::kill(pid_, sig); }
-  const std::string& out() {
-    drain();
-    return stdout_;
-  }
-  const std::string& err() {
-    drain();
-    return stderr_;
-  }
-
- private:
-  void drain() {
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(out_, buf, sizeof buf)) > 0)
-      stdout_.append(buf, static_cast<std::size_t>(n));
-    while ((n = ::read(err_, buf, sizeof buf)) > 0)
-      stderr_.append(buf, static_cast<std::size_t>(n));
-  }
-  pid_t pid_ = -1;
-  int out_ = -1, err_ = -1;
-  std::string stdout_, stderr_;
-  std::optional<int> status_;
+  explicit Child(std::vector<std::string> args)
+      : ChildProcess(kb::testing::binaryPath("kartu-bahagiad"), std::move(args)) {}
 };
 
 TEST(CheckConfig, AcceptsAGoodFile) {

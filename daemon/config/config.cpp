@@ -12,6 +12,7 @@
 #include "common/address.h"
 #include "common/encoding.h"
 #include "common/files.h"
+#include "crypto/pin.h"
 
 namespace kb::config {
 namespace {
@@ -269,6 +270,14 @@ const std::vector<KeyRule>& rules() {
       {{"printer", "device path (empty: none)",
         "ESC/POS receipt printer for the printed slip (/dev/usb/lp0, /dev/ttyUSB0)"},
        [](Config& c, std::string_view v) { return pathKey(v, true, &Config::printer, c); }},
+      {{"operator_pin_hash", "scrypt$N$r$p$salt$key (kbctl operator-pin; empty: none)",
+        "the kelurahan operator's PIN, hashed: opens the kiosk health screen"},
+       [](Config& c, std::string_view v) -> Reason {
+         if (!v.empty())
+           if (auto r = crypto::checkPinHash(v); !r) return r.error().message;
+         c.operator_pin_hash = std::string(v);
+         return std::nullopt;
+       }},
       {{"public_guidance_url", "http(s) URL, no query",
         "base of the public guidance pages (QR codes)"},
        parseUrl},

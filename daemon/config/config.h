@@ -42,7 +42,8 @@ struct Config {
   int idle_timeout_ms = 90000;
   int error_timeout_ms = 15000;
   std::string ui_dir = "/usr/share/kartu-bahagia/kiosk-ui";
-  std::string printer;  ///< ESC/POS receipt printer device; empty: no printed slip
+  std::string printer;            ///< ESC/POS receipt printer device; empty: no printed slip
+  std::string operator_pin_hash;  ///< kbctl operator-pin; empty: no operator screen
   std::string public_guidance_url = "https://kartubahagia.jambikota.go.id/panduan";
   std::string log_level = "info";  ///< error | warning | info | debug
   bool allow_dev_root = false;     ///< trust the public DEV root outside --demo (tests only)

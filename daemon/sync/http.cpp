@@ -97,7 +97,7 @@ CurlPtr makeHandle(const std::string& url, const HttpOptions& o, char* errbuf, S
   CURL* h = c.get();
   sink.curl = h;
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, o.allow_file ? "https,http,file" : "https,http");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts

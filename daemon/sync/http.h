@@ -21,6 +21,7 @@ struct HttpOptions {
   long low_speed_seconds = 30;  ///< ... for this long: TIMEOUT
   long total_timeout_s = 0;     ///< whole transfer; 0: none (the low-speed limit bounds it)
   const std::atomic<bool>* cancel = nullptr;  ///< set: the transfer stops within ~1 s (shutdown)
+  bool allow_file = false;  ///< file:// URLs too (a mirror directory on a USB stick)
 };
 
 /// GETs `url` into memory. More than `max_bytes`: TOO_LARGE.

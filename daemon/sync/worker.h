@@ -52,6 +52,9 @@ class SyncWorker {
   /// Wakes the thread for a sync now (e.g. the operator's "sync now").
   void syncNow();
   SyncStatus status() const;
+  /// The newest root the sync walked to. Only on the worker thread (in onAttempt), where
+  /// the sync advances it: the daemon then reopens its cache with it.
+  const trust::TrustRoot& root() const { return root_; }
 
  private:
   void run();

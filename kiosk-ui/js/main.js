@@ -7,6 +7,7 @@ import { formatDate, formatInstantWib } from './format.js';
 import { idleScreen, readingScreen, statusScreen, errorScreen, offlineScreen } from './screens.js';
 import { guidanceScreen, forgetGuidanceAnswers } from './guidance.js';
 import { DemoPanel } from './demo.js';
+import { OperatorPanel } from './operator.js';
 import { h } from './dom.js';
 import { icon } from './icons.js';
 import { fitLargeText } from './fit.js';
@@ -32,6 +33,7 @@ let lastTouch = 0;
 
 const socket = new KioskSocket({ onState: receive, onOpen: connected, onClose: disconnected });
 const demo = new DemoPanel(document.getElementById('demo-root'), makeCtx);
+const operator = new OperatorPanel(document.getElementById('operator-root'), makeCtx);
 
 function loadPrefs() {
   try {
@@ -51,6 +53,7 @@ function setPrefs(next) {
   }
   renderChrome();
   if (latest) render(latest, true);
+  operator.rerender();
 }
 
 function makeCtx() {
@@ -92,6 +95,7 @@ function renderChrome() {
 function receive(state) {
   latest = state;
   demo.update(state);
+  operator.update(state);
   document.getElementById('dev-badge').hidden = state.dev !== true;
   if (state.screen === 'reading' && !PERSONAL_SCREENS.has(renderedScreen)) {
     // Most taps resolve within a blink; don't flash "hold the card" for those.
@@ -110,7 +114,9 @@ function receive(state) {
 
 function render(state, force = false) {
   const key = JSON.stringify([state.screen, state.error, state.guidance, state.tap, state.demo,
-    state.data?.freshness, state.data?.signed_at, state.data?.last_sync_error, prefs.lang, prefs.large]);
+    state.data?.freshness, state.data?.signed_at, state.data?.last_sync_error, prefs.lang, prefs.large,
+    // The idle footer's age and last sync (not on a citizen's screens: those are not redrawn for it).
+    state.screen === 'idle' ? [state.data?.last_sync, Math.floor((state.data?.age_seconds ?? 0) / 3600)] : null]);
   if (!force && key === renderedKey) return;
   if (state.screen === 'idle' && PERSONAL_SCREENS.has(renderedScreen) && (prefs.lang !== DEFAULT_LANG || prefs.large)) {
     // The person has gone: the next citizen starts in the default language and size.

@@ -5,6 +5,7 @@
 import { h } from './dom.js';
 import { icon, tapPicture } from './icons.js';
 import { listenButton } from './speech.js';
+import { ageText, syncErrorText } from './freshness.js';
 import { MAIN_PROGRAMS, programsToShow, coveragesFor, isCovered, validityLine, funderLine, programView } from './coverage.js';
 
 const ACTION_ICONS = { JKK: 'accident', JKM: 'flower', JKN: 'health' };
@@ -166,12 +167,32 @@ export function dataBanner(state, ctx) {
   const stale = state.tap?.freshness === 'STALE' || data.freshness === 'STALE';
   const offline = Boolean(data.last_sync_error);
   if (!stale && !offline) return null;
-  return h('p', { class: 'banner banner-amber', role: 'status', 'data-banner': offline ? 'offline' : 'stale', 'data-speak': '' },
-    icon('warn'), h('span', { text: ctx.t(offline ? 'banner.offline' : 'banner.stale', { date }) }));
+  // A frozen mirror is not an outage: say what it is (the data is not being extended).
+  const kind = data.last_sync_error === 'FREEZE' ? 'freeze' : offline ? 'offline' : 'stale';
+  return h('p', { class: 'banner banner-amber', role: 'status', 'data-banner': kind, 'data-speak': '' },
+    icon('warn'), h('span', { text: ctx.t(`banner.${kind}`, { date }) }));
 }
 
+/**
+ * The data's date and age, and, when the kiosk syncs, how its last sync went in words:
+ * a failing sync or a frozen mirror (an expired signed timestamp) is said, never hidden.
+ */
 export function dataFooter(state, ctx) {
-  const when = ctx.instant(state.data?.signed_at);
-  return h('footer', { class: 'data-footer' },
-    h('span', { class: 'data-as-of', text: when ? ctx.t('footer.data_as_of', { date: when }) : ctx.t('footer.no_data') }));
+  const data = state.data ?? {};
+  const when = ctx.instant(data.signed_at);
+  const age = when && Number.isFinite(data.age_seconds) ? ctx.t('footer.age', { age: ageText(ctx, data.age_seconds) }) : null;
+  let sync = null;
+  let syncState = 'none';
+  if (data.last_sync_error) {
+    syncState = data.last_sync_error === 'FREEZE' ? 'freeze' : 'failing';
+    const last = ctx.instant(data.last_sync) ?? ctx.t('operator.never');
+    sync = ctx.t('footer.sync_failed', { reason: syncErrorText(ctx, data.last_sync_error), last });
+  } else if (data.last_sync) {
+    syncState = 'ok';
+    sync = ctx.t('footer.sync_ok', { when: ctx.instant(data.last_sync) });
+  }
+  return h('footer', { class: ['data-footer', syncState !== 'ok' && syncState !== 'none' && 'data-footer-warn'], 'data-sync': syncState },
+    h('span', { class: 'data-as-of', text: when ? ctx.t('footer.data_as_of', { date: when }) : ctx.t('footer.no_data') }),
+    age ? h('span', { class: 'data-age', text: age }) : null,
+    sync ? h('span', { class: 'data-sync', text: sync }) : null);
 }

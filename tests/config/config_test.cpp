@@ -277,6 +277,10 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
       {"management_listen",
        {"[::]:9464",
         [](const Config& c) { return c.management_address == "::" && c.management_port == 9464; }}},
+      {"operator_pin_hash",
+       {"scrypt$16384$8$1$00112233445566778899aabbccddeeff$"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        [](const Config& c) { return c.operator_pin_hash.starts_with("scrypt$16384$"); }}},
   };
   std::set<std::string_view> in_table;
   for (const auto& k : keyTable()) {

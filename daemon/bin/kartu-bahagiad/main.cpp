@@ -28,11 +28,13 @@
 #include "kiosk/service.h"
 #include "libnfc/libnfc_reader.h"
 #include "sim/sim_reader.h"
+#include "sync/usb.h"
 #include "sync/worker.h"
 #include "tpm/counter.h"
 #include "trust/trust.h"
 #include "web/broadcaster.h"
 #include "web/kiosk_routes.h"
+#include "web/operator_routes.h"
 #include "web/server.h"
 
 namespace {
@@ -207,7 +209,14 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     options.root_chain_dir = fs::path(cfg.root).parent_path();
     options.tpm_tcti = tpm::resolveTcti(cfg.tpm_tcti);  // the serial also in the TPM's counter
     tpm_counter = options.tpm_tcti.has_value();
-    cache = cache::Cache::open(cfg.dbPath(), *root, now, options);
+    // A kiosk that synced walks the root chain into the state directory: it serves
+    // with the newest root it accepted, not the one it was installed with.
+    trust::TrustRoot serving_root = *root;
+    if (!cfg.mirrors.empty()) {
+      serving_root = sync::newestLocalRoot(*root, cfg.state_dir, now);
+      if (serving_root.version() > root->version()) options.root_chain_dir = cfg.state_dir;
+    }
+    cache = cache::Cache::open(cfg.dbPath(), serving_root, now, options);
     source = std::make_unique<kiosk::CacheSource>(*cache);
     data = source.get();
     if (!cfg.mirrors.empty()) {  // background sync on its own thread (docs/contracts.md §6)
@@ -223,9 +232,11 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
       syncer = std::make_unique<sync::SyncWorker>(std::move(so),
                                                   sync::newestLocalRoot(*root, cfg.state_dir, now),
                                                   std::chrono::minutes(cfg.sync_interval_minutes));
-      synced = std::make_unique<SyncedSource>(*source, *syncer);
-      data = synced.get();
     }
+    // The sync's fields and the last USB stick's result in /api/state (kbctl import-usb).
+    synced =
+        std::make_unique<SyncedSource>(*source, syncer.get(), sync::usbResultPath(cfg.state_dir));
+    data = synced.get();
     auto key = cfg.originality_key.empty()
                    ? card::OriginalityKey::nxpNtag21x()
                    : card::OriginalityKey::fromPoint(hexDecode(cfg.originality_key).value_or(""));
@@ -253,6 +264,13 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   api.printer.device = cfg.printer;  // the printed slip, when a receipt printer is attached
   web::Router router;
   web::addKioskRoutes(router, api);
+  // The kelurahan operator's health screen (PIN from the config; nothing changes data).
+  web::OperatorGate operator_gate(cfg.operator_pin_hash);
+  web::OperatorApi operator_api{
+      broadcaster, operator_gate,
+      syncer ? std::function<void()>([&syncer] { syncer->syncNow(); }) : std::function<void()>(),
+      cfg.state_dir, sync::usbResultPath(cfg.state_dir)};
+  web::addOperatorRoutes(router, operator_api);
   web::Server server(io, router, broadcaster, counters,
                      [&kiosk](std::string text) { kiosk.uiAction(std::move(text)); });
   auto endpoint = server.listen(cfg.listen_address, cfg.listen_port);
@@ -277,7 +295,17 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
   }
 
   kiosk::ReaderLoop reader_loop(*reader, trust_root, originality_keys, kiosk, log);
-  if (syncer) syncer->onAttempt([&kiosk] { kiosk.refreshData(); });
+  if (syncer)
+    syncer->onAttempt([&kiosk, &syncer, &cache,
+                       served = syncer->root().version()]() mutable {  // as the cache opened
+      // A sync that walked to a newer root: reopen the cache with it (on this thread,
+      // the worker's; the cache is thread-safe), or the new root's bundles never verify.
+      if (syncer->root().version() > served) {
+        served = syncer->root().version();
+        cache->reopen(syncer->root(), nowSeconds());
+      }
+      kiosk.refreshData();
+    });
   if (syncer) kiosk.addMetrics([&syncer] { return sync::metricsText(syncer->status()); });
   kiosk.start();
   server.start();

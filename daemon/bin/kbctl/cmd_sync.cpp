@@ -10,6 +10,8 @@
 #include "common/files.h"
 #include "sync/sync.h"
 #include "sync/timestamp.h"
+#include "sync/usb.h"
+#include "tpm/counter.h"
 
 namespace kb::cli {
 namespace {
@@ -137,6 +139,47 @@ Result<int> syncCmd(const Words& words) {
   return 0;
 }
 
+// What the USB unit runs (packaging/usb/kartu-bahagia-usb-import) on a stick mounted
+// read-only: the same options as the daemon's background sync.
+Result<int> importUsbCmd(const Words& words) {
+  auto a = Args::parse(words, {"db", "root", "state-dir", "result", "tpm-tcti"}, {"json"});
+  if (!a) return std::unexpected(a.error());
+  auto db = a->required("db");
+  auto root_path = a->required("root");
+  if (!db) return std::unexpected(db.error());
+  if (!root_path) return std::unexpected(root_path.error());
+  if (a->positional().size() != 1) return fail(Errc::Usage, "give exactly one DIR (see --help)");
+  const std::filesystem::path dir = a->positional()[0];
+  const UnixSeconds now = nowSeconds();
+  auto loaded = trust::TrustRoot::load(*root_path, now);
+  if (!loaded) return std::unexpected(loaded.error());
+  const std::filesystem::path db_path = *db;
+  const std::filesystem::path state_dir =
+      a->get("state-dir")
+          .value_or(db_path.parent_path().empty() ? std::string(".")
+                                                  : db_path.parent_path().string());
+  sync::SyncOptions o;
+  o.db = db_path;
+  o.root_dir = state_dir;  // as the daemon: walked roots are kept in the state directory
+  o.import.trust_state = cache::trustStatePath(o.db);
+  o.import.root_chain_dir = state_dir;
+  o.import.tpm_tcti = tpm::resolveTcti(a->get("tpm-tcti").value_or(""));
+  o.import.profile = roster::Profile::Kiosk;
+  trust::TrustRoot root = sync::newestLocalRoot(std::move(*loaded), state_dir, now);
+  auto r = sync::importUsb(dir, o, root, now);
+  const auto doc = sync::toJson(r);
+  const std::filesystem::path result =
+      a->get("result").value_or(sync::usbResultPath(state_dir).string());
+  if (auto w = writeFileAtomic(result, doc.dump() + "\n"); !w)
+    std::cerr << "warning: " << result.string() << ": " << w.error().message << '\n';
+  if (a->has("json"))
+    std::cout << doc.dump() << '\n';
+  else if (!r.error)
+    std::cout << r.outcome << ": serial " << *r.serial << " from the stick (" << r.layout << ")\n";
+  if (r.error) return std::unexpected(*r.error);
+  return 0;
+}
+
 }  // namespace
 
 std::vector<Command> syncCommands() {
@@ -174,6 +217,17 @@ std::vector<Command> syncCommands() {
        "DISK_FULL, and the signature and import errors. --json prints one JSON document either "
        "way.\n",
        syncCmd},
+      {"import-usb", "import the data on a mounted USB stick, with a mirror's checks",
+       "usage: kbctl import-usb --db CACHE.db --root root.json [--state-dir DIR] [--result FILE]\n"
+       "                        [--tpm-tcti TCTI] [--json] STICK_DIR\n\n"
+       "STICK_DIR (or its kartu-bahagia/ subdirectory) is either a mirror directory (with\n"
+       "timestamp.json: synced from file:// exactly as 'kbctl sync' does, FREEZE and ROLLBACK\n"
+       "included) or holds signed bundles (the newest snapshot-N.kbs, else delta-B-N.kbs, is\n"
+       "imported as 'kbctl import' does). Roots walked are kept in --state-dir (default: the\n"
+       "directory of CACHE.db), where the result is written as usb-import.json (or --result)\n"
+       "for the kiosk to show. On any refusal the served cache is untouched and the exit\n"
+       "status is non-zero with the typed code.\n",
+       importUsbCmd},
   };
 }
 

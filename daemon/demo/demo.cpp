@@ -254,7 +254,7 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
       cache::Cache::open(state_dir / "stale.db", *root, now, cache_options));
   demo->expired_ = std::make_unique<cache::Cache>(
       cache::Cache::open(state_dir / "expired.db", *root, now, cache_options));
-  demo->main_source_ = std::make_unique<kiosk::CacheSource>(*demo->main_);
+  demo->main_source_ = std::make_unique<kiosk::CacheSource>(*demo->main_, state_dir / "cache.db");
   // Genuine scenario cards that are in no main-roster record (answered from another
   // cache, or not in the data at all) still get a stable chip UID.
   for (const auto& scenario : scenarios())

@@ -4,6 +4,7 @@
 /// can answer without SQLite.
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,14 +48,32 @@ class DataSource {
 };
 
 /// The production source: one cache::Cache (thread-safe, re-verifies each lookup).
+///
+/// status() does not stat the cache file on every call (/healthz and /metrics ask
+/// for it on every request): given the file, it watches the file's directory
+/// (inotify) and re-opens the cache only when the file was replaced or written
+/// (kbctl import, a USB import, a sync), and otherwise at most every
+/// kRecheckSeconds (the periodic check). Without a file, or if the watch cannot be
+/// set, it re-checks on every call as before. Call status() from one thread.
 class CacheSource : public DataSource {
  public:
-  explicit CacheSource(cache::Cache& cache) : cache_(cache) {}
+  static constexpr UnixSeconds kRecheckSeconds = 30;
+
+  explicit CacheSource(cache::Cache& cache, const std::filesystem::path& file = {});
+  ~CacheSource() override;
+  CacheSource(const CacheSource&) = delete;
+  CacheSource& operator=(const CacheSource&) = delete;
+
   Lookup lookup(std::string_view card_no, UnixSeconds now) override;
   DataStatus status(UnixSeconds now) override;
 
  private:
+  bool fileChanged();  ///< drains the watch; true if the file may have changed
+
   cache::Cache& cache_;
+  int watch_fd_ = -1;  ///< inotify descriptor, -1 without a watch
+  std::string file_name_;
+  UnixSeconds checked_at_ = 0;
 };
 
 }  // namespace kb::kiosk

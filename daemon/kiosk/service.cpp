@@ -11,19 +11,6 @@ namespace kb::kiosk {
 namespace {
 constexpr auto kRefreshPeriod = std::chrono::seconds(30);
 
-struct Sample {
-  std::string labels;  ///< "" or {name="value"}
-  std::int64_t value;
-};
-
-// One metric in the Prometheus text format: its HELP and TYPE lines, then its samples.
-void appendMetric(std::string& out, std::string_view name, std::string_view type,
-                  std::string_view help, const std::vector<Sample>& samples) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-  for (const auto& s : samples)
-    out.append(name).append(s.labels).append(" ").append(std::to_string(s.value)).append("\n");
-}
 // "counter": the serial is also in the TPM's NV counter (tpm_tcti). Otherwise the
 // trust state lives in a file only, and a root attacker who wipes the state
 // directory can roll the kiosk back (docs/architecture.md, "Threats"): say
@@ -38,14 +25,49 @@ const char* tpmStatus(bool counter) {
 }  // namespace
 
 KioskService::KioskService(Strand strand, Machine machine, DataSource& data, Publish publish,
-                           const Logger& log)
+                           const Logger& log, metrics::Registry& registry)
     : strand_(std::move(strand)),
       machine_(std::move(machine)),
       data_(data),
       publish_(std::move(publish)),
       log_(log),
       timer_(strand_),
-      refresh_timer_(strand_) {}
+      refresh_timer_(strand_),
+      registry_(registry) {
+  using metrics::Type;
+  auto& r = registry_;
+  r.declare("kb_kiosk_taps_total", Type::Counter, "Card taps by what the kiosk answered.");
+  r.declare("kb_card_checks_total", Type::Counter, "Card credential checks by result.");
+  r.declare("kb_reader_up", Type::Gauge, "1 while the card reader is connected.");
+  r.declare("kb_reader_losses_total", Type::Counter, "Times the reader went away.");
+  r.declare("kb_data_valid", Type::Gauge, "1 while a verified, unexpired cache answers.");
+  r.declare("kb_data_age_seconds", Type::Gauge, "Seconds since the served snapshot was signed.");
+  r.declare("kb_snapshot_serial", Type::Gauge, "Serial of the served snapshot.");
+  r.declare("kb_data_problems_total", Type::Counter,
+            "Times the data became refused or degraded, by code (ROLLBACK, FALLBACK, ...).");
+  r.declare("kb_dev_root", Type::Gauge,
+            "1 when the trust root is a public DEV root (never for citizens).");
+  r.declare("kb_ui_bad_messages_total", Type::Counter, "UI messages ignored as malformed.");
+  r.declare("kb_kiosk_state_seq", Type::Counter, "Changes of the kiosk state so far.");
+  r.add("kb_reader_losses_total", {}, 0);
+  r.add("kb_ui_bad_messages_total", {}, 0);
+  setGauges();
+}
+
+void KioskService::setGauges() {
+  registry_.set("kb_reader_up", machine_.readerIsLost() ? 0 : 1);
+  registry_.set("kb_dev_root", machine_.dev() ? 1 : 0);
+  registry_.set("kb_kiosk_state_seq", static_cast<std::int64_t>(machine_.seq()));
+  registry_.set("kb_data_valid", last_status_.usable ? 1 : 0);
+  if (last_status_.age_seconds)
+    registry_.set("kb_data_age_seconds", *last_status_.age_seconds);
+  else
+    registry_.clear("kb_data_age_seconds");
+  if (last_status_.serial)
+    registry_.set("kb_snapshot_serial", *last_status_.serial);
+  else
+    registry_.clear("kb_snapshot_serial");
+}
 
 void KioskService::start() {
   net::post(strand_, [this] {
@@ -70,7 +92,7 @@ bool KioskService::updateData() {
   if (last_status_.code != last_code_) {
     // One line and one count per change: a refusal or fallback is never silent.
     if (!last_status_.code.empty()) {
-      ++data_problems_[last_status_.code];
+      registry_.add("kb_data_problems_total", {{"code", last_status_.code}});
       log_.warning("kiosk", "data " + last_status_.code + ": " + last_status_.reason);
     } else if (!last_code_.empty()) {
       log_.info("kiosk",
@@ -138,16 +160,17 @@ void KioskService::cardRead(CardReading reading) {
     }
     updateData();
     const std::string check(card::cardCheckName(reading.card_check));
-    ++card_checks_[check];
+    registry_.add("kb_card_checks_total", {{"result", check}});
     if (!machine_.tapResolved(outcome, Clock::now())) {
       changed();  // the data block may still have changed
       return;
     }
     const auto& error = machine_.error();
     const auto& verdict = outcome.verdict;
-    ++taps_[machine_.screen() == Screen::Status && verdict
-                ? std::string(cache::verdictName(verdict->verdict))
-                : error.value_or("NONE")];
+    registry_.add("kb_kiosk_taps_total",
+                  {{"outcome", machine_.screen() == Screen::Status && verdict
+                                   ? std::string(cache::verdictName(verdict->verdict))
+                                   : error.value_or("NONE")}});
     // Never the card number, name or UID: only what kind of answer was given.
     std::string line = "tap card_check=" + check +
                        " originality=" + std::string(card::originalityName(reading.originality));
@@ -174,7 +197,7 @@ void KioskService::cardRemoved() {
 void KioskService::readerLost(std::string why) {
   net::post(strand_, [this, why = std::move(why)] {
     if (machine_.readerLost(Clock::now())) {
-      ++reader_losses_;
+      registry_.add("kb_reader_losses_total");
       log_.warning("kiosk", "reader lost: " + why);
       changed();
     }
@@ -194,7 +217,7 @@ void KioskService::uiAction(std::string text) {
   net::post(strand_, [this, text = std::move(text)] {
     auto action = parseAction(text);
     if (!action) {
-      ++bad_actions_;
+      registry_.add("kb_ui_bad_messages_total");
       log_.debug("kiosk", "ignored UI message: " + action.error().message);
       return;
     }
@@ -239,44 +262,8 @@ net::awaitable<std::string> KioskService::metrics() {
       strand_,
       [this]() -> net::awaitable<std::string> {
         if (updateData()) changed();
-        std::string out;
-        auto labelled = [](const char* label, const std::map<std::string, std::uint64_t>& counts) {
-          std::vector<Sample> samples;
-          for (const auto& [k, v] : counts)
-            samples.push_back(
-                {std::string("{") + label + "=\"" + k + "\"}", static_cast<std::int64_t>(v)});
-          return samples;
-        };
-        appendMetric(out, "kb_kiosk_taps_total", "counter", "Card taps by what the kiosk answered.",
-                     labelled("outcome", taps_));
-        appendMetric(out, "kb_card_checks_total", "counter", "Card credential checks by result.",
-                     labelled("result", card_checks_));
-        appendMetric(out, "kb_reader_up", "gauge", "1 while the card reader is connected.",
-                     {{"", machine_.readerIsLost() ? 0 : 1}});
-        appendMetric(out, "kb_reader_losses_total", "counter", "Times the reader went away.",
-                     {{"", static_cast<std::int64_t>(reader_losses_)}});
-        appendMetric(out, "kb_data_valid", "gauge", "1 while a verified, unexpired cache answers.",
-                     {{"", last_status_.usable ? 1 : 0}});
-        if (last_status_.age_seconds)
-          appendMetric(out, "kb_data_age_seconds", "gauge",
-                       "Seconds since the served snapshot was signed.",
-                       {{"", *last_status_.age_seconds}});
-        if (last_status_.serial)
-          appendMetric(out, "kb_snapshot_serial", "gauge", "Serial of the served snapshot.",
-                       {{"", *last_status_.serial}});
-        appendMetric(
-            out, "kb_data_problems_total", "counter",
-            "Times the data became refused or degraded, by code (ROLLBACK, FALLBACK, ...).",
-            labelled("code", data_problems_));
-        appendMetric(out, "kb_dev_root", "gauge",
-                     "1 when the trust root is a public DEV root (never for citizens).",
-                     {{"", machine_.dev() ? 1 : 0}});
-        appendMetric(out, "kb_ui_bad_messages_total", "counter",
-                     "UI messages ignored as malformed.",
-                     {{"", static_cast<std::int64_t>(bad_actions_)}});
-        appendMetric(out, "kb_kiosk_state_seq", "counter", "Changes of the kiosk state so far.",
-                     {{"", static_cast<std::int64_t>(machine_.seq())}});
-        if (more_metrics_) out += more_metrics_();
+        setGauges();
+        std::string out = registry_.text();
         co_return out;
       },
       net::use_awaitable);

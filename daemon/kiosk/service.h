@@ -4,7 +4,6 @@
 /// published as a state document. The only place a tap is logged.
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
@@ -18,6 +17,7 @@
 #include "kiosk/log.h"
 #include "kiosk/machine.h"
 #include "kiosk/reader_events.h"
+#include "metrics/registry.h"
 
 namespace kb::kiosk {
 
@@ -33,8 +33,10 @@ class KioskService : public ReaderEvents {
  public:
   using Publish = std::function<void(std::shared_ptr<const std::string>)>;
 
-  KioskService(Strand strand, Machine machine, DataSource& data, Publish publish,
-               const Logger& log);
+  /// Declares the kiosk's metric families in `registry` and fills them (taps, card
+  /// checks, reader, data) as things happen; `registry` must outlive the service.
+  KioskService(Strand strand, Machine machine, DataSource& data, Publish publish, const Logger& log,
+               metrics::Registry& registry);
 
   /// Publishes the first state and starts the periodic data refresh.
   void start();
@@ -56,13 +58,14 @@ class KioskService : public ReaderEvents {
 
   /// Answered on the strand.
   net::awaitable<Health> health();
+  /// The registry's Prometheus text, with the kiosk's gauges brought up to date.
   net::awaitable<std::string> metrics();
+  metrics::Registry& registry() { return registry_; }
   /// Re-reads the data source now (thread-safe), e.g. when a sync has finished.
   void refreshData();
-  /// More Prometheus text appended to metrics() (e.g. the sync's); call before start().
-  void addMetrics(std::function<std::string()> more) { more_metrics_ = std::move(more); }
 
  private:
+  void setGauges();  ///< reader, data and state gauges from the machine and last_status_
   void changed();
   void rearm();
   void scheduleRefresh();
@@ -77,14 +80,7 @@ class KioskService : public ReaderEvents {
   net::steady_timer timer_;
   net::steady_timer refresh_timer_;
   bool stopped_ = false;
-  std::function<std::string()> more_metrics_;
-
-  // Metrics, touched only on the strand.
-  std::map<std::string, std::uint64_t> taps_;         // by outcome (verdict or error)
-  std::map<std::string, std::uint64_t> card_checks_;  // by card_check
-  std::uint64_t reader_losses_ = 0;
-  std::uint64_t bad_actions_ = 0;
-  std::map<std::string, std::uint64_t> data_problems_;  // by DataStatus::code, on each change to it
+  metrics::Registry& registry_;
   DataStatus last_status_;
   std::string last_code_;
 };

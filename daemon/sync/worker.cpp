@@ -14,26 +14,25 @@ void addToData(const SyncStatus& s, nlohmann::json& data) {
   data["source"] = s.source.empty() ? null : nlohmann::json(s.source);
 }
 
-std::string metricsText(const SyncStatus& s) {
-  std::string out =
-      "# HELP kb_sync_total Mirror syncs by result.\n# TYPE kb_sync_total counter\n"
-      "kb_sync_total{result=\"success\"} " +
-      std::to_string(s.successes) + "\nkb_sync_total{result=\"failure\"} " +
-      std::to_string(s.failures) +
-      "\n# HELP kb_sync_failures_total Failed mirror syncs by error code.\n"
-      "# TYPE kb_sync_failures_total counter\n";
+void recordMetrics(const SyncStatus& s, metrics::Registry& registry) {
+  using metrics::Type;
+  registry.declare("kb_sync_total", Type::Counter, "Mirror syncs by result.");
+  registry.declare("kb_sync_failures_total", Type::Counter, "Failed mirror syncs by error code.");
+  registry.declare("kb_sync_last_success_timestamp_seconds", Type::Gauge,
+                   "Unix time of the last good sync.");
+  registry.declare("kb_sync_failing", Type::Gauge, "1 when the last sync attempt failed.");
+  registry.set("kb_sync_total", static_cast<std::int64_t>(s.successes), {{"result", "success"}});
+  registry.set("kb_sync_total", static_cast<std::int64_t>(s.failures), {{"result", "failure"}});
   for (const auto& [code, n] : s.failures_by_code)
-    out += "kb_sync_failures_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
-  out +=
-      "# HELP kb_sync_last_success_timestamp_seconds Unix time of the last good sync.\n"
-      "# TYPE kb_sync_last_success_timestamp_seconds gauge\n"
-      "kb_sync_last_success_timestamp_seconds " +
-      std::to_string(s.last_sync.value_or(0)) + "\n";
-  out +=
-      "# HELP kb_sync_failing 1 when the last sync attempt failed.\n"
-      "# TYPE kb_sync_failing gauge\nkb_sync_failing " +
-      std::string(s.last_error ? "1" : "0") + "\n";
-  return out;
+    registry.set("kb_sync_failures_total", static_cast<std::int64_t>(n), {{"code", code}});
+  registry.set("kb_sync_last_success_timestamp_seconds", s.last_sync.value_or(0));
+  registry.set("kb_sync_failing", s.last_error ? 1 : 0);
+}
+
+std::string metricsText(const SyncStatus& s) {
+  metrics::Registry registry;
+  recordMetrics(s, registry);
+  return registry.text();
 }
 
 SyncWorker::SyncWorker(SyncOptions options, trust::TrustRoot root, std::chrono::seconds interval,

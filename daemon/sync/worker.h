@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "metrics/registry.h"
 #include "sync/sync.h"
 
 namespace kb::sync {
@@ -34,7 +35,10 @@ struct SyncStatus {
 
 /// The sync fields of /api/state's `data` (docs/contracts.md §6).
 void addToData(const SyncStatus& s, nlohmann::json& data);
-/// Prometheus lines: kb_sync_total{result}, kb_sync_failures_total{code}, ...
+/// Fills the daemon's registry: kb_sync_total{result}, kb_sync_failures_total{code},
+/// kb_sync_last_success_timestamp_seconds, kb_sync_failing.
+void recordMetrics(const SyncStatus& s, metrics::Registry& registry);
+/// Those families alone as Prometheus text (a registry of their own).
 std::string metricsText(const SyncStatus& s);
 
 class SyncWorker {

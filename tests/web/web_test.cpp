@@ -93,7 +93,7 @@ class WebTest : public ::testing::Test {
     kiosk_ = std::make_unique<kiosk::KioskService>(
         *strand_, std::move(machine), data_,
         [this](std::shared_ptr<const std::string> s) { broadcaster_->publish(std::move(s)); },
-        log_);
+        log_, registry_);
     api_ = std::make_unique<KioskApi>(KioskApi{*kiosk_, *broadcaster_, counters_,
                                                (dir_ / "ui").string(),
                                                "https://example.go.id/panduan", nullptr});
@@ -132,6 +132,7 @@ class WebTest : public ::testing::Test {
   std::unique_ptr<Broadcaster> broadcaster_;
   FakeData data_;
   kiosk::Logger log_{kiosk::LogLevel::Error};
+  metrics::Registry registry_;
   std::unique_ptr<kiosk::KioskService> kiosk_;
   HttpCounters counters_;
   std::unique_ptr<KioskApi> api_;

@@ -217,7 +217,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
       if (serving_root.version() > root->version()) options.root_chain_dir = cfg.state_dir;
     }
     cache = cache::Cache::open(cfg.dbPath(), serving_root, now, options);
-    source = std::make_unique<kiosk::CacheSource>(*cache);
+    source = std::make_unique<kiosk::CacheSource>(*cache, cfg.dbPath());  // watched, not re-stat
     data = source.get();
     if (!cfg.mirrors.empty()) {  // background sync on its own thread (docs/contracts.md §6)
       sync::SyncOptions so;
@@ -253,10 +253,11 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
                            std::chrono::milliseconds(cfg.error_timeout_ms)};
   kiosk::Machine machine(timeouts, sim ? "sim" : "libnfc", demo_mode, cfg.public_guidance_url);
   machine.setDev(trust_root.dev());  // every screen, /api/state and /metrics say DEV
+  metrics::Registry registry;        // /metrics: filled by the kiosk, the web layer and the sync
   kiosk::KioskService kiosk(
       kiosk_strand, std::move(machine), *data,
       [&broadcaster](std::shared_ptr<const std::string> s) { broadcaster.publish(std::move(s)); },
-      log);
+      log, registry);
   kiosk.setTpmCounter(tpm_counter);
 
   web::HttpCounters counters;
@@ -306,7 +307,9 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
       }
       kiosk.refreshData();
     });
-  if (syncer) kiosk.addMetrics([&syncer] { return sync::metricsText(syncer->status()); });
+  if (syncer)
+    registry.addCollector(
+        [&syncer](metrics::Registry& r) { sync::recordMetrics(syncer->status(), r); });
   kiosk.start();
   server.start();
   if (management) management->start();

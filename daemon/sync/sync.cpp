@@ -73,6 +73,17 @@ struct Context {
 Result<fs::path> fetchBundle(Context& c, const std::string& base, const FileRef& ref,
                              SyncReport& report) {
   const fs::path part = c.work_dir / (ref.name + ".part");
+  const fs::path done = c.work_dir / ref.name;
+  std::error_code ec;
+  // A verified download left by an import that did not finish (the process was
+  // killed, the power cut): used again if it is still what the timestamp names.
+  if (fs::is_regular_file(done, ec) && fs::file_size(done, ec) == ref.length && !ec) {
+    if (auto kept = fileSha256(done); kept && *kept == ref.sha256) {
+      report.resumed = true;
+      return done;
+    }
+    fs::remove(done, ec);
+  }
   auto got = download(base + ref.name, part, ref.length, c.o.http);
   if (!got) return std::unexpected(got.error());
   report.bytes += got->downloaded;
@@ -85,8 +96,6 @@ Result<fs::path> fetchBundle(Context& c, const std::string& base, const FileRef&
                                           " is not the " + hexEncode(ref.sha256) +
                                           " that the timestamp names");
   }
-  const fs::path done = c.work_dir / ref.name;
-  std::error_code ec;
   fs::rename(part, done, ec);
   if (ec) return fail(Errc::Io, done.string() + ": " + ec.message());
   return done;

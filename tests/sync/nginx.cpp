@@ -97,8 +97,15 @@ Nginx::Nginx(const fs::path& prefix, const Pki& pki) : prefix_(prefix) {
       << "    location /slow/ { limit_rate 4k; }\n"
       << "    location /e404/ { return 404; }\n"
       << "    location /e500/ { return 500; }\n"
+      << "    location /flaky/ { if (-f " << p << "/fail500) { return 500; } }\n"
       << "  }\n"
       << "}\n";
+  start();
+}
+
+void Nginx::start() {
+  if (pid_ > 0) return;
+  const std::string p = prefix_.string();
   pid_ = ::fork();
   if (pid_ == 0) {
     const std::string conf = p + "/nginx.conf";
@@ -119,10 +126,25 @@ Nginx::Nginx(const fs::path& prefix, const Pki& pki) : prefix_(prefix) {
 }
 
 Nginx::~Nginx() {
+  stop();
+}
+
+void Nginx::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);  // fast shutdown: master stops its worker and exits
   int status = 0;
   ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void Nginx::failing(bool on) {
+  const fs::path flag = prefix_ / "fail500";
+  if (on) {
+    std::ofstream(flag) << "1\n";
+  } else {
+    std::error_code ec;
+    fs::remove(flag, ec);
+  }
 }
 
 std::string Nginx::url(const std::string& path) const {

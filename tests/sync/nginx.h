@@ -18,7 +18,8 @@ Pki makePki(const std::filesystem::path& dir);
 class Nginx {
  public:
   /// Serves `prefix/www` at https://127.0.0.1:PORT/ with, below it, /slow/
-  /// (limit_rate 4k), /e404/ and /e500/ (those statuses for everything).
+  /// (limit_rate 4k), /e404/ and /e500/ (those statuses for everything), and
+  /// /flaky/ (500 for everything while failing(true)).
   Nginx(const std::filesystem::path& prefix, const Pki& pki);
   ~Nginx();
   Nginx(const Nginx&) = delete;
@@ -27,6 +28,13 @@ class Nginx {
   int port() const { return port_; }
   std::filesystem::path www() const { return prefix_ / "www"; }
   std::string url(const std::string& path = "") const;
+
+  /// Stops nginx (connections are then refused) and starts it again on the same port.
+  void stop();
+  void start();
+  bool running() const { return pid_ > 0; }
+  /// While set, everything below /flaky/ answers 500.
+  void failing(bool on);
 
  private:
   std::filesystem::path prefix_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "cache/publish.h"
 #include "common/files.h"
@@ -26,6 +27,8 @@ struct Publisher {
   crypto::SigningKey r1 = newKey(), r2 = newKey(), snap = newKey(), card = newKey(), ts = newKey();
   trust::TrustRoot root;
   fs::path dir;
+  /// Optional: what else changes from serial to serial (the soak test's tapped card).
+  std::function<void(std::vector<roster::CardRecord>&, std::int64_t)> vary;
 
   static trust::TrustRoot makeRoot(const Publisher& p, UnixSeconds now) {
     trust::RootSpec spec;
@@ -47,6 +50,7 @@ struct Publisher {
     auto c = cache::testing::syntheticCards(kCards);
     for (std::uint64_t i = 0; i < 30; ++i)  // 1 % changes from serial to serial
       c[i] = cache::testing::syntheticCard(i, static_cast<std::uint64_t>(serial));
+    if (vary) vary(c, serial);
     return c;
   }
 

@@ -19,6 +19,7 @@
 #include "cache/publish.h"
 #include "fixtures.h"
 #include "tests/kiosk/child_process.h"
+#include "tests/kiosk/signed_state_fixture.h"
 #include "tests/web/http_client.h"
 #include "tpm/counter.h"
 
@@ -29,9 +30,6 @@ using namespace std::chrono_literals;
 using kb::testing::binaryPath;
 using kb::testing::ChildProcess;
 using kb::testing::runToEnd;
-
-constexpr kb::UnixSeconds kDay = 86400;
-const std::string kCard = kb::cache::testing::cardNo(1);
 
 int freePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -56,14 +54,10 @@ bool canConnect(int port) {
   return ok;
 }
 
-class TpmRollback : public ::testing::Test {
+class TpmRollback : public kb::testing::SignedStateFixture {
  protected:
   void SetUp() override {
-    char templ[] = "/tmp/kb-tpm-rollback-XXXXXX";
-    ASSERT_TRUE(::mkdtemp(templ));
-    dir_ = templ;
-    fs::create_directories(dir_ / "etc");
-    fs::create_directories(dir_ / "state");
+    makeState("kb-tpm-rollback");
     fs::create_directories(dir_ / "tpm");
     fs::create_directories(dir_ / "old");
     ASSERT_TRUE(fs::exists("/usr/bin/swtpm")) << "swtpm missing: scripts/install-deps.sh";
@@ -91,71 +85,30 @@ class TpmRollback : public ::testing::Test {
     ASSERT_TRUE(tpm_ready_) << "swtpm did not come up: " << swtpm_->err();
     tcti_ = "swtpm:host=127.0.0.1,port=" + std::to_string(port_);
 
-    auto root_key = kb::crypto::SigningKey::generate().value();
-    snapshot_key_ = kb::crypto::SigningKey::generate().value();
-    kb::trust::RootSpec spec;
-    spec.version = 1;
-    spec.expires = now_ + 365 * kDay;
-    spec.root_keys = {root_key.publicKey()};
-    spec.snapshot_keys = {snapshot_key_.publicKey()};
-    spec.card_keys = {snapshot_key_.publicKey()};
-    std::ofstream(rootPath()) << kb::trust::makeRoot(spec, {root_key});
-    root_ = kb::trust::TrustRoot::load(rootPath(), now_).value();
     for (int s = 1; s <= 3; ++s) bundles_.push_back(publish(s, s == 1 ? "active" : "revoked"));
   }
   void TearDown() override {
     swtpm_.reset();  // SIGKILL and reaped: no emulator left behind
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  fs::path publish(std::int64_t serial, const std::string& status) {
-    auto cards = kb::cache::testing::syntheticCards(20);
-    for (auto& c : cards) {
-      if (c.card_no != kCard) continue;
-      c.status = status;
-      for (auto& cov : c.coverages) {
-        cov.status = "active";
-        cov.valid_from = kb::formatDate(kb::dayOf(now_ - 30 * kDay));
-        cov.valid_to = kb::formatDate(kb::dayOf(now_ + 300 * kDay));
-      }
-    }
-    kb::cache::PublishOptions o;
-    o.serial = serial;
-    o.signed_at = now_ - 3600 + serial * 60;
-    o.expires_at = now_ + 30 * kDay;
-    o.out_dir = dir_ / ("bundles-" + std::to_string(serial));
-    fs::create_directories(o.out_dir);
-    auto r = kb::cache::publish(std::move(cards), *root_, {snapshot_key_}, o);
-    EXPECT_TRUE(r) << r.error().message;
-    return r->snapshot;
+    SignedStateFixture::TearDown();
   }
 
   kb::testing::RunResult import(int serial, const std::string& tcti, const fs::path& db) {
-    return runToEnd(binaryPath("kbctl"),
-                    {"import", "--db", db.string(), "--root", rootPath(), "--tpm-tcti", tcti,
-                     bundles_.at(static_cast<std::size_t>(serial - 1)).string()});
+    return kbctl({"import", "--db", db.string(), "--root", rootPath(), "--tpm-tcti", tcti,
+                  bundles_.at(static_cast<std::size_t>(serial - 1)).string()});
   }
   kb::testing::RunResult lookup(const std::string& tcti) {
-    return runToEnd(binaryPath("kbctl"), {"lookup", "--db", db().string(), "--root", rootPath(),
-                                          "--card", kCard, "--tpm-tcti", tcti});
+    return kbctl({"lookup", "--db", db().string(), "--root", rootPath(), "--card", kCard,
+                  "--tpm-tcti", tcti});
   }
   void wipeState() {
     fs::remove_all(dir_ / "state");
     fs::create_directories(dir_ / "state");
   }
 
-  std::string rootPath() const { return (dir_ / "etc" / "root.json").string(); }
-  fs::path db() const { return dir_ / "state" / "cache.db"; }
-
-  fs::path dir_;
   int port_ = 0;
   bool tpm_ready_ = false;
   std::unique_ptr<ChildProcess> swtpm_;
   std::string tcti_;
-  kb::UnixSeconds now_ = kb::nowSeconds();
-  kb::crypto::SigningKey snapshot_key_ = kb::crypto::SigningKey::generate().value();
-  std::optional<kb::trust::TrustRoot> root_;
   std::vector<fs::path> bundles_;
 };
 
@@ -202,17 +155,9 @@ TEST_F(TpmRollback, DaemonRefusesAnOldCacheInAWipedStateDirectory) {
   ASSERT_EQ(import(2, tcti_, db()).status, 0);
   wipeState();
   fs::copy_file(dir_ / "old" / "cache.db", db());
-  fs::create_directories(dir_ / "ui");
-  std::ofstream(dir_ / "ui" / "index.html") << "<!doctype html>";
-  auto conf = dir_ / "etc" / "kiosk.conf";
-  std::ofstream(conf) << "listen = 127.0.0.1:0\nstate_dir = " << (dir_ / "state").string()
-                      << "\nroot = " << rootPath()
-                      << "\nreader = sim\nui_dir = " << (dir_ / "ui").string()
-                      << "\ntpm_tcti = " << tcti_ << "\n";
-  ChildProcess d(binaryPath("kartu-bahagiad"), {"--config", conf.string()});
-  auto m = d.waitForOutput(std::regex(R"(listening on http://127\.0\.0\.1:([0-9]+)/)"), 30s);
-  ASSERT_TRUE(m) << d.err();
-  const auto port = static_cast<unsigned short>(std::stoi((*m)[1].str()));
+  std::unique_ptr<ChildProcess> d;
+  const auto port = startDaemon(d, "tpm_tcti = " + tcti_ + "\n");
+  ASSERT_NE(port, 0) << d->err();
   auto h = kb::testing::httpGet(port, "/healthz");
   auto health = nlohmann::json::parse(h.body);
   EXPECT_EQ(h.status, 503) << h.body;

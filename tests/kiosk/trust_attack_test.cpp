@@ -28,6 +28,7 @@
 #include "kiosk/data_source.h"
 #include "kiosk/machine.h"
 #include "tests/kiosk/child_process.h"
+#include "tests/kiosk/signed_state_fixture.h"
 #include "tests/web/http_client.h"
 
 namespace {
@@ -39,12 +40,6 @@ using kb::testing::ChildProcess;
 using kb::testing::httpGet;
 using kb::testing::runToEnd;
 
-constexpr kb::UnixSeconds kDay = 86400;
-const std::string kCard = kb::cache::testing::cardNo(1);
-
-std::string kbctl() {
-  return binaryPath("kbctl");
-}
 std::string daemon() {
   return binaryPath("kartu-bahagiad");
 }
@@ -79,70 +74,20 @@ void plantHotJournal(const fs::path& db) {
   ASSERT_TRUE(fs::exists(fs::path(db.string() + "-journal")));
 }
 
-class TrustAttack : public ::testing::Test {
+class TrustAttack : public kb::testing::SignedStateFixture {
  protected:
   void SetUp() override {
-    char templ[] = "/tmp/kb-trust-attack-XXXXXX";
-    ASSERT_TRUE(::mkdtemp(templ));
-    dir_ = templ;
-    fs::create_directories(dir_ / "etc");
-    fs::create_directories(dir_ / "state");
-    fs::create_directories(dir_ / "ui");
-    std::ofstream(dir_ / "ui" / "index.html") << "<!doctype html>";
-    root_key_ = kb::crypto::SigningKey::generate().value();
-    snapshot_key_ = kb::crypto::SigningKey::generate().value();
-    writeRoot(1, {root_key_}, {root_key_}, dir_ / "etc" / "root.json");
-    root_ = kb::trust::TrustRoot::load((dir_ / "etc" / "root.json").string(), now_).value();
+    makeState("kb-trust-attack");
     // Serial 1: the card is active. Serial 2: it has been revoked.
-    s1_ = publish(1, "active");
-    s2_ = publish(2, "revoked");
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  void writeRoot(int version, const std::vector<kb::crypto::SigningKey>& signers,
-                 const std::vector<kb::crypto::SigningKey>& root_keys, const fs::path& out,
-                 bool dev = false) {
-    kb::trust::RootSpec spec;
-    spec.version = version;
-    spec.expires = now_ + 365 * kDay;
-    spec.dev = dev;
-    for (const auto& k : root_keys) spec.root_keys.push_back(k.publicKey());
-    spec.snapshot_keys = {snapshot_key_.publicKey()};
-    spec.card_keys = {snapshot_key_.publicKey()};
-    std::ofstream(out) << kb::trust::makeRoot(spec, signers);
-  }
-
-  fs::path publish(std::int64_t serial, const std::string& status) {
-    auto cards = kb::cache::testing::syntheticCards(40);
-    for (auto& c : cards) {
-      if (c.card_no != kCard) continue;
-      c.status = status;
-      for (auto& cov : c.coverages) {
-        cov.status = "active";
-        cov.valid_from = kb::formatDate(kb::dayOf(now_ - 30 * kDay));
-        cov.valid_to = kb::formatDate(kb::dayOf(now_ + 300 * kDay));
-      }
-    }
-    kb::cache::PublishOptions o;
-    o.serial = serial;
-    o.signed_at = now_ - 3600 + serial * 60;
-    o.expires_at = now_ + 30 * kDay;
-    o.out_dir = dir_ / ("bundles-" + std::to_string(serial));
-    fs::create_directories(o.out_dir);
-    auto r = kb::cache::publish(std::move(cards), *root_, {snapshot_key_}, o);
-    EXPECT_TRUE(r) << r.error().message;
-    return r->snapshot;
+    s1_ = publish(1, "active", 40);
+    s2_ = publish(2, "revoked", 40);
   }
 
   kb::testing::RunResult import(const fs::path& bundle) {
-    return runToEnd(kbctl(), {"import", "--db", db().string(), "--root", rootPath(), bundle});
+    return kbctl({"import", "--db", db().string(), "--root", rootPath(), bundle});
   }
   kb::testing::RunResult lookup() {
-    return runToEnd(kbctl(),
-                    {"lookup", "--db", db().string(), "--root", rootPath(), "--card", kCard});
+    return kbctl({"lookup", "--db", db().string(), "--root", rootPath(), "--card", kCard});
   }
   void importBoth() {
     auto a = import(s1_);
@@ -154,36 +99,11 @@ class TrustAttack : public ::testing::Test {
     ASSERT_FALSE(l.out.starts_with("ACTIVE")) << l.out;
     ASSERT_NE(l.out.find("serial 2"), std::string::npos) << l.out;
   }
-
-  std::string rootPath() const { return (dir_ / "etc" / "root.json").string(); }
-  fs::path db() const { return dir_ / "state" / "cache.db"; }
   fs::path prev() const { return dir_ / "state" / "cache.db.prev"; }
-
-  fs::path writeConfig(const std::string& extra = "") {
-    auto file = dir_ / "etc" / "kiosk.conf";
-    std::ofstream(file) << "listen = 127.0.0.1:0\n"
-                        << "state_dir = " << (dir_ / "state").string() << "\n"
-                        << "root = " << rootPath() << "\n"
-                        << "reader = sim\n"
-                        << "ui_dir = " << (dir_ / "ui").string() << "\n"
-                        << extra;
-    return file;
-  }
-
-  // Starts the daemon and returns its port (0 if it did not come up).
   unsigned short start(std::unique_ptr<ChildProcess>& child, const std::string& extra = "") {
-    child = std::make_unique<ChildProcess>(
-        daemon(), std::vector<std::string>{"--config", writeConfig(extra)});
-    auto m = child->waitForOutput(std::regex(R"(listening on http://127\.0\.0\.1:([0-9]+)/)"), 30s);
-    if (!m) return 0;
-    return static_cast<unsigned short>(std::stoi((*m)[1].str()));
+    return startDaemon(child, extra);
   }
 
-  kb::UnixSeconds now_ = kb::nowSeconds();
-  fs::path dir_;
-  kb::crypto::SigningKey root_key_ = kb::crypto::SigningKey::generate().value();
-  kb::crypto::SigningKey snapshot_key_ = kb::crypto::SigningKey::generate().value();
-  std::optional<kb::trust::TrustRoot> root_;
   fs::path s1_, s2_;
 };
 

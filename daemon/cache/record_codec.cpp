@@ -7,19 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time.h"
+#include "schema/schema.h"
 #include "trust/trust.h"
 
 namespace kb::cache {
 namespace {
 
 using nlohmann::json;
-
-bool isToken(std::string_view s, bool upper) {
-  if (s.empty() || s.size() > 32) return false;
-  return std::all_of(s.begin(), s.end(), [upper](char c) {
-    return upper ? (c >= 'A' && c <= 'Z') : ((c >= 'a' && c <= 'z') || c == '_');
-  });
-}
 
 bool isDigits(std::string_view s, std::size_t n) {
   return s.size() == n &&
@@ -29,10 +23,6 @@ bool isDigits(std::string_view s, std::size_t n) {
 bool isLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-bool oneOf(std::string_view s, std::initializer_list<std::string_view> options) {
-  return std::find(options.begin(), options.end(), s) != options.end();
 }
 
 // Canonical JSON is what trust::canonicalJson (nlohmann's dump, UTF-8 as-is)
@@ -289,10 +279,11 @@ Result<void> checkCoverage(const roster::Coverage& c, roster::Profile profile) {
                              {"valid_to", &c.valid_to},
                              {"funder", &c.funder}})
     if (value->empty()) return fail(Errc::Malformed, std::string("coverage lacks '") + name + "'");
-  if (!isToken(c.program, true))
-    return fail(Errc::Malformed, "coverage program must be upper-case letters");
-  if (!oneOf(c.status, {"active", "inactive", "ended"}))
-    return fail(Errc::Malformed, "coverage status must be active, inactive or ended");
+  if (!schema::isProgram(c.program))
+    return fail(Errc::Malformed, "coverage program must be " + schema::listText(schema::kPrograms));
+  if (!schema::isCoverageStatus(c.status))
+    return fail(Errc::Malformed,
+                "coverage status must be " + schema::listText(schema::kCoverageStatuses));
   auto from = parseDate(c.valid_from), to = parseDate(c.valid_to);
   if (!from || !to || *from > *to)
     return fail(Errc::Malformed, "coverage validity must be two dates, valid_from <= valid_to");
@@ -314,9 +305,7 @@ Result<roster::Profile> parseProfile(std::string_view name) {
 }
 
 bool validCardNo(std::string_view s) {
-  return s.size() >= 6 && s.size() <= 24 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '-';
-         });
+  return schema::isCardNo(s);
 }
 
 std::string encodeRecord(const roster::CardRecord& r) {
@@ -401,10 +390,10 @@ Result<roster::CardRecord> decodeRecord(std::string_view text, roster::Profile p
   if (!r.card_uid.empty() &&
       ((r.card_uid.size() != 8 && r.card_uid.size() != 14) || !isLowerHex(r.card_uid)))
     return fail(Errc::Malformed, "card_uid must be 8 or 14 lower-case hex digits");
-  if (!oneOf(r.status, {"active", "suspended", "lost", "revoked"}))
-    return fail(Errc::Malformed, "status must be active, suspended, lost or revoked");
-  if (!isToken(r.category, false))
-    return fail(Errc::Malformed, "category must be a lower-case token");
+  if (!schema::isCardStatus(r.status))
+    return fail(Errc::Malformed, "status must be " + schema::listText(schema::kCardStatuses));
+  if (!schema::isCategory(r.category))
+    return fail(Errc::Malformed, "category must be " + schema::listText(schema::kCategories));
   if (!isDigits(r.rt, 3) || r.rt == "000") return fail(Errc::Malformed, "rt must be 001-999");
   if (profile == roster::Profile::Kiosk) {
     if (!r.birth_hash.empty() || !r.nik_hash.empty() || !r.nik_last4.empty())

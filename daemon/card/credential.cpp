@@ -1,6 +1,7 @@
 #include "card/credential.h"
 
 #include "common/encoding.h"
+#include "schema/schema.h"
 #include "trust/trust.h"
 
 namespace kb::card {
@@ -12,10 +13,7 @@ constexpr EpochDay kMaxIssued = 0xFFFF;
 }  // namespace
 
 bool validCardNo(std::string_view card_no) {
-  if (card_no.size() < 6 || card_no.size() > kMaxCardNo) return false;
-  for (char c : card_no)
-    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || c == '-')) return false;
-  return true;
+  return schema::isCardNo(card_no);
 }
 
 std::string signedBytes(const Credential& credential) {

@@ -24,6 +24,7 @@
 #include "common/error.h"
 #include "common/time.h"
 #include "crypto/crypto.h"
+#include "schema/schema.h"
 
 namespace kb::trust {
 class TrustRoot;
@@ -35,7 +36,7 @@ inline constexpr std::uint8_t kCredentialVersion = 1;
 inline constexpr std::size_t kUidSize = 7;
 inline constexpr std::size_t kKeyPrefixSize = 8;
 inline constexpr std::size_t kSignatureSize = 64;
-inline constexpr std::size_t kMaxCardNo = 24;
+inline constexpr std::size_t kMaxCardNo = schema::kCardNoMax;
 inline constexpr std::size_t kMaxCredentialSize = 83 + kMaxCardNo;
 /// Prepended to the signed bytes so that a card signature can never be replayed as
 /// (or forged from) a signature over any other document signed by the same key.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "schema/schema.h"
+
 namespace kb::kiosk {
 
 std::string_view screenName(Screen screen) {
@@ -64,8 +66,9 @@ Result<UiAction> parseAction(std::string_view text) {
     auto p = doc.find("program");
     if (p == doc.end() || !p->is_string()) return fail(Errc::Malformed, "guidance needs a program");
     action.program = p->get<std::string>();
-    if (action.program != "JKK" && action.program != "JKM" && action.program != "JKN")
-      return fail(Errc::Malformed, "guidance program must be JKK, JKM or JKN");
+    if (!schema::isGuidanceProgram(action.program))
+      return fail(Errc::Malformed,
+                  "guidance program must be " + schema::listText(schema::kGuidancePrograms));
   } else if (name == "back") {
     action.kind = UiAction::Kind::Back;
   } else if (name == "done") {

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "roster/csv_reader.h"
 #include "roster/nik_key.h"
+#include "schema/schema.h"
 
 namespace kb::roster {
 namespace {
@@ -75,11 +76,11 @@ constexpr std::array<Col, 4> kCoverageRequired{CoverageStatus, ValidFrom, ValidT
 constexpr std::array<Col, 8> kCoverageColumns{MembershipNo, CoverageStatus, ValidFrom, ValidTo,
                                               Funder,       LegalBasis,     Activity,  SkRtNo};
 
-constexpr std::array<std::string_view, 7> kCategories{
-    "pekerja_rentan", "petugas_keagamaan", "ketua_rt", "phl", "petugas_syara", "kader", "warga"};
-constexpr std::array<std::string_view, 4> kCardStatuses{"active", "suspended", "lost", "revoked"};
-constexpr std::array<std::string_view, 5> kPrograms{"JKK", "JKM", "JHT", "JP", "JKN"};
-constexpr std::array<std::string_view, 3> kCoverageStatuses{"active", "inactive", "ended"};
+// The closed lists and the card-number rule are the domain schema's (schema/schema.h).
+using schema::kCardStatuses;
+using schema::kCategories;
+using schema::kCoverageStatuses;
+using schema::kPrograms;
 
 // Free-text columns in which a line break (legal inside a quoted RFC 4180 field, and
 // common in spreadsheet exports) is read as one space, with a warning.
@@ -117,11 +118,7 @@ bool allDigits(std::string_view v) {
   return std::all_of(v.begin(), v.end(), isDigit);
 }
 
-bool isCardNo(std::string_view v) {
-  if (v.size() < 6 || v.size() > 24) return false;
-  return std::all_of(v.begin(), v.end(),
-                     [](char c) { return isDigit(c) || (c >= 'A' && c <= 'Z') || c == '-'; });
-}
+using schema::isCardNo;
 
 bool isMembershipNo(std::string_view v) {
   if (v.size() > 32) return false;

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "schema/schema.h"
 #include "web/qr.h"
 #include "web/static_files.h"
 
@@ -48,13 +49,14 @@ Response qr(const KioskApi& api, const Request& req) {
   // /api/qr/JKK.svg?lang=id -> <public_guidance_url>/jkk?lang=id: public content, nothing personal.
   std::string_view path = targetPath(req.target());
   path.remove_prefix(std::string_view("/api/qr/").size());
-  if (path != "JKK.svg" && path != "JKM.svg" && path != "JKN.svg")
-    return errorResponse(http::status::not_found, "NOT_FOUND", "programme must be JKK, JKM or JKN");
+  if (!path.ends_with(".svg") || !schema::isGuidanceProgram(path.substr(0, path.size() - 4)))
+    return errorResponse(http::status::not_found, "NOT_FOUND",
+                         "programme must be " + schema::listText(schema::kGuidancePrograms));
   std::string lang = queryParam(req.target(), "lang");
   if (lang.empty()) lang = "id";
   if (lang != "id" && lang != "en")
     return errorResponse(http::status::bad_request, "MALFORMED", "lang must be id or en");
-  std::string program(path.substr(0, 3));
+  std::string program(path.substr(0, path.size() - 4));
   for (char& c : program) c = static_cast<char>(c - 'A' + 'a');
   auto svg = qrSvg(api.public_guidance_url + "/" + program + "?lang=" + lang);
   if (!svg)
@@ -170,8 +172,7 @@ net::awaitable<Response> print(const KioskApi& api, net::thread_pool& pool, cons
       body.is_object() ? lines(body.value("summary", nlohmann::json::array()), 8) : std::nullopt;
   auto steps =
       body.is_object() ? lines(body.value("steps", nlohmann::json::array()), 20) : std::nullopt;
-  if ((lang != "id" && lang != "en") ||
-      (program != "JKK" && program != "JKM" && program != "JKN") || !summary || !steps ||
+  if ((lang != "id" && lang != "en") || !schema::isGuidanceProgram(program) || !summary || !steps ||
       !body["title"].is_string() || !body.value("data_as_of", nlohmann::json()).is_string())
     co_return errorResponse(http::status::bad_request, "MALFORMED",
                             "expected {lang, program, title, summary[], steps[], data_as_of}");
@@ -212,6 +213,10 @@ void addManagementRoutes(Router& router, const KioskApi& api) {
 void addKioskRoutes(Router& router, const KioskApi& api) {
   const KioskApi* a = &api;
   router.add(http::verb::get, "/api/state", [a](const Request&) { return state(*a); });
+  // The domain's closed lists (programmes, categories, statuses) for the UI.
+  router.add(http::verb::get, "/api/schema", [](const Request&) -> net::awaitable<Response> {
+    co_return jsonResponse(http::status::ok, schema::toJson());
+  });
   router.add(http::verb::get, "/healthz", [a](const Request&) { return health(*a); });
   router.add(http::verb::get, "/metrics", [a](const Request&) { return metrics(*a); });
   router.addPrefix(http::verb::get, "/api/qr/",

@@ -400,6 +400,25 @@ TEST(RecordCodec, RejectsEverythingButTheCanonicalForm) {
   for (const auto& b : bad) EXPECT_FALSE(decodeRecord(b, roster::Profile::Kiosk)) << b;
 }
 
+TEST(RecordCodec, ATokenOutsideTheSchemasClosedListsIsMalformed) {
+  auto card = testing::syntheticCard(44);
+  ASSERT_FALSE(card.coverages.empty());
+  ASSERT_TRUE(decodeRecord(encodeRecord(card), roster::Profile::Kiosk));
+  auto with = [&](auto change) {
+    auto c = card;
+    change(c);
+    return decodeRecord(encodeRecord(c), roster::Profile::Kiosk);
+  };
+  for (auto r : {with([](roster::CardRecord& c) { c.category = "astronaut"; }),
+                 with([](roster::CardRecord& c) { c.status = "borrowed"; }),
+                 with([](roster::CardRecord& c) { c.coverages[0].program = "JKX"; }),
+                 with([](roster::CardRecord& c) { c.coverages[0].status = "paused"; }),
+                 with([](roster::CardRecord& c) { c.card_no = "kb-lower-case"; })}) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::Malformed) << r.error().message;
+  }
+}
+
 TEST(Digest, BucketGeometry) {
   EXPECT_EQ(bucketCountFor(0), 1u);
   EXPECT_EQ(bucketCountFor(31), 1u);

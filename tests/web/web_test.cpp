@@ -18,6 +18,7 @@
 #include <boost/asio/write.hpp>
 
 #include "kiosk/service.h"
+#include "schema/schema.h"
 #include "tests/web/http_client.h"
 #include "tests/web/ws_client.h"
 #include "web/broadcaster.h"
@@ -92,8 +93,8 @@ class WebTest : public ::testing::Test {
     kiosk::Machine machine({200ms, 5s, 5s}, "sim", false, "https://example.go.id/panduan");
     kiosk_ = std::make_unique<kiosk::KioskService>(
         *strand_, std::move(machine), data_,
-        [this](std::shared_ptr<const std::string> s) { broadcaster_->publish(std::move(s)); },
-        log_, registry_);
+        [this](std::shared_ptr<const std::string> s) { broadcaster_->publish(std::move(s)); }, log_,
+        registry_);
     api_ = std::make_unique<KioskApi>(KioskApi{*kiosk_, *broadcaster_, counters_,
                                                (dir_ / "ui").string(),
                                                "https://example.go.id/panduan", nullptr});
@@ -535,6 +536,15 @@ std::string decodeQr(const std::string& svg) {
   std::filesystem::remove_all(dir);
   while (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
+}
+
+TEST_F(WebTest, SchemaDocumentListsTheDomainsClosedLists) {
+  auto r = httpGet(port_, "/api/schema");
+  ASSERT_EQ(r.status, 200);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j, schema::toJson());
+  EXPECT_EQ(j["guidance_programs"], nlohmann::json::array({"JKK", "JKM", "JKN"}));
+  EXPECT_EQ(j["categories"].size(), schema::kCategories.size());
 }
 
 TEST_F(WebTest, QrCodesForPublicGuidanceOnly) {

@@ -29,6 +29,11 @@ Stmt& Stmt::bind(int i, std::string_view text) {
       sqlite3_bind_text64(s_.get(), i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8), i);
 }
 
+Stmt& Stmt::bindStatic(int i, std::string_view text) {
+  return checkBind(
+      sqlite3_bind_text64(s_.get(), i, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8), i);
+}
+
 Stmt& Stmt::bindBlob(int i, std::string_view bytes) {
   return checkBind(sqlite3_bind_blob64(s_.get(), i, bytes.data(), bytes.size(), SQLITE_TRANSIENT),
                    i);

@@ -31,6 +31,8 @@ class Stmt {
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind(int i, std::string_view text);       ///< TEXT
   Stmt& bindBlob(int i, std::string_view bytes);  ///< BLOB
+  /// TEXT not copied: `text` must stay valid until the next run() or reset().
+  Stmt& bindStatic(int i, std::string_view text);
   /// SQLITE_ROW → true, SQLITE_DONE → false, otherwise an error.
   Result<bool> step();
   Result<void> run();  ///< step to completion, then reset

@@ -144,8 +144,17 @@ std::string hmacSha256(std::string_view key, std::string_view data) {
   return out;
 }
 
+namespace {
+// Fetched once: EVP_sha256() makes every EVP_DigestInit_ex look the provider's
+// implementation up by name again, which cost more than hashing a card number.
+const EVP_MD* sha256Md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+}  // namespace
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_, sha256Md(), nullptr);
 }
 Sha256::~Sha256() {
   EVP_MD_CTX_free(ctx_);
@@ -156,7 +165,7 @@ void Sha256::update(std::string_view data) {
 std::string Sha256::finish() {
   std::string out(32, '\0');
   require(EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()), nullptr) == 1 &&
-              EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) == 1,
+              EVP_DigestInit_ex(ctx_, sha256Md(), nullptr) == 1,
           "SHA-256 final");
   return out;
 }

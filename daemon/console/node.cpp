@@ -2,13 +2,16 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "audit/audit_log.h"
 #include "cache/cache.h"
@@ -75,8 +78,17 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   else
     log.info("console", "search index ready");
 
-  auto tls = makeServerContext(
-      {cfg.console_cert, cfg.console_key, cfg.console_client_ca, cfg.console_crl});
+  const TlsFiles tls_files{cfg.console_cert, cfg.console_key, cfg.console_client_ca,
+                           cfg.console_crl};
+  auto crlStamp = [&tls_files]() -> std::optional<fs::file_time_type> {
+    std::error_code ec;
+    if (tls_files.crl.empty()) return std::nullopt;
+    auto t = fs::last_write_time(tls_files.crl, ec);
+    if (ec) return std::nullopt;
+    return t;
+  };
+  auto crl_loaded = crlStamp();
+  auto tls = makeServerContext(tls_files);
   if (!tls) return failStart(tls.error());
 
   RateLimiter limiter(static_cast<std::uint32_t>(cfg.console_rate_burst),
@@ -105,6 +117,44 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   log.info("kartu-bahagiad", "console listening on https://" + host + ":" +
                                  std::to_string(endpoint->port()) + "/ (client certificates only)");
 
+  // The CRL is re-read on SIGHUP and whenever its modification time changes
+  // (checked every 2 s), so a revoked operator certificate is refused without
+  // a restart; the search index follows an import on the same tick. A CRL
+  // that does not load leaves the old one in force (and is retried).
+  auto reloadTls = [&](const char* why) {
+    const auto stamp = crlStamp();
+    auto fresh = makeServerContext(tls_files);
+    if (!fresh) {
+      log.warning("console", std::string("CRL not reloaded (") + why +
+                                 "), the previous one stays: " + fresh.error().message);
+      return;
+    }
+    crl_loaded = stamp;
+    server.replaceContext(*fresh);
+    log.info("console", std::string("TLS context reloaded (") + why + "): CRL re-read");
+  };
+  auto reload_strand = net::make_strand(io);  // reloadTls and the index check, one at a time
+  net::signal_set hup(reload_strand, SIGHUP);
+  std::function<void()> waitHup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reloadTls("SIGHUP");
+      waitHup();
+    });
+  };
+  waitHup();
+  net::steady_timer tick(reload_strand);
+  std::function<void()> waitTick = [&] {
+    tick.expires_after(std::chrono::seconds(2));
+    tick.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (!tls_files.crl.empty() && crlStamp() != crl_loaded) reloadTls("file changed");
+      searcher.maintain(nowSeconds());
+      waitTick();
+    });
+  };
+  waitTick();
+
   net::signal_set signals(io, SIGTERM, SIGINT);
   net::steady_timer guard(io);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
@@ -112,6 +162,10 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
     log.info("kartu-bahagiad",
              std::string("stopping on ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     server.stop();
+    net::post(reload_strand, [&] {
+      hup.cancel();
+      tick.cancel();
+    });
     guard.expires_after(std::chrono::milliseconds(500));
     guard.async_wait([&io](const boost::system::error_code& e) {
       if (!e) io.stop();

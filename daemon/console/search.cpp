@@ -33,21 +33,69 @@ std::string Searcher::birthHash(std::string_view card_no, std::string_view birth
   return roster::birthDateHash(nik_key_, card_no, birth_date);
 }
 
-Result<void> Searcher::prepare(UnixSeconds now) {
-  std::lock_guard lock(mu_);
-  return ensureIndex(now);
+Searcher::~Searcher() {
+  std::thread t;
+  {
+    std::lock_guard lock(mu_);
+    t = std::move(builder_);
+  }
+  if (t.joinable()) t.join();
 }
 
-Result<void> Searcher::ensureIndex(UnixSeconds now) {
+Result<void> Searcher::prepare(UnixSeconds now) {
   cache_.refresh();
   const auto info = cache_.info(now);
   if (!info.serving) return fail(Errc::Unverifiable, info.reason);
-  if (index_ && index_->stats().content_digest == info.content_digest) return {};
-  index_.reset();
+  {
+    std::lock_guard lock(mu_);
+    if (index_ && index_->stats().content_digest == info.content_digest) return {};
+  }
   auto idx = SearchIndex::openOrBuild(index_path_, info.file, root_, info.content_digest);
   if (!idx) return std::unexpected(idx.error());
-  index_.emplace(std::move(*idx));
+  std::lock_guard lock(mu_);
+  index_ = std::make_shared<SearchIndex>(std::move(*idx));
+  ++generation_;
   return {};
+}
+
+std::uint64_t Searcher::indexGeneration() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
+bool Searcher::maintain(UnixSeconds now) {
+  cache_.refresh();
+  const auto info = cache_.info(now);
+  std::lock_guard lock(mu_);
+  if (building_) return true;
+  if (!info.serving) return false;
+  if (index_ && index_->stats().content_digest == info.content_digest) return false;
+  if (builder_.joinable()) builder_.join();  // a finished build
+  building_ = true;
+  builder_ = std::thread([this, file = info.file, digest = info.content_digest] {
+    // Built beside the live one and renamed over it; the open connections of
+    // the old index keep reading the old file until they are released.
+    auto idx = SearchIndex::openOrBuild(index_path_, file, root_, digest);
+    std::lock_guard done(mu_);
+    building_ = false;
+    if (!idx) {
+      build_error_ = idx.error().message;
+      return;
+    }
+    build_error_.clear();
+    index_ = std::make_shared<SearchIndex>(std::move(*idx));
+    ++generation_;
+  });
+  return true;
+}
+
+Result<std::shared_ptr<SearchIndex>> Searcher::currentIndex(UnixSeconds now) {
+  maintain(now);
+  std::lock_guard lock(mu_);
+  if (index_) return index_;
+  if (building_) return fail(Errc::Unverifiable, "the search index is being built; try again soon");
+  return fail(Errc::Unverifiable,
+              build_error_.empty() ? "no search index" : "search index: " + build_error_);
 }
 
 Result<bool> Searcher::accept(const std::string& card_no, const SearchQuery& q,
@@ -83,14 +131,14 @@ Result<SearchAnswer> Searcher::search(const SearchQuery& q, UnixSeconds now) {
   if (q.kind == QueryKind::CardNo) {
     candidates.push_back(q.card_no);
   } else {
-    std::lock_guard lock(mu_);
-    if (auto r = ensureIndex(now); !r) return std::unexpected(r.error());
+    auto index = currentIndex(now);
+    if (!index) return std::unexpected(index.error());
     Result<std::vector<std::string>> found;
     if (q.kind == QueryKind::Nik) {
       nik_hash = nikHash(q.nik);
-      found = index_->byNikHash(nik_hash, want);
+      found = (*index)->byNikHash(nik_hash, want);
     } else {
-      found = index_->byName(queryAlternatives(q.name), keysOf(q.kelurahan), q.rt, want * 2);
+      found = (*index)->byName(queryAlternatives(q.name), keysOf(q.kelurahan), q.rt, want * 2);
     }
     if (!found) return std::unexpected(found.error());
     candidates = std::move(*found);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,10 +34,26 @@ class Searcher {
  public:
   Searcher(cache::Cache& cache, trust::TrustRoot root, std::filesystem::path index_path,
            std::string nik_key);
+  /// Waits for an index build in progress.
+  ~Searcher();
+  Searcher(const Searcher&) = delete;
+  Searcher& operator=(const Searcher&) = delete;
 
-  /// Builds or opens the index for the state being served (start-up). An
-  /// error means name and NIK search answer UNVERIFIABLE until a later try works.
+  /// Builds or opens the index for the state being served, here and now
+  /// (start-up). An error means name and NIK search answer UNVERIFIABLE until
+  /// a later build works.
   Result<void> prepare(UnixSeconds now);
+
+  /// Called periodically (and by search): when the cache serves a state the
+  /// index was not built from (an import), builds the new index on a thread
+  /// of its own. Until it is ready the old index keeps answering (every hit
+  /// is re-checked against the new cache, so it can only miss people added by
+  /// the import, never show changed or removed data). Returns true while a
+  /// build is running.
+  bool maintain(UnixSeconds now);
+
+  /// How often the index was (re)built or opened since construction; for tests.
+  std::uint64_t indexGeneration() const;
 
   /// UNVERIFIABLE when the cache cannot vouch for the answer (no verified file,
   /// a bucket that fails its digest, data past expiry and grace).
@@ -48,7 +65,8 @@ class Searcher {
   std::string birthHash(std::string_view card_no, std::string_view birth_date) const;
 
  private:
-  Result<void> ensureIndex(UnixSeconds now);
+  /// The index to answer with; starts a background build when it is stale.
+  Result<std::shared_ptr<SearchIndex>> currentIndex(UnixSeconds now);
   Result<bool> accept(const std::string& card_no, const SearchQuery& q, const std::string& nik_hash,
                       UnixSeconds now, SearchAnswer& out);
 
@@ -56,8 +74,12 @@ class Searcher {
   trust::TrustRoot root_;
   std::filesystem::path index_path_;
   std::string nik_key_;
-  std::mutex mu_;  // guards index_
-  std::optional<SearchIndex> index_;
+  mutable std::mutex mu_;  // guards everything below
+  std::shared_ptr<SearchIndex> index_;
+  std::thread builder_;
+  bool building_ = false;
+  std::string build_error_;
+  std::uint64_t generation_ = 0;
 };
 
 /// {"results": [{card_no, holder, nik_last4, kelurahan, rt, category, card_status}],

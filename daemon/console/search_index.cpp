@@ -1,8 +1,10 @@
 #include "console/search_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 #include "cache/digest.h"
 #include "cache/record_codec.h"
@@ -119,15 +121,37 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
 
 }  // namespace
 
-struct SearchIndex::Impl {
+// One read-only connection with its statements; the index keeps a few, so
+// that lookups on different threads do not queue behind one connection.
+struct Conn {
   std::mutex mu;
-  IndexStats stats;
   std::optional<sql::Db> db;
-  std::optional<sql::Stmt> by_nik, by_name;
-  ~Impl() {
+  std::optional<sql::Stmt> by_nik, by_name, by_name_ranked;
+  ~Conn() {
     by_nik.reset();
     by_name.reset();
+    by_name_ranked.reset();
     db.reset();
+  }
+};
+
+constexpr std::size_t kConnections = 4;
+constexpr std::size_t kRankable = 256;  // match sets up to this size are ranked
+
+struct SearchIndex::Impl {
+  IndexStats stats;
+  std::vector<std::unique_ptr<Conn>> conns;
+  std::atomic<std::size_t> next{0};
+  // A free connection if there is one, else the next in turn (waiting for it).
+  std::pair<Conn*, std::unique_lock<std::mutex>> acquire() {
+    const std::size_t start = next++;
+    for (std::size_t i = 0; i < conns.size(); ++i) {
+      Conn* c = conns[(start + i) % conns.size()].get();
+      std::unique_lock lock(c->mu, std::try_to_lock);
+      if (lock.owns_lock()) return {c, std::move(lock)};
+    }
+    Conn* c = conns[start % conns.size()].get();
+    return {c, std::unique_lock(c->mu)};
   }
 };
 
@@ -147,23 +171,35 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
   auto try_open = [&]() -> std::unique_ptr<Impl> {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(index_path, ec)) return nullptr;
-    auto db = sql::Db::open(index_path.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
-    if (!db) return nullptr;
-    auto meta = db->prepare("SELECT format, content_digest, records FROM meta WHERE id = 1");
-    if (!meta || !meta->step().value_or(false)) return nullptr;
-    if (meta->integer(0) != kFormat || meta->text(1) != content_digest) return nullptr;
     auto impl = std::make_unique<Impl>();
-    impl->stats.records = static_cast<std::uint64_t>(meta->integer(2));
-    impl->stats.content_digest = std::string(content_digest);
-    meta.value() = sql::Stmt();
-    auto nik = db->prepare("SELECT card_no FROM people WHERE nik_hash = ?1 LIMIT ?2");
-    auto nm = db->prepare(
-        "SELECT p.card_no FROM names JOIN people p ON p.id = names.rowid "
-        "WHERE names MATCH ?1 ORDER BY names.rank LIMIT ?2");
-    if (!nik || !nm) return nullptr;
-    impl->db.emplace(std::move(*db));
-    impl->by_nik.emplace(std::move(*nik));
-    impl->by_name.emplace(std::move(*nm));
+    for (std::size_t i = 0; i < kConnections; ++i) {
+      auto db = sql::Db::open(index_path.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+      if (!db) return nullptr;
+      if (i == 0) {
+        auto meta = db->prepare("SELECT format, content_digest, records FROM meta WHERE id = 1");
+        if (!meta || !meta->step().value_or(false)) return nullptr;
+        if (meta->integer(0) != kFormat || meta->text(1) != content_digest) return nullptr;
+        impl->stats.records = static_cast<std::uint64_t>(meta->integer(2));
+        impl->stats.content_digest = std::string(content_digest);
+      }
+      auto nik = db->prepare("SELECT card_no FROM people WHERE nik_hash = ?1 LIMIT ?2");
+      // Ranked (bm25) only when the match set is small: ranking scores every
+      // row a query matches before the LIMIT applies, which for a common name
+      // (tens of thousands of rows at 10^6) costs far more than the lookup.
+      auto nm = db->prepare(
+          "SELECT p.card_no FROM names JOIN people p ON p.id = names.rowid "
+          "WHERE names MATCH ?1 LIMIT ?2");
+      auto ranked = db->prepare(
+          "SELECT p.card_no FROM names JOIN people p ON p.id = names.rowid "
+          "WHERE names MATCH ?1 ORDER BY names.rank LIMIT ?2");
+      if (!nik || !nm || !ranked) return nullptr;
+      auto c = std::make_unique<Conn>();
+      c->db.emplace(std::move(*db));
+      c->by_nik.emplace(std::move(*nik));
+      c->by_name.emplace(std::move(*nm));
+      c->by_name_ranked.emplace(std::move(*ranked));
+      impl->conns.push_back(std::move(c));
+    }
     return impl;
   };
   if (auto impl = try_open()) return SearchIndex(std::move(impl));
@@ -209,8 +245,8 @@ std::string ftsExpression(const std::vector<std::vector<std::string>>& name_alts
 
 Result<std::vector<std::string>> SearchIndex::byNikHash(std::string_view nik_hash,
                                                         std::size_t limit) {
-  std::lock_guard lock(impl_->mu);
-  auto& s = *impl_->by_nik;
+  auto [conn, lock] = impl_->acquire();
+  auto& s = *conn->by_nik;
   s.reset();
   s.bind(1, nik_hash).bind(2, static_cast<std::int64_t>(limit));
   std::vector<std::string> out;
@@ -227,15 +263,14 @@ Result<std::vector<std::string>> SearchIndex::byNikHash(std::string_view nik_has
 Result<std::vector<std::string>> SearchIndex::byName(
     const std::vector<std::vector<std::string>>& name_alts,
     const std::vector<std::string>& kelurahan_keys, std::string_view rt, std::size_t limit) {
-  std::lock_guard lock(impl_->mu);
-  auto& s = *impl_->by_name;
+  auto [conn, lock] = impl_->acquire();
   std::vector<std::string> out;
-  for (bool prefix : {false, true}) {
-    if (out.size() >= limit) break;
-    const auto expr = ftsExpression(name_alts, kelurahan_keys, rt, prefix);
-    if (expr.empty()) break;
+  // Runs `s` for `expr`, up to `n` rows, into `rows`.
+  auto run = [](sql::Stmt& s, const std::string& expr, std::size_t n,
+                std::vector<std::string>& rows) -> Result<void> {
+    rows.clear();
     s.reset();
-    s.bind(1, expr).bind(2, static_cast<std::int64_t>(limit + out.size()));
+    s.bind(1, expr).bind(2, static_cast<std::int64_t>(n));
     for (;;) {
       auto row = s.step();
       if (!row) {
@@ -243,11 +278,25 @@ Result<std::vector<std::string>> SearchIndex::byName(
         return std::unexpected(row.error());
       }
       if (!*row) break;
-      std::string card(s.text(0));
-      if (out.size() < limit && std::find(out.begin(), out.end(), card) == out.end())
-        out.push_back(std::move(card));
+      rows.emplace_back(s.text(0));
     }
     s.reset();
+    return {};
+  };
+  std::vector<std::string> rows;
+  for (bool prefix : {false, true}) {
+    if (out.size() >= limit) break;
+    const auto expr = ftsExpression(name_alts, kelurahan_keys, rt, prefix);
+    if (expr.empty()) break;
+    // Unordered first, up to kRankable rows: fewer means the whole match set
+    // is small, and ranking it (fuller name matches first) is cheap.
+    if (auto r = run(*conn->by_name, expr, kRankable, rows); !r) return std::unexpected(r.error());
+    if (rows.size() < kRankable)
+      if (auto r = run(*conn->by_name_ranked, expr, limit + out.size(), rows); !r)
+        return std::unexpected(r.error());
+    for (auto& card : rows)
+      if (out.size() < limit && std::find(out.begin(), out.end(), card) == out.end())
+        out.push_back(std::move(card));
   }
   return out;
 }

@@ -278,6 +278,16 @@ void TlsServer::start() {
       net::detached);
 }
 
+void TlsServer::replaceContext(std::shared_ptr<ssl::context> ctx) {
+  auto impl = impl_;
+  net::post(impl->strand, [impl, ctx = std::move(ctx)]() mutable {
+    impl->ctx = std::move(ctx);
+    for (auto& w : impl->sessions)
+      if (auto s = w.lock()) s->close();
+    impl->sessions.clear();
+  });
+}
+
 void TlsServer::stop() {
   auto impl = impl_;
   net::post(impl->strand, [impl] {

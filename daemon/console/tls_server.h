@@ -47,6 +47,10 @@ class TlsServer {
   void start();
   /// Thread-safe: stop accepting and close every connection.
   void stop();
+  /// Thread-safe: new connections use `ctx` (e.g. with a re-read CRL); the
+  /// connections opened under the old one are closed, so that a certificate
+  /// revoked since keeps no open connection (browsers simply reconnect).
+  void replaceContext(std::shared_ptr<boost::asio::ssl::context> ctx);
 
  private:
   struct Impl;

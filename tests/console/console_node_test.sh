@@ -67,6 +67,39 @@ echo | openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 -CAfile pki/console-c
   || { cat s_client.txt; fail "TLS 1.2 with an operator certificate refused"; }
 grep -q "Protocol  *: TLSv1.2" s_client.txt || fail "not TLS 1.2"
 
+# --- The CRL is re-read while the node runs: a certificate revoked after start
+# is refused (the file's mtime changes; then again by SIGHUP alone).
+PKI="$HERE/../../certs/console/console-pki.sh"
+refused_soon() {  # refused_soon OPERATOR: within 10 s its handshake fails
+  i=0
+  while [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert pki/console-ca.pem \
+      --cert "pki/operators/$1.pem" --key "pki/operators/$1.key" "$URL/healthz" || true)" != 000 ]; do
+    i=$((i + 1)); [ $i -lt 100 ] || fail "$1, revoked after start, is still accepted"
+    sleep 0.1
+  done
+}
+"$PKI" operator pki late1 --password test >/dev/null
+"$PKI" operator pki late2 --password test >/dev/null
+[ "$(as late1 "$URL/api/console/me")" = 200 ] || fail "late1 before its revocation"
+[ "$(as late2 "$URL/api/console/me")" = 200 ] || fail "late2 before its revocation"
+"$PKI" revoke pki late1 >/dev/null
+refused_soon late1
+grep -q 'TLS context reloaded (file changed): CRL re-read' daemon.log || fail "no CRL reload logged"
+[ "$(as op1 "$URL/api/console/me")" = 200 ] || fail "op1 refused after the CRL reload"
+# Revoke late2 in a copy of the CA and put its CRL in place with the old mtime:
+# only the SIGHUP can make the node read it.
+cp -R pki pki-copy
+"$PKI" revoke pki-copy late2 >/dev/null
+cp pki-copy/console-ca.crl crl.new
+touch -r pki/console-ca.crl crl.new
+mv crl.new pki/console-ca.crl
+sleep 2.5
+[ "$(as late2 "$URL/api/console/me")" = 200 ] || fail "late2 refused before SIGHUP (mtime unchanged)"
+kill -HUP "$PID"
+refused_soon late2
+grep -q 'TLS context reloaded (SIGHUP): CRL re-read' daemon.log || fail "no SIGHUP reload logged"
+[ "$(as op1 "$URL/api/console/me")" = 200 ] || fail "op1 refused after SIGHUP"
+
 # --- Search by each key, record view.
 [ "$(as op1 "$URL/api/console/search?card_no=KB-TEST-0001")" = 200 ] || fail "card search"
 grep -q '"holder":"SITI NURHALIZA"' out.json || fail "card search result"

@@ -5,17 +5,22 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 
+#include "cache/publish.h"
 #include "cache/record_codec.h"
 #include "cache/sqlite.h"
+#include "cache/store.h"
 #include "common/files.h"
 #include "console/name_key.h"
 #include "console/query.h"
 #include "console_fixture.h"
 #include "roster/csv_reader.h"
 #include "roster/nik_key.h"
+#include "roster/roster.h"
 
 namespace kb::console {
 namespace {
@@ -321,6 +326,41 @@ TEST(RecordCodec, AStaffRecordWithAPlainBirthDateIsRefused) {
       roster::Profile::Staff);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("birth_date"), std::string::npos) << r.error().message;
+}
+
+// After an import the new index is built on a thread of its own, off the
+// request path; searches keep answering from the old index meanwhile (each hit
+// re-checked against the new cache), and the new person is found once it is in.
+TEST_F(SearchTest, AnImportRebuildsTheIndexInTheBackground) {
+  const auto gen = searcher_->indexGeneration();
+  EXPECT_FALSE(searcher_->maintain(kNow)) << "nothing to build for the state it was built from";
+  std::string csv = testRoster(300);
+  csv +=
+      testing::rosterRow("KB-TEST-0099", "1571010101900099", "WAYAN SUDARSANA", "Paal Lima", "012");
+  roster::RosterOptions ro;
+  ro.profile = roster::Profile::Staff;
+  ro.nik_key = testing::kNikKey;
+  auto parsed = roster::parseRoster(csv, "test.csv", ro);
+  ASSERT_TRUE(parsed);
+  cache::PublishOptions po;
+  po.profile = roster::Profile::Staff;
+  po.serial = 2;
+  po.signed_at = kNow - 60;
+  po.expires_at = kNow + 30 * cache::testing::kDay;
+  po.out_dir = sc_.dir / "pub2";
+  auto pub = cache::publish(std::move(parsed->cards), *sc_.root, {sc_.keys.snapshot}, po);
+  ASSERT_TRUE(pub) << pub.error().message;
+  cache::ImportOptions io;
+  io.profile = roster::Profile::Staff;
+  ASSERT_TRUE(cache::importBundle(sc_.db(), pub->snapshot, *sc_.root, kNow, io));
+  // The search that notices the import answers at once (old index), starting the build.
+  EXPECT_TRUE(has(cards("name=siti+nurhaliza"), "KB-TEST-0001"));
+  for (int i = 0; i < 3000 && searcher_->indexGeneration() == gen; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(searcher_->indexGeneration(), gen + 1) << "the new index was not installed";
+  EXPECT_FALSE(searcher_->maintain(kNow));
+  EXPECT_EQ(cards("name=wayan+sudarsana"), std::vector<std::string>{"KB-TEST-0099"});
+  EXPECT_EQ(cards("nik=1571010101900099"), std::vector<std::string>{"KB-TEST-0099"});
 }
 
 TEST(SearchIndexExpr, EveryTermIsQuotedAndSafe) {

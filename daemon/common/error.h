@@ -59,4 +59,13 @@ inline std::unexpected<Error> fail(Errc code, std::string message) {
 /// "error: CODE: message" as printed on stderr by every command.
 std::string formatError(const Error& e);
 
+/// Exit status of both binaries (kbctl, kartu-bahagiad): 0 success, kExitUsage for a
+/// wrong command line (USAGE), kExitFailure for every other error.
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 1;
+/// kExitUsage for a USAGE error, else kExitFailure.
+inline int exitCodeOf(const Error& e) {
+  return e.code == Errc::Usage ? kExitUsage : kExitFailure;
+}
+
 }  // namespace kb

@@ -21,6 +21,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
 #include "tests/kiosk/child_process.h"
 #include "tests/web/http_client.h"
 
@@ -88,12 +89,12 @@ TEST(CommandLine, HelpAndUsageErrors) {
   EXPECT_NE(help.out().find("--check-config"), std::string::npos);
   EXPECT_NE(help.out().find("removal_timeout_ms"), std::string::npos);
   Child none({});
-  EXPECT_EQ(none.wait(30s), 64);
+  EXPECT_EQ(none.wait(30s), kb::kExitUsage);
   EXPECT_NE(none.err().find("error: USAGE:"), std::string::npos);
   Child set_without_demo({"--check-config", "x", "--set", "reader=sim"});
-  EXPECT_EQ(set_without_demo.wait(30s), 64);
+  EXPECT_EQ(set_without_demo.wait(30s), kb::kExitUsage);
   Child bad_set({"--demo", "--set", "removal_timeout_ms=fast"});
-  EXPECT_EQ(bad_set.wait(30s), 64);
+  EXPECT_EQ(bad_set.wait(30s), kb::kExitUsage);
   EXPECT_NE(bad_set.err().find("removal_timeout_ms: not an integer"), std::string::npos)
       << bad_set.err();
 }
@@ -266,7 +267,7 @@ TEST_F(DemoDaemon, RerunReusesTheStateDirectoryAndRefusesForeignOnes) {
   fs::create_directories(dir_ / "foreign");
   std::ofstream(dir_ / "foreign" / "precious.txt") << "keep me";
   Child foreign({"--demo", "--listen", "127.0.0.1:0", "--state-dir", (dir_ / "foreign").string()});
-  EXPECT_EQ(foreign.wait(30s), 64);
+  EXPECT_EQ(foreign.wait(30s), kb::kExitUsage);
   EXPECT_TRUE(fs::exists(dir_ / "foreign" / "precious.txt"));
 }
 

@@ -109,7 +109,7 @@ Result<Args> parseArgs(int argc, char** argv) {
 
 int printError(const Error& e) {
   std::fprintf(stderr, "%s\n", formatError(e).c_str());
-  return e.code == Errc::Usage ? 64 : 1;
+  return exitCodeOf(e);  // the same exit codes as kbctl (docs/contracts.md §2, §5)
 }
 
 std::string defaultUiDir(const char* argv0) {

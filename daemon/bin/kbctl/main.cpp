@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
     std::cerr << kb::formatError(
                      {kb::Errc::Usage, "unknown command '" + words[0] + "' (see kbctl --help)"})
               << '\n';
-    return 2;
+    return kb::kExitUsage;
   }
   words.erase(words.begin(), words.begin() + static_cast<long>(used));
   for (const auto& w : words) {
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     auto rc = chosen->run(words);
     if (!rc) {
       std::cerr << kb::formatError(rc.error()) << '\n';
-      return rc.error().code == kb::Errc::Usage ? 2 : 1;
+      return kb::exitCodeOf(rc.error());
     }
     return *rc;
   } catch (const std::exception& e) {

@@ -56,3 +56,12 @@ echo
 
 echo "## Daemon memory with a 10^6-record kiosk cache"
 node tests/bench/daemon_rss.mjs --cards 1000000
+echo
+
+# Mirror sync from nginx on loopback: 1 % delta and full snapshot, with the
+# curl + sqlite3 .import baseline (KB_SYNC_BENCH_CARDS, default 10^6).
+tests/bench/sync_bench.sh "$build"
+echo
+
+echo "## Tap to screen while the kiosk syncs a full 10^6 snapshot (idle kiosk as baseline)"
+node tests/bench/tap_during_sync.mjs --cards 1000000 --taps "$taps"

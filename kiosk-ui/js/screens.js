@@ -183,11 +183,15 @@ export function dataFooter(state, ctx) {
   const age = when && Number.isFinite(data.age_seconds) ? ctx.t('footer.age', { age: ageText(ctx, data.age_seconds) }) : null;
   let sync = null;
   let syncState = 'none';
-  if (data.last_sync_error) {
+  // On a citizen's card screens the amber banner says it (dataBanner); the footer stays one line.
+  const banner = Boolean(state.tap);
+  if (banner && data.last_sync_error) {
+    syncState = data.last_sync_error === 'FREEZE' ? 'freeze' : 'failing';
+  } else if (data.last_sync_error) {
     syncState = data.last_sync_error === 'FREEZE' ? 'freeze' : 'failing';
     const last = ctx.instant(data.last_sync) ?? ctx.t('operator.never');
     sync = ctx.t('footer.sync_failed', { reason: syncErrorText(ctx, data.last_sync_error), last });
-  } else if (data.last_sync) {
+  } else if (data.last_sync && !banner) {
     syncState = 'ok';
     sync = ctx.t('footer.sync_ok', { when: ctx.instant(data.last_sync) });
   }

@@ -15,8 +15,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -134,6 +136,32 @@ std::vector<double> publishRun(const Env& env, const std::string& csv, std::int6
           static_cast<double>(r->delta_bytes), static_cast<double>(r->delta_entries)};
 }
 
+// The baseline of the same run: the sqlite3 CLI's .import of the same CSV into
+// a table with the cache's two indexes (as scripts/bench.sh does). -1 when the
+// sqlite3 CLI is missing.
+double sqliteImportSeconds(const std::string& csv, const std::filesystem::path& dir) {
+  const auto csv_path = dir / "baseline.csv", db = dir / "baseline.db";
+  {
+    std::ofstream f(csv_path, std::ios::binary);
+    f << csv;
+  }
+  std::filesystem::remove(db);
+  std::string header = csv.substr(0, csv.find('\n'));
+  if (header.starts_with("\xEF\xBB\xBF")) header.erase(0, 3);  // the CSV's BOM
+  const std::string create = "sqlite3 '" + db.string() + "' 'CREATE TABLE roster(" + header +
+                             "); CREATE INDEX roster_card ON roster(card_no); "
+                             "CREATE INDEX roster_kelurahan ON roster(kelurahan);'";
+  if (std::system(create.c_str()) != 0) return -1;
+  const std::string import = "sqlite3 '" + db.string() + "' 'PRAGMA synchronous=OFF;' " +
+                             "'.import --csv --skip 1 " + csv_path.string() + " roster' >/dev/null";
+  auto t0 = Clock::now();
+  int rc = std::system(import.c_str());
+  double s = secondsSince(t0);
+  std::filesystem::remove(db);
+  std::filesystem::remove(csv_path);
+  return rc == 0 ? s : -1;
+}
+
 double percentile(std::vector<double>& v, double p) {
   std::sort(v.begin(), v.end());
   return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
@@ -168,8 +196,9 @@ int main(int argc, char** argv) {
   std::printf("## Cache benchmark (%ld cores)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
   std::printf(
       "| records | csv rows | parse s | publish s | parse+publish rec/s | publish peak RSS MiB | "
-      "bundle bytes | bytes/record | import s | import rec/s | import peak RSS MiB | db bytes |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "bundle bytes | bytes/record | import s | import rec/s | import peak RSS MiB | db bytes | "
+      "sqlite3 .import s | import / .import |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::filesystem::path last_db;
   std::vector<std::string> sample_cards;
   std::filesystem::path last_snapshot;
@@ -186,6 +215,7 @@ int main(int argc, char** argv) {
     });
     std::filesystem::path snapshot = sub / "snapshot-1.kbs";
     std::filesystem::path db = sub / "CACHE.db";
+    const double baseline_s = sqliteImportSeconds(csv, sub);
     csv.clear();
     csv.shrink_to_fit();
     auto imp = inChild([&] {
@@ -199,10 +229,13 @@ int main(int argc, char** argv) {
     });
     const double records = static_cast<double>(n);
     std::printf(
-        "| %llu | %llu | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f | %llu |\n",
+        "| %llu | %llu | %.2f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f | %llu | "
+        "%.2f "
+        "| %.2f× |\n",
         static_cast<unsigned long long>(n), static_cast<unsigned long long>(rows), pub[0], pub[1],
         records / (pub[0] + pub[1]), pub[5], pub[2], pub[2] / records, imp[0], records / imp[0],
-        imp[1], static_cast<unsigned long long>(std::filesystem::file_size(db)));
+        imp[1], static_cast<unsigned long long>(std::filesystem::file_size(db)), baseline_s,
+        imp[0] / baseline_s);
     std::fflush(stdout);
     last_db = db;
     last_snapshot = snapshot;

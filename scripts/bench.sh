@@ -65,3 +65,9 @@ echo
 
 echo "## Tap to screen while the kiosk syncs a full 10^6 snapshot (idle kiosk as baseline)"
 node tests/bench/tap_during_sync.mjs --cards 1000000 --taps "$taps"
+echo
+
+# Staff console at 10^6 records over mTLS, nginx static JSON over the same
+# mTLS as the baseline, audit group commit, recall (KB_CONSOLE_BENCH_CARDS).
+echo "## Staff console (mTLS, 50 clients; nginx static JSON baseline)"
+tests/bench/console_bench.sh "$build"

@@ -181,6 +181,9 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   for (auto& t : threads) t.join();
   if (auto c = (*audit_log)->checkpoint(nowSeconds()); !c)
     log.error("audit", "final checkpoint failed: " + c.error().message);
+  const auto st = (*audit_log)->stats();
+  log.info("audit", std::to_string(st.lines) + " lines in " + std::to_string(st.syncs) +
+                        " syncs since start (group commit)");
   log.info("kartu-bahagiad", "stopped");
   return 0;
 }

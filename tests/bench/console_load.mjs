@@ -1,12 +1,17 @@
 // Load on a console node over mTLS: CLIENTS keep-alive connections, each
-// sending one request after the other for SECONDS, over a list of paths.
-// Prints requests/s and latency percentiles (ms). Wall-clock figures: a
-// benchmark, never part of `make test`.
-// usage: node console_load.mjs URL CERT KEY CA CLIENTS SECONDS PATHS_FILE
+// sending one request after the other for SECONDS, over a list of paths
+// (closed loop: throughput at saturation), or, with INTERVAL_MS, each client
+// sending one request every INTERVAL_MS (open loop at operator pace; a late
+// answer delays only that client's next request). Prints requests/s and
+// latency percentiles (ms). Wall-clock figures: a benchmark, never part of
+// `make test`.
+// usage: node console_load.mjs URL CERT KEY CA CLIENTS SECONDS PATHS_FILE [INTERVAL_MS]
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 
-const [url, certFile, keyFile, caFile, clientsArg, secondsArg, pathsFile] = process.argv.slice(2);
+const [url, certFile, keyFile, caFile, clientsArg, secondsArg, pathsFile, intervalArg] =
+  process.argv.slice(2);
+const interval = Number(intervalArg ?? 0);
 const clients = Number(clientsArg);
 const seconds = Number(secondsArg);
 const paths = readFileSync(pathsFile, 'utf8').split('\n').filter(Boolean);
@@ -30,8 +35,17 @@ const lat = [];
 const statuses = {};
 const end = Date.now() + seconds * 1000;
 let next = 0;
-async function client() {
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function client(i) {
+  // Open loop: clients start spread over one interval, then keep their pace.
+  let due = Date.now() + (interval ? (i * interval) / clients : 0);
   while (Date.now() < end) {
+    if (interval) {
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      due += interval;
+      if (Date.now() >= end) break;
+    }
     const r = await get(paths[next++ % paths.length]);
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
     lat.push(r.ms);
@@ -40,7 +54,7 @@ async function client() {
 // Warm up: open every connection (TLS handshakes are not what is measured).
 await Promise.all(Array.from({ length: clients }, () => get(paths[0])));
 const t0 = Date.now();
-await Promise.all(Array.from({ length: clients }, client));
+await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
 const elapsed = (Date.now() - t0) / 1000;
 lat.sort((a, b) => a - b);
 const pct = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(2);

@@ -161,10 +161,7 @@ Result<void> createStaging(Staging& st, const Manifest& m, std::optional<Verifie
   // -wal/-shm files and no write access to the directory.
   for (const char* pragma :
        {"PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", "PRAGMA locking_mode = EXCLUSIVE",
-        "PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY",
-        // Reading every row back (finishStaging, quick_check) through the page
-        // cache's mapping rather than a pread copy per page.
-        "PRAGMA mmap_size = 4294967296"}) {
+        "PRAGMA cache_size = -65536", "PRAGMA temp_store = MEMORY"}) {
     if (auto r = d.exec(pragma); !r) return r;
   }
   if (auto r = migrate(d, schemaVersion()); !r) return r;

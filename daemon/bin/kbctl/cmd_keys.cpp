@@ -249,7 +249,8 @@ std::vector<Command> keyCommands() {
        "With --trusted: ROOT.json is the next version after CURRENT.json (rotation chain).\n",
        rootCheck},
       {"operator-pin", "hash the kelurahan operator's PIN for the kiosk config",
-       "usage: echo PIN | kbctl operator-pin\n\n"
+       "usage: kbctl operator-pin < PIN_FILE   (or: read -r PIN; echo \"$PIN\" | kbctl "
+       "operator-pin)\n\n"
        "Reads the PIN (6-12 digits) from the first line of standard input and prints the line\n"
        "'operator_pin_hash = scrypt$N$r$p$SALT$KEY' (scrypt, a fresh 16-byte salt) for the\n"
        "kiosk's config. The operator opens the health screen with it (long press on the footer).\n",

@@ -4,11 +4,13 @@
 #include <string_view>
 
 #include "common/files.h"
+#include "schema/schema.h"
 
 namespace kb::console {
 namespace {
 
-constexpr std::array<std::string_view, 3> kPrograms = {"JKK", "JKM", "JKN"};
+// The programmes a guidance script explains: the domain schema's list.
+constexpr const auto& kPrograms = schema::kGuidancePrograms;
 constexpr std::array<std::string_view, 6> kCoveredSections = {"now",   "deadlines", "documents",
                                                               "where", "pays",      "special"};
 constexpr std::array<std::string_view, 3> kNotCoveredSections = {"now", "steps", "who_can_pay"};

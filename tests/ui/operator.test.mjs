@@ -22,7 +22,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DAEMON_BIN, freePort } from './lib/daemon.mjs';
 import { REPO_ROOT, UI_ROOT } from './lib/paths.mjs';
-import { openBrowser, PORTRAIT, closeCheckedPage, smallTouchTargets, screenshot } from './lib/kiosk.mjs';
+import { openBrowser, PORTRAIT, closeCheckedPage, smallTouchTargets, screenshot, startKiosk, stopKiosk, pickCard, waitForScreen } from './lib/kiosk.mjs';
 
 const KBCTL = path.resolve(REPO_ROOT, process.env.KB_KBCTL ?? 'build/dev/daemon/bin/kbctl/kbctl');
 const PIN = '482916';
@@ -233,6 +233,38 @@ describe('kelurahan operator screen and honest freshness', () => {
     assert.ok(Number(api.headers.get('retry-after')) > 0);
     await page.click('.op-exit');
     await page.waitForSelector('body[data-screen="idle"]:not([data-operator])');
+    page = await closeCheckedPage(page, /status of (401|404|429)/);
+  });
+});
+
+describe('kelurahan operator: a citizen\'s card takes the screen back (demo daemon, no mirror)', () => {
+  let daemon; let browser; let api; let cards; let page;
+
+  before(async () => {
+    const line = execFileSync(KBCTL, ['operator-pin'], { input: `${PIN}\n` }).toString().trim();
+    const hash = line.replace(/^operator_pin_hash = /, '');
+    ({ daemon, browser, api, cards } = await startKiosk({ daemonArgs: ['--set', `operator_pin_hash=${hash}`] }));
+    page = await browser.newPage();
+    await page.goto(daemon.baseUrl);
+    await page.waitForSelector('body[data-screen="idle"]');
+  });
+  after(() => stopKiosk({ daemon, browser }));
+
+  it('a tap closes the operator screen; without a mirror sync now is off', async () => {
+    const box = await page.locator('.idle .data-footer').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.waitForSelector('[data-operator="pin"]', { timeout: 8000 });
+    await page.mouse.up();
+    for (const d of PIN) await page.click(`.op-key[data-key="${d}"]`);
+    await page.click('.op-key[data-key="enter"]');
+    await page.waitForSelector('[data-operator="health"]');
+    assert.equal(await page.locator('[data-op="sync"]').isDisabled(), true, 'no mirror: nothing to sync');
+    await api.tap(pickCard(cards, ['ACTIVE']).card_no);
+    await waitForScreen(page, 'status');
+    await page.waitForSelector('body:not([data-operator])');
+    assert.equal(await page.locator('#operator-root .operator').count(), 0);
+    await api.remove();
     page = await closeCheckedPage(page, /status of (401|404|429)/);
   });
 });

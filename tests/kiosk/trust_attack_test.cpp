@@ -254,6 +254,24 @@ TEST_F(TrustAttack, RefusedCacheShowsTheCannotConfirmScreen) {
   EXPECT_EQ(source.status(now_).code, "ROLLBACK");
 }
 
+// The watched source re-opens the cache when its file is replaced (no stat per
+// status() call otherwise): a swap is seen at the next status, within one second of
+// the last check, long before the 30 s periodic check.
+TEST_F(TrustAttack, WatchedSourceSeesASwappedFileAtOnce) {
+  importBoth();
+  kb::cache::CacheOptions options;
+  options.trust_state = kb::cache::trustStatePath(db());
+  auto cache = kb::cache::Cache::open(db(), *root_, now_, options);
+  kb::kiosk::CacheSource source(cache, db());
+  auto before = source.status(now_);
+  EXPECT_EQ(before.code, "") << before.reason;
+  EXPECT_EQ(before.serial, 2);
+  EXPECT_EQ(source.status(now_ + 1).serial, 2);
+  fs::copy_file(prev(), dir_ / "state" / "old.db");
+  fs::rename(dir_ / "state" / "old.db", db());  // as an attacker (or an import) swaps it
+  EXPECT_EQ(source.status(now_ + 1).code, "ROLLBACK");
+}
+
 TEST_F(TrustAttack, ImportUnderUmask077LeavesAFileTheDaemonCanRead) {
   const mode_t old = ::umask(077);
   auto r = import(s1_);

@@ -216,6 +216,7 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
       serving_root = sync::newestLocalRoot(*root, cfg.state_dir, now);
       if (serving_root.version() > root->version()) options.root_chain_dir = cfg.state_dir;
     }
+    root = serving_root;  // cards are checked with it too (the reader loop's trust root)
     cache = cache::Cache::open(cfg.dbPath(), serving_root, now, options);
     source = std::make_unique<kiosk::CacheSource>(*cache, cfg.dbPath());  // watched, not re-stat
     data = source.get();

@@ -383,8 +383,10 @@ TEST_F(SyncTest, RootChainIsWalkedAndABreakIsRefused) {
   pub_->root = *broken_root;
   pub_->publish(2, true);
   pub_->stamp();
+  const std::string state = trustState();
   auto r = sync();
   EXPECT_EQ(code(r), Errc::ThresholdNotMet) << (r ? "" : r.error().message);
+  EXPECT_EQ(trustState(), state);
   EXPECT_EQ(trusted_.version(), 1);
   EXPECT_FALSE(fs::exists(kiosk_.path() / "root-2.json"));
   EXPECT_EQ(serving(), 1);

@@ -219,13 +219,22 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
 std::string ftsExpression(const std::vector<std::vector<std::string>>& name_alts,
                           const std::vector<std::string>& kelurahan_keys, std::string_view rt,
                           bool prefix) {
-  auto term = [&](const std::string& k) { return "\"" + k + "\"" + (prefix ? "*" : ""); };
+  // In the prefix pass only the last word of each alternative is a prefix
+  // (the caller is still spelling it; the words before are whole): a prefix
+  // term merges the posting lists of every indexed word it starts, which at
+  // 10^6 records cost far more than the lookup itself.
   auto conj = [&](const std::vector<std::string>& keys) {
     std::string out;
-    for (const auto& k : keys) {
-      if (!safeTerm(k)) continue;
+    std::size_t last = keys.size();
+    for (std::size_t i = keys.size(); i-- > 0;)
+      if (safeTerm(keys[i])) {
+        last = i;
+        break;
+      }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!safeTerm(keys[i])) continue;
       if (!out.empty()) out += " AND ";
-      out += term(k);
+      out += "\"" + keys[i] + "\"" + (prefix && i == last ? "*" : "");
     }
     return out;
   };

@@ -366,7 +366,7 @@ TEST_F(SearchTest, AnImportRebuildsTheIndexInTheBackground) {
 TEST(SearchIndexExpr, EveryTermIsQuotedAndSafe) {
   auto e = ftsExpression({{"siti", "nur"}, {"sitinur"}}, {"paal"}, "003", true);
   EXPECT_EQ(e,
-            "terms : ((\"siti\"* AND \"nur\"*) OR (\"sitinur\"*)) AND kel : (\"paal\"*) AND "
+            "terms : ((\"siti\" AND \"nur\"*) OR (\"sitinur\"*)) AND kel : (\"paal\"*) AND "
             "rt : \"003\"");
   EXPECT_EQ(ftsExpression({{"a\"b"}}, {}, "", false), "");
 }

@@ -3,12 +3,14 @@
 // accident or the death). The daemon decides active_today; the UI words it and
 // reasons about the dates the entries carry.
 
-export const MAIN_PROGRAMS = ['JKK', 'JKM', 'JKN'];
-const ORDER = ['JKK', 'JKM', 'JKN', 'JHT', 'JP'];
+import { guidancePrograms, programOrder } from './schema.js';
 
+// The programmes and their order come from the daemon's schema (schema.js).
+/** Every explained programme (always a tile) and any other one the holder has, in display order. */
 export function programsToShow(coverages) {
+  const main = guidancePrograms();
   const present = new Set((coverages ?? []).map((c) => c.program));
-  const shown = ORDER.filter((p) => MAIN_PROGRAMS.includes(p) || present.has(p));
+  const shown = programOrder().filter((p) => main.includes(p) || present.has(p));
   for (const p of present) if (p && !shown.includes(p)) shown.push(p);
   return shown;
 }

@@ -13,8 +13,8 @@ import { programView, memberKind, cityPaid, funderLine, addYears, todayWib } fro
 import { callBox, dataBanner, dataFooter } from './screens.js';
 import { listenButton } from './speech.js';
 import { printButton } from './print.js';
+import { guidancePrograms, isCategory } from './schema.js';
 
-const PROGRAMS = ['JKK', 'JKM', 'JKN'];
 const cache = new Map();
 // The holder's answer to "when did it happen?", per programme, for this tap only.
 let answers = { tap: null, byProgram: {} };
@@ -76,9 +76,11 @@ export function chooseBranch(view, content, answer, today = todayWib()) {
 }
 
 export function guidanceScreen(state, ctx) {
-  const program = PROGRAMS.includes(state.guidance) ? state.guidance : 'JKK';
+  // The programmes the kiosk explains are the daemon's list (schema.js); anything else shows the first.
+  const programs = guidancePrograms();
+  const program = programs.includes(state.guidance) ? state.guidance : programs[0];
   const view = programView(state.tap?.coverages ?? [], program);
-  const category = state.tap?.card?.category ?? null;
+  const category = isCategory(state.tap?.card?.category) ? state.tap.card.category : null;
   if (answers.tap !== tapKey(state)) answers = { tap: tapKey(state), byProgram: {} };
 
   const statusText = h('span', { class: 'g-status-text', text: ctx.t('guidance.loading') });

@@ -12,6 +12,7 @@ import { h } from './dom.js';
 import { icon } from './icons.js';
 import { fitLargeText } from './fit.js';
 import { stopSpeech } from './speech.js';
+import { loadSchema } from './schema.js';
 
 const READING_DELAY_MS = 150;   // "Tahan kartu…" only when reading takes longer than this
 const TOUCH_THROTTLE_MS = 1000; // the daemon only needs to know someone is still there
@@ -178,18 +179,30 @@ function onPointerDown() {
   socket.send({ action: 'touch' });
 }
 
+// Before the first state is drawn: the texts, and the domain's lists from the daemon
+// (GET /api/schema). The page comes from the daemon, so a failure is passing (it is
+// restarting): the kiosk shows "connecting" and tries again rather than drawing from
+// lists of its own, which could disagree with the data the daemon serves.
 async function boot() {
+  let connecting = false;
   for (;;) {
     try {
-      await loadStrings();
+      await Promise.all([loadStrings(), loadSchema()]);
       break;
     } catch {
+      if (!connecting && has(DEFAULT_LANG, 'offline.title')) {
+        connecting = true;
+        renderChrome();
+        root.replaceChildren(offlineScreen(makeCtx()));
+        document.body.dataset.screen = 'connecting';
+      }
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
   }
   renderChrome();
   root.replaceChildren(offlineScreen(makeCtx()));
   document.body.dataset.screen = 'connecting';
+  document.body.dataset.schema = 'loaded';
   document.addEventListener('pointerdown', onPointerDown, { capture: true, passive: true });
   // No browser menu on a long press or right click: nothing there is for a citizen.
   document.addEventListener('contextmenu', (event) => event.preventDefault(), { capture: true });

@@ -6,9 +6,13 @@ import { h } from './dom.js';
 import { icon, tapPicture } from './icons.js';
 import { listenButton } from './speech.js';
 import { ageText, syncErrorText } from './freshness.js';
-import { MAIN_PROGRAMS, programsToShow, coveragesFor, isCovered, validityLine, funderLine, programView } from './coverage.js';
+import { programsToShow, coveragesFor, isCovered, validityLine, funderLine, programView } from './coverage.js';
+import { guidancePrograms, isCategory } from './schema.js';
 
+// Presentation per programme code; the list of programmes is the daemon's (schema.js).
+// A programme without an icon here still gets its button, with a neutral icon.
 const ACTION_ICONS = { JKK: 'accident', JKM: 'flower', JKN: 'health' };
+const actionIcon = (program) => ACTION_ICONS[program] ?? 'info';
 
 export const ERROR_CODES = ['READ_ERROR', 'NOT_KARTU_BAHAGIA', 'CANNOT_VERIFY_CARD', 'BLOCKED',
   'NOT_FOUND', 'DATA_TOO_OLD', 'READER_LOST', 'NO_DATA'];
@@ -52,7 +56,8 @@ export function statusScreen(state, ctx) {
   const card = tap.card ?? {};
   const coverages = tap.coverages ?? [];
   const verdictOk = tap.verdict === 'ACTIVE';
-  const facts = [ctx.has(`category.${card.category}`) ? ctx.t(`category.${card.category}`) : null,
+  const main = guidancePrograms();
+  const facts = [isCategory(card.category) && ctx.has(`category.${card.category}`) ? ctx.t(`category.${card.category}`) : null,
     card.kelurahan || null, card.rt ? ctx.t('status.rt', { rt: card.rt }) : null].filter(Boolean);
 
   return h('section', { class: 'screen status', 'aria-labelledby': 'status-holder' },
@@ -71,14 +76,14 @@ export function statusScreen(state, ctx) {
         icon(verdictOk ? 'check' : 'info'), h('span', { text: ctx.t(`status.summary.${verdictOk ? 'ACTIVE' : 'INACTIVE'}`) })),
       listenButton(ctx, () => document.getElementById('screen'))),
     dataBanner(state, ctx),
-    h('div', { class: 'tiles' }, MAIN_PROGRAMS.map((p) => programTile(p, coverages, ctx))),
-    otherPrograms(programsToShow(coverages).filter((p) => !MAIN_PROGRAMS.includes(p)), coverages, ctx),
+    h('div', { class: 'tiles' }, main.map((p) => programTile(p, coverages, ctx))),
+    otherPrograms(programsToShow(coverages).filter((p) => !main.includes(p)), coverages, ctx),
     h('nav', { class: 'actions', 'aria-label': ctx.t('status.situation'), 'data-speak': '' },
       h('h2', { class: 'actions-title', text: ctx.t('status.situation') }),
-      ['JKK', 'JKM', 'JKN'].map((p) => h('button', {
+      main.map((p) => h('button', {
         type: 'button', class: 'btn btn-situation', 'data-action': 'guidance', 'data-program': p,
         onclick: () => ctx.send({ action: 'guidance', program: p }),
-      }, icon(ACTION_ICONS[p]), h('span', { text: ctx.t(`action.${p}`) }))),
+      }, icon(actionIcon(p)), h('span', { text: ctx.t(`action.${p}`) }))),
       h('button', { type: 'button', class: 'btn btn-done', 'data-action': 'done', onclick: () => ctx.send({ action: 'done' }) },
         icon('done'), h('span', { text: ctx.t('action.done') }))),
     dataFooter(state, ctx));

@@ -13,7 +13,7 @@ test_pkgs=(
   clang-16 libclang-rt-16-dev clang-format clang-tidy-16 time
   nginx-light chromium nodejs npm zbar-tools curl openssl espeak-ng
   debhelper devscripts lintian debootstrap systemd-container fonts-liberation cage grim xwayland util-linux python3
-  swtpm swtpm-tools
+  swtpm swtpm-tools dosfstools mtools
   prometheus
 )
 

@@ -81,6 +81,9 @@ class UsbImportTest : public ::testing::Test {
     return d;
   }
 
+  // The packaged script on a loop device holding a `type` filesystem (below).
+  void packagedScriptMountsReadOnlyImportsAndUnmounts(const std::string& type);
+
   TempDir base_;
   std::unique_ptr<Publisher> pub_;
   fs::path state_ = base_.path() / "state";
@@ -166,17 +169,25 @@ TEST_F(UsbImportTest, AMirrorDirectoryOnAStickIsSyncedFromFile) {
   EXPECT_EQ(serving(), 2);
 }
 
-// The packaged script on a real block device: an ext4 image (mkfs.ext4 -d fills it
-// without mounting it) on a loop device stands in for the stick.
-TEST_F(UsbImportTest, PackagedScriptMountsReadOnlyImportsAndUnmounts) {
+// The packaged script on a real block device: a filesystem image on a loop device
+// stands in for the stick. vfat is what sticks come formatted with (mkfs.vfat, filled
+// by mcopy without mounting it); ext4 (mkfs.ext4 -d) is what a city's IT may use.
+void UsbImportTest::packagedScriptMountsReadOnlyImportsAndUnmounts(const std::string& type) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount, losetup)";
-  if (run("command -v mkfs.ext4 losetup").status != 0)
-    GTEST_SKIP() << "mkfs.ext4 or losetup missing";
+  const std::string tools = type == "vfat" ? "mkfs.vfat mcopy losetup" : "mkfs.ext4 losetup";
+  if (run("command -v " + tools).status != 0) GTEST_SKIP() << tools << ": one is missing";
+  if (run("grep -qw " + type + " /proc/filesystems || find /lib/modules/$(uname -r) -name '" +
+          type + ".ko*' 2>/dev/null | grep -q .")
+          .status != 0)
+    GTEST_SKIP() << "this kernel has no " << type << " filesystem (not built in, no module)";
   pub_->publish(1);
   auto content = stick("content");
   fs::copy_file(pub_->dir / snapshotName(1), content / snapshotName(1));
   const fs::path image = base_.path() / "stick.img";
-  auto mk = run("mkfs.ext4 -q -F -d " + content.string() + " " + image.string() + " 16M");
+  auto mk = type == "vfat"
+                ? run("mkfs.vfat -C " + image.string() + " 16384 >/dev/null && mcopy -i " +
+                      image.string() + " " + (content / snapshotName(1)).string() + " ::/")
+                : run("mkfs.ext4 -q -F -d " + content.string() + " " + image.string() + " 16M");
   ASSERT_EQ(mk.status, 0) << mk.out;
   auto loop = run("losetup --find --show " + image.string());
   if (loop.status != 0) GTEST_SKIP() << "no loop device available: " << loop.out;
@@ -209,6 +220,13 @@ TEST_F(UsbImportTest, PackagedScriptMountsReadOnlyImportsAndUnmounts) {
   EXPECT_FALSE(fs::exists(mounts / fs::path(dev).filename()));
   auto mounted = *readFile("/proc/self/mounts", 1 << 20);
   EXPECT_EQ(mounted.find(mounts.string()), std::string::npos) << mounted;
+}
+
+TEST_F(UsbImportTest, PackagedScriptOnAVfatStick) {
+  packagedScriptMountsReadOnlyImportsAndUnmounts("vfat");
+}
+TEST_F(UsbImportTest, PackagedScriptOnAnExt4Stick) {
+  packagedScriptMountsReadOnlyImportsAndUnmounts("ext4");
 }
 
 }  // namespace

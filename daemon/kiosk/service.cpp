@@ -45,6 +45,9 @@ KioskService::KioskService(Strand strand, Machine machine, DataSource& data, Pub
   r.declare("kb_snapshot_serial", Type::Gauge, "Serial of the served snapshot.");
   r.declare("kb_data_problems_total", Type::Counter,
             "Times the data became refused or degraded, by code (ROLLBACK, FALLBACK, ...).");
+  r.declare("kb_data_problem", Type::Gauge,
+            "1 for the code of the refusal or degradation in force (the /healthz code); "
+            "absent while the data is sound.");
   r.declare("kb_dev_root", Type::Gauge,
             "1 when the trust root is a public DEV root (never for citizens).");
   r.declare("kb_ui_bad_messages_total", Type::Counter, "UI messages ignored as malformed.");
@@ -59,6 +62,9 @@ void KioskService::setGauges() {
   registry_.set("kb_dev_root", machine_.dev() ? 1 : 0);
   registry_.set("kb_kiosk_state_seq", static_cast<std::int64_t>(machine_.seq()));
   registry_.set("kb_data_valid", last_status_.usable ? 1 : 0);
+  registry_.clear("kb_data_problem");
+  if (!last_status_.code.empty())
+    registry_.set("kb_data_problem", 1, {{"code", last_status_.code}});
   if (last_status_.age_seconds)
     registry_.set("kb_data_age_seconds", *last_status_.age_seconds);
   else

@@ -203,6 +203,7 @@ TEST_F(TrustAttack, DaemonRefusesEveryRollbackWith503LogAndMetric) {
     EXPECT_NE(metrics.find("kb_data_valid 0"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("kb_data_problems_total{code=\"ROLLBACK\"} 1"), std::string::npos)
         << metrics;
+    EXPECT_NE(metrics.find("kb_data_problem{code=\"ROLLBACK\"} 1"), std::string::npos) << metrics;
     d->signal(SIGTERM);
     ASSERT_TRUE(d->wait(5s));
     const std::string log = d->err();

@@ -1,5 +1,7 @@
 // Static checks of kiosk-ui/: the content files a city editor may change
-// without a rebuild, and the no-network-resources rule. No browser needed.
+// without a rebuild, and the no-network-resources rule. No browser needed; the
+// domain's lists (programmes, categories, statuses) are the real daemon's
+// GET /api/schema, from one short --demo run.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,9 +9,12 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UI_ROOT } from './lib/paths.mjs';
 import { ERROR_CODES } from './lib/kiosk.mjs';
+import { daemonSchema } from './lib/daemon.mjs';
 
 const LANGS = ['id', 'en'];
-const PROGRAMS = ['jkk', 'jkm', 'jkn'];
+const SCHEMA = await daemonSchema();
+// The programmes the kiosk explains, as their content files are named.
+const PROGRAMS = SCHEMA.guidance_programs.map((p) => p.toLowerCase());
 const readJson = async (...parts) => JSON.parse(await readFile(path.join(UI_ROOT, ...parts), 'utf8'));
 const itemText = (item) => (typeof item === 'string' ? item : item.text);
 
@@ -39,6 +44,31 @@ test('i18n files have the same keys and every error screen has a title and a bod
     const text = `${dict['error.CANNOT_VERIFY_CARD.title']} ${dict['error.CANNOT_VERIFY_CARD.body']}`.toLowerCase();
     for (const word of ['palsu', 'clone', 'fake', 'forged', 'fraud', 'penipuan', 'kloning']) assert.ok(!text.includes(word), word);
     assert.match(text, /petugas|officer/);
+  }
+});
+
+test('every code in the daemon\'s schema has its texts in both languages, and no text names a code outside it', async () => {
+  for (const lang of LANGS) {
+    const dict = await readJson('content', 'i18n', `${lang}.json`);
+    const keyed = [
+      ...SCHEMA.programs.flatMap((p) => [`program.${p}`, `program.agency.${p}`]),
+      ...SCHEMA.guidance_programs.map((p) => `action.${p}`),
+      ...SCHEMA.categories.map((c) => `category.${c}`),
+      ...SCHEMA.card_statuses.map((c) => `card_status.${c}`),
+    ];
+    for (const key of keyed) assert.ok(dict[key]?.length > 0, `${lang}: ${key}`);
+    // A text for a code the daemon does not know would be a list of the UI's own.
+    const known = new Set(keyed);
+    const stray = Object.keys(dict).filter((k) => /^(?:(?:program(?:\.agency)?|action)\.[A-Z]+|(?:category|card_status)\.[a-z_]+)$/.test(k)
+      && !known.has(k));
+    assert.deepEqual(stray, [], `${lang}: texts for codes outside the schema`);
+  }
+  for (const lang of LANGS) {
+    for (const program of PROGRAMS) {
+      const routes = (await readJson('content', 'guidance', lang, `${program}.json`)).not_covered?.routes ?? {};
+      const strange = Object.keys(routes).filter((k) => k !== 'renewal' && !SCHEMA.categories.includes(k));
+      assert.deepEqual(strange, [], `${lang}/${program}.json: routes for categories outside the schema`);
+    }
   }
 });
 
@@ -112,7 +142,7 @@ for (const lang of LANGS) {
   test(`guidance ${lang}: routes for every category in JKK and JKM, and a renewal route`, async () => {
     for (const program of ['jkk', 'jkm']) {
       const g = await readJson('content', 'guidance', lang, `${program}.json`);
-      for (const c of ['renewal', 'pekerja_rentan', 'petugas_keagamaan', 'ketua_rt', 'phl', 'petugas_syara', 'kader', 'warga']) {
+      for (const c of ['renewal', ...SCHEMA.categories]) {
         assert.ok(g.not_covered.routes?.[c]?.length > 0, `${program} route ${c}`);
       }
       assert.ok(g.question, `${program}: asks when it happened`);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { UI_ROOT } from './lib/paths.mjs';
 import {
   pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations, smallTouchTargets,
-  smallestTextPx, PORTRAIT, LANDSCAPE, PROGRAMS, startKiosk, stopKiosk, closeCheckedPage,
+  smallestTextPx, PORTRAIT, LANDSCAPE, startKiosk, stopKiosk, closeCheckedPage,
 } from './lib/kiosk.mjs';
 
 const readGuidance = async (lang, program) =>
@@ -31,10 +31,10 @@ async function qrLoaded(page) {
 }
 
 describe('guidance screen', () => {
-  let daemon; let browser; let api; let cards; let page;
+  let daemon; let browser; let api; let cards; let page; let PROGRAMS;
 
   before(async () => {
-    ({ daemon, api, cards, browser } = await startKiosk());
+    ({ daemon, api, cards, browser, programs: PROGRAMS } = await startKiosk());
   });
   after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {

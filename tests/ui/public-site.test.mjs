@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, UI_ROOT } from './lib/paths.mjs';
-import { startKiosk, stopKiosk, screenshot, PROGRAMS } from './lib/kiosk.mjs';
+import { startKiosk, stopKiosk, screenshot } from './lib/kiosk.mjs';
 
 const SITE = path.resolve(REPO_ROOT, process.env.KB_PUBLIC_SITE ?? 'build/dev/public-site');
 const PHONE = { width: 390, height: 844 };
@@ -49,7 +49,7 @@ describe('public guidance site', () => {
     const state = await kiosk.api.state();
     const base = state.public_guidance_url;
     assert.ok(base, 'the kiosk has a public_guidance_url');
-    for (const program of PROGRAMS) {
+    for (const program of kiosk.programs) {
       for (const lang of ['id', 'en']) {
         const svg = await (await fetch(`${kiosk.daemon.baseUrl}/api/qr/${program}.svg?lang=${lang}`)).text();
         const url = decodeQr(svg, tmp);
@@ -69,7 +69,7 @@ describe('public guidance site', () => {
   });
 
   it('made from the kiosk content: titles, figures, sources and review date of each language', () => {
-    for (const program of PROGRAMS) {
+    for (const program of kiosk.programs) {
       const html = readFileSync(path.join(SITE, program.toLowerCase(), 'index.html'), 'utf8');
       for (const lang of ['id', 'en']) {
         const g = JSON.parse(readFileSync(path.join(UI_ROOT, 'content', 'guidance', lang, `${program.toLowerCase()}.json`), 'utf8'));

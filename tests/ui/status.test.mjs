@@ -6,15 +6,15 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, seriousA11yViolations, smallTouchTargets,
-  smallestTextPx, screenScrolls, expectedDataAsOf, PORTRAIT, LANDSCAPE, PROGRAMS, startKiosk, stopKiosk,
+  smallestTextPx, screenScrolls, expectedDataAsOf, PORTRAIT, LANDSCAPE, startKiosk, stopKiosk,
   closeCheckedPage,
 } from './lib/kiosk.mjs';
 
 describe('status screen', () => {
-  let daemon; let browser; let api; let cards; let page;
+  let daemon; let browser; let api; let cards; let page; let PROGRAMS;
 
   before(async () => {
-    ({ daemon, api, cards, browser } = await startKiosk());
+    ({ daemon, api, cards, browser, programs: PROGRAMS } = await startKiosk());
   });
   after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {

@@ -27,6 +27,22 @@ export const DAEMON_BIN = path.resolve(REPO_ROOT,
 // The tests only wait for the screen to change, never measure how long it took.
 export const TEST_TIMEOUTS = { removalMs: 1500, idleMs: 6000, errorMs: 15000 };
 
+/**
+ * The real daemon's GET /api/schema document (its closed lists: programmes,
+ * categories, statuses), for tests that need the lists without a browser: one
+ * short --demo run, so no test keeps a copy of its own.
+ */
+export async function daemonSchema() {
+  const daemon = await startDaemon();
+  try {
+    const res = await fetch(`${daemon.baseUrl}/api/schema`);
+    if (!res.ok) throw new Error(`GET /api/schema: HTTP ${res.status}`);
+    return await res.json();
+  } finally {
+    await daemon.stop();
+  }
+}
+
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -14,7 +14,6 @@ const require = createRequire(import.meta.url);
 
 export const PORTRAIT = { width: 1080, height: 1920 };
 export const LANDSCAPE = { width: 1920, height: 1080 };
-export const PROGRAMS = ['JKK', 'JKM', 'JKN'];
 export const ERROR_CODES = ['READ_ERROR', 'NOT_KARTU_BAHAGIA', 'CANNOT_VERIFY_CARD', 'BLOCKED',
   'NOT_FOUND', 'DATA_TOO_OLD', 'READER_LOST', 'NO_DATA'];
 
@@ -67,6 +66,11 @@ export function kioskApi(baseUrl) {
     },
     async state() {
       const res = await fetch(`${baseUrl}/api/state`);
+      return res.json();
+    },
+    async schema() {
+      const res = await fetch(`${baseUrl}/api/schema`);
+      if (!res.ok) throw new Error(`GET /api/schema: HTTP ${res.status}`);
       return res.json();
     },
     tap: (cardNo) => post('/api/demo/tap', { card_no: cardNo }),
@@ -175,7 +179,9 @@ export function expectedDataAsOf(signedAtIso, lang = 'id') {
 export async function startKiosk({ daemonArgs = [] } = {}) {
   const daemon = await startDaemon({ extraArgs: daemonArgs });
   const api = kioskApi(daemon.baseUrl);
-  return { daemon, api, cards: await api.cards(), browser: await openBrowser(PORTRAIT) };
+  const schema = await api.schema();
+  // programs: the ones the kiosk explains (a tile, a guidance button and a QR code each), the daemon's list.
+  return { daemon, api, cards: await api.cards(), schema, programs: schema.guidance_programs, browser: await openBrowser(PORTRAIT) };
 }
 
 export async function stopKiosk({ daemon, browser }) {

@@ -3,8 +3,9 @@
 /// (real hardware, and the PN532 emulator in tests) and sim/ (demo and UI tests).
 ///
 /// Threading: every method except abort() is called from one reader thread.
-/// Every blocking call is bounded by its timeout and returns early with
-/// NO_CARD soon after abort() is called from another thread.
+/// Every blocking call is bounded by its timeout and returns early soon after abort()
+/// is called from another thread. "No card yet" is a value, not an error: errors are
+/// only for real faults (READER_LOST, READ_ERROR, ...).
 
 #include <chrono>
 #include <optional>
@@ -30,9 +31,9 @@ class Reader {
 
   /// Opens the device. IO or READER_LOST if it is not there.
   virtual Result<void> open() = 0;
-  /// Waits up to `timeout` for a card. NO_CARD on timeout or abort, READER_LOST if the device went
-  /// away.
-  virtual Result<CardPresence> waitForCard(std::chrono::milliseconds timeout) = 0;
+  /// Waits up to `timeout` for a card: the card, or nullopt when none arrived in time or the
+  /// wait was aborted. READER_LOST if the device went away.
+  virtual Result<std::optional<CardPresence>> waitForCard(std::chrono::milliseconds timeout) = 0;
   /// Reads `count` 4-byte pages from `first`. READ_ERROR if the card left mid-read.
   virtual Result<std::string> readPages(int first, int count) = 0;
   /// NTAG21x READ_SIG: the 32-byte NXP originality signature, or nullopt if unsupported.

@@ -80,15 +80,14 @@ void ReaderSupervisor::run() {
       }
       case State::Idle: {
         auto card = reader_.waitForCard(options_.wait_slice);
-        if (card) {
+        if (!card) {
+          lose(card.error());
+        } else if (*card) {
           state = State::Card;
           misses = 0;
-          emit(ReaderEvent::Kind::CardArrived, *card, {}, &reader_);
-        } else if (card.error().code == Errc::NoCard) {
-          // Timeout or abort: loop re-checks stopping_.
-        } else {
-          lose(card.error());
+          emit(ReaderEvent::Kind::CardArrived, **card, {}, &reader_);
         }
+        // No card (timeout or abort): the loop re-checks stopping_.
         break;
       }
       case State::Card: {

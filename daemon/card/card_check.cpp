@@ -35,7 +35,7 @@ std::size_t dataAreaSize(const ChipLayout& layout, std::string_view cc) {
 }
 
 bool isCardFailure(const Error& e) {
-  return e.code != Errc::ReaderLost && e.code != Errc::NoCard;
+  return e.code != Errc::ReaderLost;
 }
 
 }  // namespace

@@ -46,8 +46,7 @@ struct TapResult {
 
 /// Reads what the credential needs from a card in the field (the CC and the NDEF
 /// TLV, never a full dump), then READ_SIG, and checks both. A card that leaves
-/// mid-read gives READ_ERROR. Errors are only for the reader itself (READER_LOST,
-/// or NO_CARD after abort()).
+/// mid-read gives READ_ERROR. Errors are only for the reader itself (READER_LOST).
 Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresence& presence,
                                const trust::TrustRoot& root,
                                const std::vector<OriginalityKey>& originality_keys);

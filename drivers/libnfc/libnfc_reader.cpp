@@ -175,7 +175,8 @@ struct LibnfcReader::Impl {
     return std::unexpected(deviceError(rc, "select"));
   }
 
-  Result<CardPresence> identify(const nfc_target& t) {
+  // The card in the field, or nullopt if it left before it could be identified.
+  Result<std::optional<CardPresence>> identify(const nfc_target& t) {
     CardPresence p;
     const auto& a = t.nti.nai;
     p.uid.assign(reinterpret_cast<const char*>(a.abtUid), a.szUidLen);
@@ -203,7 +204,7 @@ struct LibnfcReader::Impl {
         // Ultralight without GET_VERSION: the failed command sent it back to IDLE.
         auto again = selectOnce(p.uid);
         if (!again) return std::unexpected(again.error());
-        if (!*again) return fail(Errc::NoCard, "card left during identification");
+        if (!*again) return std::nullopt;  // the card left during identification
       }
     }
     return p;
@@ -247,23 +248,23 @@ Result<void> LibnfcReader::open() {
   return {};
 }
 
-Result<CardPresence> LibnfcReader::waitForCard(std::chrono::milliseconds timeout) {
+Result<std::optional<CardPresence>> LibnfcReader::waitForCard(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   impl_->card.reset();
   while (true) {
-    if (impl_->abort_requested.exchange(false)) return fail(Errc::NoCard, "wait aborted");
+    if (impl_->abort_requested.exchange(false)) return std::nullopt;  // aborted: no card
     auto selected = impl_->selectOnce({});
     if (!selected) return std::unexpected(selected.error());
     if (*selected) {
       auto presence = impl_->identify(**selected);
-      if (presence) {
-        impl_->card = *presence;
+      if (!presence) return std::unexpected(presence.error());
+      if (*presence) {
+        impl_->card = **presence;
         return presence;
       }
-      if (presence.error().code != Errc::NoCard) return presence;
     }
     const auto now = Clock::now();
-    if (now >= deadline) return fail(Errc::NoCard, "no card within the wait");
+    if (now >= deadline) return std::nullopt;  // no card within the wait
     std::unique_lock lock(impl_->mu);
     impl_->cv.wait_for(lock,
                        std::min<Clock::duration>(impl_->options.poll_interval, deadline - now),

@@ -27,7 +27,7 @@ class LibnfcReader final : public Reader {
   LibnfcReader& operator=(const LibnfcReader&) = delete;
 
   Result<void> open() override;
-  Result<CardPresence> waitForCard(std::chrono::milliseconds timeout) override;
+  Result<std::optional<CardPresence>> waitForCard(std::chrono::milliseconds timeout) override;
   Result<std::string> readPages(int first, int count) override;
   Result<std::optional<std::string>> readSignature() override;
   Result<void> writePages(int first, std::string_view data) override;

@@ -69,7 +69,7 @@ void SimReader::abort() {
   changed_.notify_all();
 }
 
-Result<CardPresence> SimReader::waitForCard(std::chrono::milliseconds timeout) {
+Result<std::optional<CardPresence>> SimReader::waitForCard(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   // A card still lying on the reader from an earlier presence is not a new arrival.
   const bool ready = changed_.wait_for(lock, timeout, [this] {
@@ -77,10 +77,10 @@ Result<CardPresence> SimReader::waitForCard(std::chrono::milliseconds timeout) {
   });
   if (abort_) {
     abort_ = false;
-    return fail(Errc::NoCard, "wait aborted");
+    return std::nullopt;  // aborted: no card
   }
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!ready) return fail(Errc::NoCard, "no card within the wait");
+  if (!ready) return std::nullopt;  // no card within the wait
   seen_serial_ = tap_serial_;
   return CardPresence{card_->uid, card_->chip, card_->atqa_sak};
 }

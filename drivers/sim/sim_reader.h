@@ -32,7 +32,7 @@ class SimReader final : public Reader {
   std::optional<CardImage> current() const;  ///< the card in the field, with any writes
 
   Result<void> open() override;
-  Result<CardPresence> waitForCard(std::chrono::milliseconds timeout) override;
+  Result<std::optional<CardPresence>> waitForCard(std::chrono::milliseconds timeout) override;
   Result<std::string> readPages(int first, int count) override;
   Result<std::optional<std::string>> readSignature() override;
   Result<void> writePages(int first, std::string_view data) override;

@@ -120,12 +120,13 @@ bool runConfig(const Setup& setup, bool throttle, int iterations, const std::str
       });
       auto presence = reader.waitForCard(std::chrono::seconds(5));
       hand.join();
-      if (!presence) {
-        std::cerr << "wait: " << presence.error().message << '\n';
+      if (!presence || !*presence) {
+        std::cerr << "wait: " << (presence ? "no card within 5 s" : presence.error().message)
+                  << '\n';
         return false;
       }
       const auto selected = Clock::now();
-      auto tap = kb::card::identifyCard(reader, *presence, setup.root, setup.keys);
+      auto tap = kb::card::identifyCard(reader, **presence, setup.root, setup.keys);
       const auto done = Clock::now();
       if (!tap || tap->verdict.check != kb::card::CardCheck::Genuine) {
         std::cerr << "identify failed: " << (tap ? tap->verdict.reason : tap.error().message)

@@ -415,8 +415,9 @@ class MemoryReader : public kb::reader::Reader {
   MemoryReader(std::string image, std::optional<std::string> signature)
       : image_(std::move(image)), signature_(std::move(signature)) {}
   kb::Result<void> open() override { return {}; }
-  kb::Result<kb::reader::CardPresence> waitForCard(std::chrono::milliseconds) override {
-    return kb::fail(kb::Errc::NoCard, "not used");
+  kb::Result<std::optional<kb::reader::CardPresence>> waitForCard(
+      std::chrono::milliseconds) override {
+    return std::nullopt;  // not used
   }
   kb::Result<std::string> readPages(int first, int count) override {
     ++reads;

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     auto pages = reader.readPages(0, 45);
     auto sig = reader.readSignature();
     const auto done = Clock::now();
-    if (!card || !pages || !sig) {
+    if (!card || !*card || !pages || !sig) {
       std::cerr << "run " << i << " failed\n";
       return 1;
     }

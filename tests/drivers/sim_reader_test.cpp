@@ -29,8 +29,8 @@ TEST(SimReader, WaitTimesOutWithoutCard) {
   SimReader r;
   ASSERT_TRUE(r.open());
   auto c = r.waitForCard(20ms);
-  ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Errc::NoCard);
+  ASSERT_TRUE(c) << c.error().message;  // no card is a value, not an error
+  EXPECT_FALSE(c->has_value());
 }
 
 TEST(SimReader, TapWakesAWaitAndServesTheImage) {
@@ -41,8 +41,9 @@ TEST(SimReader, TapWakesAWaitAndServesTheImage) {
   r.tap(image());
   auto c = fut.get();
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->uid, image().uid);
-  EXPECT_EQ(c->chip, Chip::Ntag213);
+  ASSERT_TRUE(c->has_value());
+  EXPECT_EQ((*c)->uid, image().uid);
+  EXPECT_EQ((*c)->chip, Chip::Ntag213);
   auto pages = r.readPages(4, 2);
   ASSERT_TRUE(pages);
   EXPECT_EQ(*pages, image().pages.substr(16, 8));
@@ -56,19 +57,19 @@ TEST(SimReader, CardLyingOnTheReaderIsReportedOnce) {
   SimReader r;
   ASSERT_TRUE(r.open());
   r.tap(image());
-  ASSERT_TRUE(r.waitForCard(1s));
+  ASSERT_TRUE(r.waitForCard(1s).value_or(std::nullopt));
   auto again = r.waitForCard(20ms);
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code, Errc::NoCard);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->has_value());
   r.tap(image());  // lifted and placed again
-  EXPECT_TRUE(r.waitForCard(1s));
+  EXPECT_TRUE(r.waitForCard(1s).value_or(std::nullopt));
 }
 
 TEST(SimReader, RemovalAndReadAfterRemoval) {
   SimReader r;
   ASSERT_TRUE(r.open());
   r.tap(image());
-  ASSERT_TRUE(r.waitForCard(1s));
+  ASSERT_TRUE(r.waitForCard(1s).value_or(std::nullopt));
   EXPECT_TRUE(*r.cardPresent());
   r.remove();
   EXPECT_FALSE(*r.cardPresent());
@@ -81,7 +82,7 @@ TEST(SimReader, WritesChangeTheImage) {
   SimReader r;
   ASSERT_TRUE(r.open());
   r.tap(image());
-  ASSERT_TRUE(r.waitForCard(1s));
+  ASSERT_TRUE(r.waitForCard(1s).value_or(std::nullopt));
   ASSERT_TRUE(r.writePages(4, "abcd"));
   EXPECT_EQ(r.current()->pages.substr(16, 4), "abcd");
   EXPECT_FALSE(r.writePages(0, "abcd"));
@@ -110,7 +111,9 @@ TEST(SimReader, AbortEndsAWait) {
   std::this_thread::sleep_for(20ms);
   r.abort();
   ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
-  EXPECT_EQ(fut.get().error().code, Errc::NoCard);
+  auto c = fut.get();
+  ASSERT_TRUE(c) << c.error().message;  // an aborted wait is "no card", not an error
+  EXPECT_FALSE(c->has_value());
 }
 
 }  // namespace

@@ -70,7 +70,7 @@ class GlitchyReader : public reader::Reader {
   reader::SimReader sim;
 
   Result<void> open() override { return sim.open(); }
-  Result<reader::CardPresence> waitForCard(std::chrono::milliseconds t) override {
+  Result<std::optional<reader::CardPresence>> waitForCard(std::chrono::milliseconds t) override {
     return sim.waitForCard(t);
   }
   Result<std::string> readPages(int first, int count) override {

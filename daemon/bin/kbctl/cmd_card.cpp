@@ -87,12 +87,15 @@ struct ReaderCloser {
   ~ReaderCloser() { r.close(); }
 };
 
+// The reader reports "no card" as a value; for a command that needs a card it is the
+// CLI's NO_CARD error (docs/contracts.md §2).
 Result<reader::CardPresence> waitForCard(reader::Reader& r, std::chrono::milliseconds wait) {
   auto card = r.waitForCard(wait);
-  if (!card && card.error().code == Errc::NoCard)
+  if (!card) return std::unexpected(card.error());
+  if (!*card)
     return fail(Errc::NoCard,
                 "no card on the reader within " + std::to_string(wait.count() / 1000) + " s");
-  return card;
+  return **card;
 }
 
 std::string textReport(const card::TapResult& tap) {

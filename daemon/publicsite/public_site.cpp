@@ -1,6 +1,7 @@
 #include "publicsite/public_site.h"
 
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "schema/schema.h"
 
 namespace kb::publicsite {
 
@@ -18,7 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kPrograms{"jkk", "jkm", "jkn"};
 constexpr std::array<std::string_view, 2> kLangs{"id", "en"};
 
 std::string esc(std::string_view s) {
@@ -234,7 +235,10 @@ Result<std::vector<fs::path>> buildSite(const fs::path& content_dir, const fs::p
     return {};
   };
   std::string index_links;
-  for (auto program : kPrograms) {
+  // One page per programme the kiosk explains (the schema's list), named in lower case.
+  for (auto code : schema::kGuidancePrograms) {
+    std::string program(code);
+    for (auto& c : program) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string body =
         "<nav class=\"langs\"><a href=\"?lang=id\">Bahasa Indonesia</a>"
         "<a href=\"?lang=en\">English</a></nav>\n";

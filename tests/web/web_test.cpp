@@ -545,6 +545,11 @@ TEST_F(WebTest, SchemaDocumentListsTheDomainsClosedLists) {
   EXPECT_EQ(j, schema::toJson());
   EXPECT_EQ(j["guidance_programs"], nlohmann::json::array({"JKK", "JKM", "JKN"}));
   EXPECT_EQ(j["categories"].size(), schema::kCategories.size());
+  // The kiosk shows the explained programmes first, then the others in the order of
+  // `programs` (docs/contracts.md §4): every explained one must be a programme.
+  for (const auto& p : j["guidance_programs"])
+    EXPECT_TRUE(schema::isProgram(p.get<std::string>())) << p;
+  EXPECT_EQ(j["programs"], nlohmann::json::array({"JKK", "JKM", "JHT", "JP", "JKN"}));
 }
 
 TEST_F(WebTest, QrCodesForPublicGuidanceOnly) {

@@ -72,6 +72,18 @@ test('every code in the daemon\'s schema has its texts in both languages, and no
   }
 });
 
+test('the UI code repeats none of the schema\'s lists', async () => {
+  const dir = path.join(UI_ROOT, 'js');
+  const files = [...(await readdir(dir)).map((f) => path.join(dir, f)), path.join(UI_ROOT, 'console', 'console.js')]
+    .filter((f) => f.endsWith('.js'));
+  for (const key of ['programs', 'categories', 'card_statuses', 'coverage_statuses']) {
+    const codes = SCHEMA[key].map((c) => c.replace(/[^A-Za-z0-9_]/g, '')).join('|');
+    // Two codes of one list next to each other in an array literal: a copy of the list.
+    const copy = new RegExp(`['"\`](?:${codes})['"\`]\\s*,\\s*['"\`](?:${codes})['"\`]`);
+    for (const f of files) assert.doesNotMatch(await readFile(f, 'utf8'), copy, `${path.relative(UI_ROOT, f)} repeats ${key}`);
+  }
+});
+
 test('every i18n key is used by the UI code', async () => {
   const id = await readJson('content', 'i18n', 'id.json');
   const code = (await Promise.all((await readdir(path.join(UI_ROOT, 'js'))).filter((f) => f.endsWith('.js'))

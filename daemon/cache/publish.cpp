@@ -3,22 +3,35 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <queue>
 #include <set>
 
 #include "cache/digest.h"
 #include "cache/record_codec.h"
+#include "roster/csv_reader.h"
 
 namespace kb::cache {
 namespace {
 
 struct Item {
-  std::uint32_t bucket;
+  std::uint32_t bucket = 0;
+  std::uint32_t hash = 0;  ///< bucketOf(card_no, 0): all 32 bits, any geometry masks it
   std::string card_no;
   std::string json;
 };
 
 bool before(const Item& a, std::uint32_t bucket, std::string_view card_no) {
   return a.bucket < bucket || (a.bucket == bucket && a.card_no < card_no);
+}
+bool itemLess(const Item& a, const Item& b) {
+  return before(a, b.bucket, b.card_no);
+}
+
+// 0 - 1 masks nothing: the full first four bytes of SHA-256(card_no).
+std::uint32_t fullHash(std::string_view card_no) {
+  return bucketOf(card_no, 0);
 }
 
 std::uint64_t fileBytes(std::string_view manifest, const BodyInfo& body) {
@@ -36,17 +49,6 @@ struct TempBody {
   }
 };
 
-// Streams `items` (in body order) into a compressed body file.
-Result<BodyInfo> writeBody(TempBody& tmp, const std::filesystem::path& path,
-                           const std::vector<Item>& items) {
-  tmp.path = path;
-  auto w = BodyWriter::create(path, Compression::Zstd);
-  if (!w) return std::unexpected(w.error());
-  for (const auto& i : items)
-    if (auto r = (*w)->add(i.json); !r) return std::unexpected(r.error());
-  return (*w)->finish();
-}
-
 // Keeps the base's bucket geometry when it still suits the new record count,
 // so that a delta is possible.
 std::uint32_t chooseBucketCount(std::uint64_t records, std::optional<std::uint32_t> base) {
@@ -54,11 +56,193 @@ std::uint32_t chooseBucketCount(std::uint64_t records, std::optional<std::uint32
   return bucketCountFor(records);
 }
 
-}  // namespace
+// The encoded records, handed out in body order once the geometry is known.
+class ItemStream {
+ public:
+  virtual ~ItemStream() = default;
+  virtual std::uint64_t size() const = 0;
+  /// Puts the items in (bucket, card_no) order for `bucket_count`.
+  virtual Result<void> arrange(std::uint32_t bucket_count) = 0;
+  /// Starts handing out from the first item again.
+  virtual Result<void> rewind() = 0;
+  /// The next item (valid until the next call), nullptr at the end.
+  virtual Result<const Item*> next() = 0;
+};
 
-Result<PublishResult> publish(std::vector<roster::CardRecord> records, const trust::TrustRoot& root,
-                              const std::vector<crypto::SigningKey>& keys,
-                              const PublishOptions& o) {
+class VectorStream final : public ItemStream {
+ public:
+  explicit VectorStream(std::vector<Item> items) : items_(std::move(items)) {}
+  std::uint64_t size() const override { return items_.size(); }
+  Result<void> arrange(std::uint32_t count) override {
+    for (auto& i : items_) i.bucket = i.hash & (count - 1);
+    std::sort(items_.begin(), items_.end(), itemLess);
+    return {};
+  }
+  Result<void> rewind() override {
+    at_ = 0;
+    return {};
+  }
+  Result<const Item*> next() override { return at_ < items_.size() ? &items_[at_++] : nullptr; }
+
+ private:
+  std::vector<Item> items_;
+  std::size_t at_ = 0;
+};
+
+// ---- spill files: u32 hash, u32 card length, u32 json length, bytes ----
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+Result<File> openFile(const std::filesystem::path& path, const char* mode) {
+  File f(std::fopen(path.c_str(), mode));
+  if (!f) return fail(Errc::Io, path.string() + ": cannot open");
+  std::setvbuf(f.get(), nullptr, _IOFBF, 1 << 16);
+  return f;
+}
+
+void putU32(std::string& out, std::uint32_t v) {
+  appendU32(out, v);
+}
+
+Result<void> writeAll(std::FILE* f, std::string_view bytes, const std::filesystem::path& path) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size())
+    return fail(Errc::Io, path.string() + ": write failed (disk full?)");
+  return {};
+}
+
+Result<void> writeItem(std::FILE* f, const Item& i, const std::filesystem::path& path) {
+  std::string head;
+  putU32(head, i.hash);
+  putU32(head, static_cast<std::uint32_t>(i.card_no.size()));
+  putU32(head, static_cast<std::uint32_t>(i.json.size()));
+  if (auto w = writeAll(f, head, path); !w) return w;
+  if (auto w = writeAll(f, i.card_no, path); !w) return w;
+  return writeAll(f, i.json, path);
+}
+
+std::uint32_t getU32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
+}
+
+// False at a clean end of file.
+Result<bool> readItem(std::FILE* f, Item& i, const std::filesystem::path& path) {
+  unsigned char head[12];
+  std::size_t got = std::fread(head, 1, sizeof head, f);
+  if (got == 0 && std::feof(f)) return false;
+  if (got != sizeof head) return fail(Errc::Io, path.string() + ": truncated work file");
+  i.hash = getU32(head);
+  i.card_no.resize(getU32(head + 4));
+  i.json.resize(getU32(head + 8));
+  if (std::fread(i.card_no.data(), 1, i.card_no.size(), f) != i.card_no.size() ||
+      std::fread(i.json.data(), 1, i.json.size(), f) != i.json.size())
+    return fail(Errc::Io, path.string() + ": truncated work file");
+  return true;
+}
+
+// Partition files of encoded records; sorted one at a time, then merged.
+class RunStream final : public ItemStream {
+ public:
+  RunStream(std::vector<std::filesystem::path> runs, std::uint64_t n)
+      : runs_(std::move(runs)), n_(n) {}
+  std::uint64_t size() const override { return n_; }
+
+  Result<void> arrange(std::uint32_t count) override {
+    if (count == arranged_) return {};
+    for (const auto& path : runs_) {
+      std::vector<Item> items;
+      {
+        auto f = openFile(path, "rb");
+        if (!f) return std::unexpected(f.error());
+        for (;;) {
+          Item i;
+          auto more = readItem(f->get(), i, path);
+          if (!more) return std::unexpected(more.error());
+          if (!*more) break;
+          i.bucket = i.hash & (count - 1);
+          items.push_back(std::move(i));
+        }
+      }
+      std::sort(items.begin(), items.end(), itemLess);
+      std::filesystem::path tmp = path.string() + ".sorted";
+      {
+        auto f = openFile(tmp, "wb");
+        if (!f) return std::unexpected(f.error());
+        for (const auto& i : items)
+          if (auto w = writeItem(f->get(), i, tmp); !w) return w;
+        if (std::fflush(f->get()) != 0) return fail(Errc::Io, tmp.string() + ": write failed");
+      }
+      std::error_code ec;
+      std::filesystem::rename(tmp, path, ec);
+      if (ec) return fail(Errc::Io, path.string() + ": " + ec.message());
+    }
+    arranged_ = count;
+    return {};
+  }
+
+  Result<void> rewind() override {
+    readers_.clear();
+    readers_.resize(runs_.size());
+    heap_ = decltype(heap_)(Greater{&readers_});
+    last_ = kNone;
+    for (std::size_t r = 0; r < runs_.size(); ++r) {
+      auto f = openFile(runs_[r], "rb");
+      if (!f) return std::unexpected(f.error());
+      readers_[r].file = std::move(*f);
+      if (auto a = advance(r); !a) return a;
+    }
+    return {};
+  }
+
+  Result<const Item*> next() override {
+    if (last_ != kNone)
+      if (auto a = advance(last_); !a) return std::unexpected(a.error());
+    if (heap_.empty()) {
+      last_ = kNone;
+      return nullptr;
+    }
+    last_ = heap_.top();
+    heap_.pop();
+    return &readers_[last_].item;
+  }
+
+ private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  struct Reader {
+    File file;
+    Item item;
+  };
+  Result<void> advance(std::size_t r) {
+    auto more = readItem(readers_[r].file.get(), readers_[r].item, runs_[r]);
+    if (!more) return std::unexpected(more.error());
+    if (*more) {
+      readers_[r].item.bucket = readers_[r].item.hash & (arranged_ - 1);
+      heap_.push(r);
+    }
+    return {};
+  }
+  struct Greater {
+    const std::vector<Reader>* readers;
+    bool operator()(std::size_t a, std::size_t b) const {
+      return itemLess((*readers)[b].item, (*readers)[a].item);
+    }
+  };
+
+  std::vector<std::filesystem::path> runs_;
+  std::uint64_t n_;
+  std::uint32_t arranged_ = 0;
+  std::vector<Reader> readers_;
+  std::priority_queue<std::size_t, std::vector<std::size_t>, Greater> heap_{Greater{&readers_}};
+  std::size_t last_ = kNone;
+};
+
+Result<void> checkSigning(const trust::TrustRoot& root, const std::vector<crypto::SigningKey>& keys,
+                          const PublishOptions& o) {
   if (keys.empty()) return fail(Errc::Usage, "no signing key given");
   std::set<std::string> ids;
   for (const auto& k : keys) {
@@ -76,32 +260,71 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
     return fail(Errc::Usage, "serial must be between 1 and " + std::to_string(kMaxSerial));
   if (o.expires_at <= o.signed_at)
     return fail(Errc::Usage, "expiry must be after the signing time");
+  return {};
+}
 
-  // Encode first (and check each record as a kiosk would: a staff-only field
-  // in a kiosk bundle is a privacy leak, caught here rather than on site).
-  std::vector<Item> items;
-  items.reserve(records.size());
-  for (auto& r : records) {
-    std::string json = encodeRecord(r);
-    if (auto d = decodeRecord(json, o.profile); !d)
-      return fail(Errc::Malformed, "card " + r.card_no + ": " + d.error().message);
-    items.push_back({0, std::move(r.card_no), std::move(json)});
-    r = {};
-  }
-  records.clear();
-  records.shrink_to_fit();
+// Encodes a record and checks it as a kiosk would: a staff-only field in a
+// kiosk bundle is a privacy leak, caught here rather than on site.
+Result<Item> encodeItem(roster::CardRecord& r, roster::Profile profile) {
+  std::string json = encodeRecord(r);
+  if (auto d = decodeRecord(json, profile); !d)
+    return fail(Errc::Malformed, "card " + r.card_no + ": " + d.error().message);
+  Item i;
+  i.hash = fullHash(r.card_no);
+  i.card_no = std::move(r.card_no);
+  i.json = std::move(json);
+  return i;
+}
+
+// Everything after encoding: geometry, the merge against --base, both bodies
+// streamed, signatures, the files.
+Result<PublishResult> publishItems(ItemStream& items, const trust::TrustRoot& root,
+                                   const std::vector<crypto::SigningKey>& keys,
+                                   const PublishOptions& o) {
   const std::uint64_t n = items.size();
-
-  std::optional<Manifest> base;
-  std::vector<Item> delta;
+  std::error_code ec;
+  std::filesystem::create_directories(o.out_dir, ec);
+  const std::string stem = std::to_string(o.serial);
+  TempBody snapshot_body, delta_body;
+  std::unique_ptr<BodyWriter> snapshot_w, delta_w;
+  std::unique_ptr<BucketDigester> digester;
   std::uint32_t bucket_count = bucketCountFor(n);
-  auto place = [&](std::uint32_t count) {
-    bucket_count = count;
-    for (auto& i : items) i.bucket = bucketOf(i.card_no, count);
-    std::sort(items.begin(), items.end(),
-              [](const Item& a, const Item& b) { return before(a, b.bucket, b.card_no); });
+  bool have_prev = false;
+  std::uint32_t prev_bucket = 0;
+  std::string prev_card;
+
+  auto startSnapshot = [&]() -> Result<void> {
+    snapshot_body.path = o.out_dir / (".snapshot-" + stem + ".body.tmp");
+    auto w = BodyWriter::create(snapshot_body.path, Compression::Zstd);
+    if (!w) return std::unexpected(w.error());
+    snapshot_w = std::move(*w);
+    digester = std::make_unique<BucketDigester>(bucket_count);
+    have_prev = false;
+    return items.rewind();
+  };
+  // The next item in body order, also written to the snapshot and its digest.
+  auto pull = [&]() -> Result<const Item*> {
+    auto it = items.next();
+    if (!it || !*it) return it;
+    const Item& i = **it;
+    if (have_prev && prev_bucket == i.bucket && prev_card == i.card_no)
+      return fail(Errc::Malformed, "card " + i.card_no + " appears twice");
+    have_prev = true;
+    prev_bucket = i.bucket;
+    prev_card = i.card_no;
+    digester->add(i.bucket, i.json);
+    if (auto a = snapshot_w->add(i.json); !a) return std::unexpected(a.error());
+    return it;
+  };
+  auto drain = [&]() -> Result<void> {
+    for (;;) {
+      auto it = pull();
+      if (!it) return std::unexpected(it.error());
+      if (!*it) return {};
+    }
   };
 
+  std::optional<Manifest> base;
   if (o.base) {
     auto src = openFileSource(*o.base);
     if (!src) return std::unexpected(src.error());
@@ -119,40 +342,62 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
         return fail(Errc::Rollback, "serial " + std::to_string(o.serial) +
                                         " is not newer than the base's " +
                                         std::to_string(m.serial));
-      place(chooseBucketCount(n, m.bucket_count));
+      bucket_count = chooseBucketCount(n, m.bucket_count);
+      if (auto a = items.arrange(bucket_count); !a) return a;
       same_geometry = bucket_count == m.bucket_count;
-      return {};
+      if (!same_geometry) return {};
+      delta_body.path = o.out_dir / (".delta-" + stem + ".body.tmp");
+      auto w = BodyWriter::create(delta_body.path, Compression::Zstd);
+      if (!w) return std::unexpected(w.error());
+      delta_w = std::move(*w);
+      return startSnapshot();
     };
     // Merge join: base entries and new items share one order.
-    std::size_t next = 0;
+    const Item* cur = nullptr;
+    bool started = false;
+    auto advance = [&]() -> Result<void> {
+      auto it = pull();
+      if (!it) return std::unexpected(it.error());
+      cur = *it;
+      return {};
+    };
     auto sink = [&](const Entry& e) -> Result<void> {
       if (!same_geometry) return {};
-      while (next < items.size() && before(items[next], e.bucket, e.card_no))
-        delta.push_back(items[next++]);
-      if (next < items.size() && items[next].bucket == e.bucket &&
-          items[next].card_no == e.card_no) {
-        if (items[next].json != e.json) delta.push_back(items[next]);
-        ++next;
-      } else {
-        delta.push_back({e.bucket, std::string(e.card_no), encodeDeletion(e.card_no)});
+      if (!started) {
+        started = true;
+        if (auto a = advance(); !a) return a;
       }
-      return {};
+      while (cur && before(*cur, e.bucket, e.card_no)) {
+        if (auto a = delta_w->add(cur->json); !a) return a;
+        if (auto a = advance(); !a) return a;
+      }
+      if (cur && cur->bucket == e.bucket && cur->card_no == e.card_no) {
+        if (cur->json != e.json)
+          if (auto a = delta_w->add(cur->json); !a) return a;
+        return advance();
+      }
+      return delta_w->add(encodeDeletion(e.card_no));
     };
     auto m = readBundle(**src, root, o.signed_at, ro, sink);
     if (!m) return fail(m.error().code, o.base->string() + ": " + m.error().message);
     if (same_geometry) {
-      while (next < items.size()) delta.push_back(items[next++]);
+      if (!started)
+        if (auto a = advance(); !a) return std::unexpected(a.error());
+      while (cur) {
+        if (auto a = delta_w->add(cur->json); !a) return std::unexpected(a.error());
+        if (auto a = advance(); !a) return std::unexpected(a.error());
+      }
       base = std::move(*m);
+    } else {
+      if (auto a = startSnapshot(); !a) return std::unexpected(a.error());
+      if (auto a = drain(); !a) return std::unexpected(a.error());
     }
   } else {
-    place(bucket_count);
+    if (auto a = items.arrange(bucket_count); !a) return std::unexpected(a.error());
+    if (auto a = startSnapshot(); !a) return std::unexpected(a.error());
+    if (auto a = drain(); !a) return std::unexpected(a.error());
   }
-  for (std::size_t i = 1; i < items.size(); ++i)
-    if (items[i].bucket == items[i - 1].bucket && items[i].card_no == items[i - 1].card_no)
-      return fail(Errc::Malformed, "card " + items[i].card_no + " appears twice");
 
-  BucketDigester digester(bucket_count);
-  for (const auto& i : items) digester.add(i.bucket, i.json);
   BundleSpec spec;
   spec.type = BundleType::Snapshot;
   spec.profile = o.profile;
@@ -161,16 +406,11 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
   spec.expires_at = o.expires_at;
   spec.record_count = n;
   spec.bucket_count = bucket_count;
-  spec.content_digest = stateDigest(digester.finish());
+  spec.content_digest = stateDigest(digester->finish());
 
   PublishResult result;
   result.records = n;
-  std::error_code ec;
-  std::filesystem::create_directories(o.out_dir, ec);
-  const std::string stem = std::to_string(o.serial);
-  TempBody snapshot_body, delta_body;
-  auto snapshot_info =
-      writeBody(snapshot_body, o.out_dir / (".snapshot-" + stem + ".body.tmp"), items);
+  auto snapshot_info = snapshot_w->finish();
   if (!snapshot_info) return std::unexpected(snapshot_info.error());
   std::string snapshot_manifest = signManifest(spec, *snapshot_info, keys);
   // The same checks a kiosk will make, before anything is written.
@@ -183,7 +423,7 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
     ds.type = BundleType::Delta;
     ds.base_serial = base->serial;
     ds.base_content_digest = base->content_digest;
-    auto info = writeBody(delta_body, o.out_dir / (".delta-" + stem + ".body.tmp"), delta);
+    auto info = delta_w->finish();
     if (!info) return std::unexpected(info.error());
     delta_info = std::move(*info);
     delta_manifest = signManifest(ds, delta_info, keys);
@@ -205,6 +445,243 @@ Result<PublishResult> publish(std::vector<roster::CardRecord> records, const tru
     result.delta_bytes = fileBytes(delta_manifest, delta_info);
   }
   return result;
+}
+
+// The work directory of the streaming publisher, removed with everything in it.
+// An output directory made for it is removed too when it is left empty (a
+// failed publish writes nothing).
+struct WorkDir {
+  std::filesystem::path path;
+  std::filesystem::path created_out;
+  ~WorkDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+    if (!created_out.empty()) std::filesystem::remove(created_out, ec);  // only if empty
+  }
+};
+
+constexpr std::size_t kMaxPartitions = 512;
+constexpr std::size_t kMaxRecordBytes = 64u << 20;
+constexpr std::size_t kReadBlock = 4u << 20;
+
+// One CSV record (with its line break) as split out of the roster.
+struct RawPartition {
+  std::filesystem::path path;
+  File file;
+};
+
+}  // namespace
+
+Result<PublishResult> publish(std::vector<roster::CardRecord> records, const trust::TrustRoot& root,
+                              const std::vector<crypto::SigningKey>& keys,
+                              const PublishOptions& o) {
+  if (auto c = checkSigning(root, keys, o); !c) return std::unexpected(c.error());
+  std::vector<Item> items;
+  items.reserve(records.size());
+  for (auto& r : records) {
+    auto i = encodeItem(r, o.profile);
+    if (!i) return std::unexpected(i.error());
+    items.push_back(std::move(*i));
+    r = {};
+  }
+  records.clear();
+  records.shrink_to_fit();
+  VectorStream stream(std::move(items));
+  return publishItems(stream, root, keys, o);
+}
+
+Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
+                                    const roster::RosterOptions& ropt, const trust::TrustRoot& root,
+                                    const std::vector<crypto::SigningKey>& keys,
+                                    const PublishOptions& o,
+                                    std::vector<roster::RosterIssue>& issues,
+                                    std::vector<std::string>& warnings) {
+  if (auto c = checkSigning(root, keys, o); !c) return std::unexpected(c.error());
+  const std::string file_name = roster_csv.string();
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(roster_csv, ec);
+  if (ec) return fail(Errc::Io, file_name + ": " + ec.message());
+  WorkDir work;
+  if (!std::filesystem::exists(o.out_dir, ec)) work.created_out = o.out_dir;
+  std::filesystem::create_directories(o.out_dir, ec);
+  work.path = o.out_dir /
+              (".publish-" + std::to_string(o.serial) + "-" + std::to_string(::getpid()) + ".work");
+  std::filesystem::remove_all(work.path, ec);
+  if (!std::filesystem::create_directory(work.path, ec) || ec)
+    return fail(Errc::Io, work.path.string() + ": cannot create the work directory");
+  std::filesystem::permissions(work.path, std::filesystem::perms::owner_all, ec);
+
+  // Pass 1: split the CSV into partitions by a hash of card_no, each record
+  // kept whole (quoted line breaks included) with the line it starts on.
+  const std::uint64_t want = std::max<std::uint64_t>(o.partition_bytes, 1);
+  std::size_t parts = 1;
+  while (parts < kMaxPartitions && parts * want < size) parts <<= 1;
+  std::vector<RawPartition> raw(parts);
+  for (std::size_t p = 0; p < parts; ++p) {
+    raw[p].path = work.path / ("rows-" + std::to_string(p));
+    auto f = openFile(raw[p].path, "wb");
+    if (!f) return std::unexpected(f.error());
+    raw[p].file = std::move(*f);
+  }
+  auto in = openFile(roster_csv, "rb");
+  if (!in) return std::unexpected(in.error());
+  std::string header;
+  long header_line = 0;
+  std::size_t card_col = static_cast<std::size_t>(-1);
+  bool have_header = false;
+  long line = 1;
+  std::string buf;
+  std::size_t start = 0, scan = 0;
+  bool in_quote = false, eof = false;
+  auto record = [&](std::string_view rec) -> Result<void> {
+    const long rec_line = line;
+    line += static_cast<long>(std::count(rec.begin(), rec.end(), '\n'));
+    if (rec == "\n" || rec == "\r\n") return {};  // the reader skips empty lines too
+    if (!have_header) {
+      have_header = true;
+      header = rec;
+      header_line = rec_line;
+      roster::CsvReader r(header);
+      if (auto h = r.next(); h && *h)
+        for (std::size_t i = 0; i < (**h).fields.size(); ++i)
+          if ((**h).fields[i] == "card_no" && card_col == static_cast<std::size_t>(-1))
+            card_col = i;
+      return {};
+    }
+    std::size_t p = 0;  // a row whose card_no cannot be read: the parser says why
+    if (card_col != static_cast<std::size_t>(-1)) {
+      roster::CsvReader r(rec);
+      if (auto row = r.next(); row && *row && (**row).fields.size() > card_col)
+        p = fullHash((**row).fields[card_col]) & (parts - 1);
+    }
+    std::string head;
+    putU32(head, static_cast<std::uint32_t>(rec_line >> 32));
+    putU32(head, static_cast<std::uint32_t>(rec_line & 0xffffffff));
+    putU32(head, static_cast<std::uint32_t>(rec.size()));
+    if (auto w = writeAll(raw[p].file.get(), head, raw[p].path); !w) return w;
+    return writeAll(raw[p].file.get(), rec, raw[p].path);
+  };
+  while (!eof) {
+    std::size_t old = buf.size();
+    buf.resize(old + kReadBlock);
+    std::size_t got = std::fread(buf.data() + old, 1, kReadBlock, in->get());
+    buf.resize(old + got);
+    if (got == 0) {
+      if (std::ferror(in->get())) return fail(Errc::Io, file_name + ": read failed");
+      eof = true;
+    }
+    for (; scan < buf.size(); ++scan) {
+      char c = buf[scan];
+      if (c == '"') {
+        in_quote = !in_quote;
+      } else if (c == '\n' && !in_quote) {
+        if (auto r = record(std::string_view(buf).substr(start, scan + 1 - start)); !r)
+          return std::unexpected(r.error());
+        start = scan + 1;
+      }
+    }
+    if (eof && start < buf.size()) {
+      buf += '\n';  // the last record without a line break
+      if (auto r = record(std::string_view(buf).substr(start)); !r)
+        return std::unexpected(r.error());
+      start = buf.size();
+      scan = start;
+    }
+    if (buf.size() - start > kMaxRecordBytes) {
+      issues.push_back({file_name, line, "-",
+                        "record longer than 64 MiB (a quoted field that is never closed?)"});
+      return fail(Errc::BadRoster, issues.back().format());
+    }
+    buf.erase(0, start);
+    scan -= start;
+    start = 0;
+  }
+  in->reset();
+  for (auto& r : raw) {
+    if (std::fflush(r.file.get()) != 0) return fail(Errc::Io, r.path.string() + ": write failed");
+    r.file.reset();
+  }
+  if (!have_header) {
+    auto parsed = roster::parseRoster("", file_name, ropt);
+    if (!parsed) issues = parsed.error();
+    return fail(Errc::BadRoster, issues.empty() ? "empty roster" : issues[0].format());
+  }
+
+  // Pass 2: each partition through the roster parser (every row of a card is
+  // in it), encoded records to a run file.
+  std::vector<std::filesystem::path> runs;
+  std::uint64_t n = 0;
+  std::set<std::string> seen_warnings;
+  const std::size_t max_issues = std::max<std::size_t>(ropt.max_issues, 1);
+  const long header_lines = static_cast<long>(std::count(header.begin(), header.end(), '\n'));
+  for (std::size_t p = 0; p < parts; ++p) {
+    std::string csv = header;
+    std::vector<long> map(1, 0);
+    for (long k = 0; k < header_lines; ++k) map.push_back(header_line + k);
+    {
+      auto f = openFile(raw[p].path, "rb");
+      if (!f) return std::unexpected(f.error());
+      for (;;) {
+        unsigned char head[12];
+        std::size_t got = std::fread(head, 1, sizeof head, f->get());
+        if (got == 0) break;
+        if (got != sizeof head) return fail(Errc::Io, raw[p].path.string() + ": truncated");
+        long at =
+            static_cast<long>(static_cast<std::uint64_t>(getU32(head)) << 32 | getU32(head + 4));
+        std::size_t len = getU32(head + 8);
+        std::size_t off = csv.size();
+        csv.resize(off + len);
+        if (std::fread(csv.data() + off, 1, len, f->get()) != len)
+          return fail(Errc::Io, raw[p].path.string() + ": truncated");
+        const auto lines =
+            std::count(csv.begin() + static_cast<std::ptrdiff_t>(off), csv.end(), '\n');
+        for (long k = 0; k < static_cast<long>(lines); ++k) map.push_back(at + k);
+      }
+    }
+    std::filesystem::remove(raw[p].path, ec);
+    map.push_back(map.back() + 1);  // one past the end (an unterminated quote at the end)
+    roster::RosterOptions po = ropt;
+    po.line_map = &map;
+    auto parsed = roster::parseRoster(csv, file_name, po);
+    csv.clear();
+    csv.shrink_to_fit();
+    if (!parsed) {
+      for (auto& i : parsed.error()) issues.push_back(std::move(i));
+      continue;
+    }
+    for (auto& w : parsed->warnings)
+      if (seen_warnings.insert(w).second) warnings.push_back(std::move(w));
+    if (!issues.empty()) continue;  // still checking the rest, nothing more to encode
+    std::filesystem::path run = work.path / ("run-" + std::to_string(p));
+    auto f = openFile(run, "wb");
+    if (!f) return std::unexpected(f.error());
+    for (auto& card : parsed->cards) {
+      auto i = encodeItem(card, o.profile);
+      if (!i) return std::unexpected(i.error());
+      if (auto w = writeItem(f->get(), *i, run); !w) return std::unexpected(w.error());
+      ++n;
+    }
+    if (std::fflush(f->get()) != 0) return fail(Errc::Io, run.string() + ": write failed");
+    runs.push_back(std::move(run));
+  }
+  if (!issues.empty()) {
+    // Earliest first, as the whole-file parser reports them; a header issue is
+    // found by every partition.
+    std::stable_sort(issues.begin(), issues.end(),
+                     [](const auto& a, const auto& b) { return a.line < b.line; });
+    issues.erase(std::unique(issues.begin(), issues.end(),
+                             [](const auto& a, const auto& b) {
+                               return a.line == b.line && a.column == b.column &&
+                                      a.reason == b.reason;
+                             }),
+                 issues.end());
+    if (issues.size() > max_issues) issues.resize(max_issues);
+    return fail(Errc::BadRoster, issues.size() == 1
+                                     ? issues[0].format()
+                                     : std::to_string(issues.size()) + " bad row(s)");
+  }
+  RunStream stream(std::move(runs), n);
+  return publishItems(stream, root, keys, o);
 }
 
 }  // namespace kb::cache

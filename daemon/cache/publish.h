@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "crypto/crypto.h"
 #include "roster/record.h"
+#include "roster/roster.h"
 #include "trust/trust.h"
 
 namespace kb::cache {
@@ -24,6 +25,9 @@ struct PublishOptions {
   std::filesystem::path out_dir;
   std::optional<std::filesystem::path> base;  ///< a previous snapshot of the same profile
   Limits limits;                              ///< for reading the base
+  /// Streaming publisher: roster bytes per partition (a partition is parsed
+  /// and sorted in memory, one at a time).
+  std::uint64_t partition_bytes = 16ull << 20;
 };
 
 struct PublishResult {
@@ -42,5 +46,21 @@ struct PublishResult {
 Result<PublishResult> publish(std::vector<roster::CardRecord> records, const trust::TrustRoot& root,
                               const std::vector<crypto::SigningKey>& keys,
                               const PublishOptions& options);
+
+/// The streaming publisher (kbctl publish): the same bundles as parseRoster +
+/// publish() give for the same CSV, in bounded memory. The CSV is split by a
+/// hash of card_no into partition files under a work directory in out_dir (so
+/// all rows of a card meet in one partition, wherever they are in the file),
+/// each partition is checked by the roster parser with the file's own line
+/// numbers and encoded, and the encoded records are merged in body order
+/// into the bundle writer. A bad roster gives BAD_ROSTER with every issue found
+/// (up to `roster_options.max_issues`, earliest lines first) in `issues`.
+Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
+                                    const roster::RosterOptions& roster_options,
+                                    const trust::TrustRoot& root,
+                                    const std::vector<crypto::SigningKey>& keys,
+                                    const PublishOptions& options,
+                                    std::vector<roster::RosterIssue>& issues,
+                                    std::vector<std::string>& warnings);
 
 }  // namespace kb::cache

@@ -218,6 +218,11 @@ class Parser {
     return issues_.size() < max_issues_;
   }
   bool full() const { return issues_.size() >= max_issues_; }
+  long mapLine(long line) const {
+    const auto* m = options_.line_map;
+    if (!m || line < 0 || static_cast<std::size_t>(line) >= m->size()) return line;
+    return (*m)[static_cast<std::size_t>(line)];
+  }
   bool readHeader(const CsvRecord& header);
   void readRow(const CsvRecord& row);
   void joinLineBreaks(long line);
@@ -253,7 +258,9 @@ class Parser {
   std::deque<std::string> owned_;  // deque: growing it never moves the strings
 };
 
-bool Parser::readHeader(const CsvRecord& header) {
+bool Parser::readHeader(const CsvRecord& header_record) {
+  CsvRecord header = header_record;
+  header.line = mapLine(header.line);
   for (std::size_t i = 0; i < header.fields.size(); ++i) {
     std::string_view name = header.fields[i];
     header_.emplace_back(name);
@@ -452,7 +459,9 @@ void Parser::addRow(long line) {
   covs.push_back(std::move(cov));
 }
 
-void Parser::readRow(const CsvRecord& row) {
+void Parser::readRow(const CsvRecord& physical_row) {
+  CsvRecord row = physical_row;
+  row.line = mapLine(row.line);
   ++roster_.rows;
   if (row.fields.size() != header_.size()) {
     issue(row.line, "-",
@@ -545,7 +554,8 @@ std::expected<Roster, std::vector<RosterIssue>> Parser::run(std::string_view csv
     auto rec = reader.next();
     if (!rec) {
       const CsvError& e = rec.error();
-      if (!issue(e.line, have_header ? columnLabel(e.field) : "field " + std::to_string(e.field),
+      if (!issue(mapLine(e.line),
+                 have_header ? columnLabel(e.field) : "field " + std::to_string(e.field),
                  e.reason) ||
           !have_header)
         break;

@@ -25,6 +25,9 @@ struct RosterOptions {
   Profile profile = Profile::Kiosk;
   std::string nik_key;         ///< HMAC key for the staff profile's NIK hash
   std::size_t max_issues = 1;  ///< stop after this many issues (--report: unlimited)
+  /// Physical line of the input -> line reported (index = line), for a CSV that
+  /// holds some rows of a larger file (the streaming publisher's partitions).
+  const std::vector<long>* line_map = nullptr;
 };
 
 struct Roster {

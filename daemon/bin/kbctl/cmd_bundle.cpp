@@ -18,7 +18,6 @@
 namespace kb::cli {
 namespace {
 
-constexpr std::uint64_t kMaxRosterBytes = 8ull << 30;
 constexpr std::uint64_t kMaxKeyBytes = 64 << 10;
 
 Result<std::string> onePositional(const Args& a, const char* what) {
@@ -97,19 +96,6 @@ Result<int> publishCmd(const Words& words) {
     if (!key) return std::unexpected(key.error());
     ropt.nik_key = std::move(*key);
   }
-  auto csv = readFile(*roster_path, kMaxRosterBytes);
-  if (!csv) return std::unexpected(csv.error());
-  auto parsed = roster::parseRoster(*csv, *roster_path, ropt);
-  csv->clear();
-  csv->shrink_to_fit();
-  if (!parsed) {
-    const auto& issues = parsed.error();
-    if (issues.size() == 1 && !a->has("report")) return fail(Errc::BadRoster, issues[0].format());
-    for (const auto& i : issues) std::cerr << i.format() << '\n';
-    return fail(Errc::BadRoster, std::to_string(issues.size()) + " bad row(s); nothing written");
-  }
-  for (const auto& w : parsed->warnings) std::cerr << "warning: " << w << '\n';
-
   cache::PublishOptions po;
   po.profile = *profile;
   po.serial = *serial;
@@ -117,7 +103,16 @@ Result<int> publishCmd(const Words& words) {
   po.expires_at = now + *days * 86400;
   po.out_dir = *out;
   if (auto b = a->get("base")) po.base = *b;
-  auto result = cache::publish(std::move(parsed->cards), *root, keys, po);
+  // Streaming: the roster is never held in memory whole (docs/PERFORMANCE.md).
+  std::vector<roster::RosterIssue> issues;
+  std::vector<std::string> warnings;
+  auto result = cache::publishRoster(*roster_path, ropt, *root, keys, po, issues, warnings);
+  if (!result && result.error().code == Errc::BadRoster && !issues.empty()) {
+    if (issues.size() == 1 && !a->has("report")) return fail(Errc::BadRoster, issues[0].format());
+    for (const auto& i : issues) std::cerr << i.format() << '\n';
+    return fail(Errc::BadRoster, std::to_string(issues.size()) + " bad row(s); nothing written");
+  }
+  for (const auto& w : warnings) std::cerr << "warning: " << w << '\n';
   if (!result) return std::unexpected(result.error());
   if (!result->note.empty()) std::cerr << "note: " << result->note << '\n';
   std::cout << result->snapshot.string() << '\n';

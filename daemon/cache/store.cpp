@@ -243,7 +243,7 @@ Result<void> finishStaging(Staging& st, const Manifest& m, UnixSeconds newest_se
   auto row = check->step();
   if (!row) return std::unexpected(row.error());
   if (!*row || check->text(0) != "ok")
-    return fail(Errc::Io,
+    return fail(Errc::Unverifiable,
                 "staging database failed quick_check: " + std::string(*row ? check->text(0) : ""));
   return {};
 }
@@ -424,9 +424,9 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
         options.profile ? options.profile
                         : (installed ? std::optional(installed->manifest.profile) : std::nullopt);
     if (want && m.profile != *want)
-      return fail(Errc::Malformed, "bundle is for the " + std::string(profileName(m.profile)) +
-                                       " profile, this cache holds the " +
-                                       std::string(profileName(*want)) + " profile");
+      return fail(Errc::WrongProfile, "bundle is for the " + std::string(profileName(m.profile)) +
+                                          " profile, this cache holds the " +
+                                          std::string(profileName(*want)) + " profile");
     newest_seen = std::max({installed ? installed->newest_signed_seen : 0,
                             floor ? floor->newest_signed_at : 0, m.signed_at});
     if (now + options.clock_tolerance < newest_seen)

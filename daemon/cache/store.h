@@ -75,7 +75,8 @@ struct ImportResult {
 
 /// Verifies `bundle` and makes it the state served from `db`. Errors: those of
 /// readBundle, plus CLOCK_BEHIND, ROLLBACK, WRONG_BASE, DIGEST_MISMATCH (the
-/// built state does not hash to the manifest), IO. On any error `db` is
+/// built state does not hash to the manifest), WRONG_PROFILE, UNVERIFIABLE (the
+/// staging database fails PRAGMA quick_check), IO. On any error `db` is
 /// untouched. With a trust state: a serial below its highest is ROLLBACK even
 /// when no cache file is left, a root not chained from the pinned one is
 /// refused, and after the swap the state is raised to the new serial and root.

@@ -44,8 +44,16 @@ std::string_view codeName(Errc code) {
       return "READ_ERROR";
     case Errc::ReaderLost:
       return "READER_LOST";
+    case Errc::WrongChip:
+      return "WRONG_CHIP";
+    case Errc::CardNotBlank:
+      return "CARD_NOT_BLANK";
+    case Errc::VerifyFailed:
+      return "VERIFY_FAILED";
     case Errc::Unverifiable:
       return "UNVERIFIABLE";
+    case Errc::WrongProfile:
+      return "WRONG_PROFILE";
     case Errc::Config:
       return "CONFIG";
     case Errc::MirrorUnreachable:

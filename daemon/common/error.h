@@ -29,7 +29,11 @@ enum class Errc {
   NoCard,              ///< no card arrived within the wait
   ReadError,           ///< a card read failed part-way
   ReaderLost,          ///< the reader went away
+  WrongChip,           ///< the card on the reader is not the chip the command needs
+  CardNotBlank,        ///< the card holds data or has locked pages: it cannot be personalised
+  VerifyFailed,        ///< what was written does not read back as written (or does not verify)
   Unverifiable,        ///< stored data failed its integrity check
+  WrongProfile,        ///< a bundle or cache of the other profile (kiosk vs staff)
   Config,              ///< configuration rejected
   // Mirror sync (docs/contracts.md §6): each fault of a download has its own code.
   MirrorUnreachable,  ///< no connection to the mirror (refused, no route, DNS)

@@ -128,7 +128,7 @@ TEST_F(StoreTest, ImportKeepsTheInstalledProfile) {
   ASSERT_TRUE(staff) << staff.error().message;
   auto r = import(staff->snapshot);
   ASSERT_FALSE(r) << "a staff bundle replaced the kiosk cache";
-  EXPECT_EQ(r.error().code, Errc::Malformed);
+  EXPECT_EQ(r.error().code, Errc::WrongProfile) << r.error().message;
   EXPECT_EQ(open().info(kNow).profile, roster::Profile::Kiosk);
   EXPECT_EQ(open().info(kNow).snapshot->serial, 1);
 }

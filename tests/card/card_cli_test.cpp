@@ -224,16 +224,41 @@ TEST_F(CardCliTest, WritePersonalisesABlankCardOnly) {
   RunResult again = run(kbctl() + " card write --device " + emu_->connstring() +
                             " --card-no KB-1571-000111 --key card.key --wait 5",
                         dir_);
-  EXPECT_NE(again.status, 0);
+  EXPECT_EQ(again.status, 1);
+  EXPECT_EQ(again.err.rfind("error: CARD_NOT_BLANK: ", 0), 0u) << again.err;
   EXPECT_NE(again.err.find("not blank"), std::string::npos) << again.err;
   EXPECT_EQ(emu_->cardMemory(), before);
 
   // The wrong chip size is refused before anything is written.
   emu_->insert(card(TagKind::Ntag213, {}, kUid));
+  const auto blank = emu_->cardMemory();
   RunResult wrong = run(kbctl() + " card write --device " + emu_->connstring() +
                             " --card-no KB-1571-000222 --key card.key --chip ntag216 --wait 5",
                         dir_);
-  EXPECT_EQ(wrong.status, 2) << wrong.err;
+  // A card-state problem, not a wrong command line.
+  EXPECT_EQ(wrong.status, 1) << wrong.err;
+  EXPECT_EQ(wrong.err.rfind("error: WRONG_CHIP: ", 0), 0u) << wrong.err;
+  EXPECT_EQ(emu_->cardMemory(), blank);
+}
+
+TEST_F(CardCliTest, WriteThatDoesNotReadBackIsVerifyFailed) {
+  emu_->insert(card(TagKind::Ntag213, {}, kUid));
+  emu_->setFault(kb::test::Fault::WritesIgnored);  // every WRITE ACKed, nothing stored
+  RunResult w = run(kbctl() + " card write --device " + emu_->connstring() +
+                        " --card-no KB-1571-000333 --key card.key --wait 5",
+                    dir_);
+  EXPECT_EQ(w.status, 1) << w.err;
+  EXPECT_EQ(w.err.rfind("error: VERIFY_FAILED: ", 0), 0u) << w.err;
+  EXPECT_TRUE(w.out.empty()) << w.out;
+}
+
+TEST_F(CardCliTest, NonNtagCardIsWrongChip) {
+  emu_->insert(EmulatedCard{TagKind::MifareClassic1k, std::string("\xde\xad\xbe\xef", 4), {}, {}});
+  RunResult w = run(kbctl() + " card write --device " + emu_->connstring() +
+                        " --card-no KB-1571-000444 --key card.key --wait 5",
+                    dir_);
+  EXPECT_EQ(w.status, 1) << w.err;
+  EXPECT_EQ(w.err.rfind("error: WRONG_CHIP: ", 0), 0u) << w.err;
 }
 
 TEST_F(CardCliTest, UsageErrors) {

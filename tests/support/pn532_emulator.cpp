@@ -262,6 +262,7 @@ struct Pn532Emulator::State {
   }
 
   void writePage(int page, std::string_view data) {
+    if (fault == Fault::WritesIgnored) return;  // ACKed, not stored
     auto* p = card->memory.data() + static_cast<std::size_t>(page) * 4;
     if (page == 2) {  // static lock bytes are one-time programmable: bits can only be set
       p[2] = ch(u8(p[2]) | u8(data[2]));

@@ -38,6 +38,7 @@ enum class Fault {
   NoResponse,          ///< ACK, then never answer (`param` = only that command code; 0 = all)
   Garbage,             ///< ACK, then bytes that are not a frame
   CardGoneAfterReads,  ///< card leaves after `param` more READ/FAST_READ answers
+  WritesIgnored,       ///< the card ACKs every WRITE but its memory does not change
 };
 
 struct EmulatorOptions {

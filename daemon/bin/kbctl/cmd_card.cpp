@@ -46,8 +46,10 @@ const char* const kWriteUsage =
     "                        [--wait SECONDS] [--issued YYYY-MM-DD]\n\n"
     "Waits for a blank NTAG21x (no NDEF message, or an empty one), writes a credential for\n"
     "card number N bound to that chip's UID, signed with C.key, reads it back and checks\n"
-    "it. A card that already holds data or has locked pages is refused. The TLV's first\n"
-    "page is written last, so a card lifted mid-write still reads as blank.\n";
+    "it. A card that already holds data or has locked pages is refused (CARD_NOT_BLANK),\n"
+    "as is one that is not an NTAG21x or not the --chip asked for (WRONG_CHIP); a card\n"
+    "that does not read back what was written is VERIFY_FAILED. The TLV's first page is\n"
+    "written last, so a card lifted mid-write still reads as blank.\n";
 
 Result<crypto::SigningKey> loadSigningKey(const std::string& path) {
   auto pem = readFile(path, kMaxKeyFile);
@@ -212,12 +214,12 @@ Result<int> cardWrite(const Words& words) {
   auto presence = waitForCard(r, *wait);
   if (!presence) return std::unexpected(presence.error());
   if (!card::isNtag21x(*presence))
-    return fail(Errc::Usage,
+    return fail(Errc::WrongChip,
                 "the card is not an NTAG213/215/216 (" + hexEncode(presence->atqa_sak) + ")");
   if (want_chip && *want_chip != presence->chip)
-    return fail(Errc::Usage, "the card is an " +
-                                 std::string(card::chipLayout(presence->chip)->name) + ", not an " +
-                                 chip_name);
+    return fail(Errc::WrongChip, "the card is an " +
+                                     std::string(card::chipLayout(presence->chip)->name) +
+                                     ", not an " + chip_name);
   const card::ChipLayout& layout = *card::chipLayout(presence->chip);
 
   // Page 2 (static lock bytes), the CC and the start of user memory in one READ.
@@ -225,12 +227,12 @@ Result<int> cardWrite(const Words& words) {
   if (!head) return std::unexpected(head.error());
   if (head->size() != 16) return fail(Errc::ReadError, "short read from the card");
   if ((*head)[2] != '\0' || (*head)[3] != '\0')
-    return fail(Errc::Usage, "the card has locked pages; it cannot be personalised");
+    return fail(Errc::CardNotBlank, "the card has locked pages; it cannot be personalised");
   const std::string cc = head->substr(4, 4);
   const std::string want_cc{'\xE1', '\x10', static_cast<char>(layout.cc_size), '\0'};
   if (cc != want_cc && cc != std::string(4, '\0'))
-    return fail(Errc::Usage, "the card's capability container is not that of a blank " +
-                                 std::string(layout.name) + " (" + hexEncode(cc) + ")");
+    return fail(Errc::CardNotBlank, "the card's capability container is not that of a blank " +
+                                        std::string(layout.name) + " (" + hexEncode(cc) + ")");
   if (cc == want_cc) {
     // Conservative: anything but an empty NDEF TLV or a terminator in the first
     // bytes (NeedMore included) counts as data we must not overwrite.
@@ -240,7 +242,7 @@ Result<int> cardWrite(const Words& words) {
         scan && scan->kind == card::ndef::TlvScan::Kind::Found && scan->value_length == 0;
     const bool no_ndef = scan && scan->kind == card::ndef::TlvScan::Kind::NoNdef;
     if (!empty_ndef && !no_ndef)
-      return fail(Errc::Usage, "the card is not blank (it holds an NDEF message)");
+      return fail(Errc::CardNotBlank, "the card is not blank (it holds an NDEF message)");
   }
 
   auto credential = card::issueCredential(*key, *card_no, presence->uid, *issued);
@@ -260,19 +262,19 @@ Result<int> cardWrite(const Words& words) {
 
   auto back = r.readPages(card::kUserFirstPage, static_cast<int>(area.size() / 4));
   if (!back) return std::unexpected(back.error());
-  if (*back != area) return fail(Errc::ReadError, "read-back differs from what was written");
+  if (*back != area) return fail(Errc::VerifyFailed, "read-back differs from what was written");
   // Parse what the card now holds the way a kiosk will, and check it against the key.
   auto scan = card::ndef::scanTlvs(*back, back->size());
   if (!scan || scan->kind != card::ndef::TlvScan::Kind::Found)
-    return fail(Errc::ReadError, "no NDEF TLV read back");
+    return fail(Errc::VerifyFailed, "no NDEF TLV read back");
   auto records = card::ndef::parseMessage(
       std::string_view(*back).substr(scan->value_offset, scan->value_length));
   if (!records || records->size() != 1)
-    return fail(Errc::ReadError, "NDEF message read back is not ours");
+    return fail(Errc::VerifyFailed, "NDEF message read back is not ours");
   auto stored = card::decodeCredential(records->front().payload);
   if (!stored || stored->uid != presence->uid ||
       !key->publicKey().verify(card::signedBytes(*stored), stored->signature))
-    return fail(Errc::ReadError, "credential read back does not verify");
+    return fail(Errc::VerifyFailed, "credential read back does not verify");
   std::cout << "wrote card " << *card_no << " to " << layout.name << " " << hexEncode(presence->uid)
             << '\n';
   return 0;

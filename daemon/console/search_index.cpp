@@ -18,7 +18,7 @@ namespace {
 
 namespace sql = cache::sql;
 
-constexpr int kFormat = 3;  // bump when the index's layout or the key rules change
+constexpr int kFormat = 4;  // bump when the index's layout or the key rules change
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta (
@@ -30,7 +30,8 @@ CREATE TABLE meta (
 CREATE TABLE people (
   id       INTEGER PRIMARY KEY,
   card_no  TEXT NOT NULL,
-  nik_hash TEXT NOT NULL
+  nik_hash TEXT NOT NULL,
+  terms    INTEGER NOT NULL  -- how many name terms: shorter names rank first
 );
 CREATE VIRTUAL TABLE names USING fts5(
   terms, kel, rt, content = '', tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
@@ -70,7 +71,8 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
   for (const char* s : {"PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", kSchema, "BEGIN"})
     if (auto r = db->exec(s); !r) return std::unexpected(r.error());
   auto all = file->db.prepare("SELECT bucket, card_no, body FROM records ORDER BY bucket, card_no");
-  auto person = db->prepare("INSERT INTO people (id, card_no, nik_hash) VALUES (?1, ?2, ?3)");
+  auto person =
+      db->prepare("INSERT INTO people (id, card_no, nik_hash, terms) VALUES (?1, ?2, ?3, ?4)");
   auto name = db->prepare("INSERT INTO names (rowid, terms, kel, rt) VALUES (?1, ?2, ?3, ?4)");
   if (!all) return std::unexpected(all.error());
   if (!person) return std::unexpected(person.error());
@@ -91,14 +93,15 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
     auto rec = cache::decodeRecord(body, roster::Profile::Staff);
     if (!rec) return fail(Errc::Unverifiable, "integrity: a stored record does not decode");
     ++id;
-    person->bind(1, id).bind(2, rec->card_no).bind(3, rec->nik_hash);
+    const auto terms = indexTerms(rec->holder);
+    person->bind(1, id)
+        .bind(2, rec->card_no)
+        .bind(3, rec->nik_hash)
+        .bind(4, static_cast<std::int64_t>(terms.size()));
     if (auto r = person->run(); !r) return std::unexpected(r.error());
     std::vector<std::string> kel;
     for (const auto& w : foldWords(rec->kelurahan)) kel.push_back(variantKey(w));
-    name->bind(1, id)
-        .bind(2, joinKeys(indexTerms(rec->holder)))
-        .bind(3, joinKeys(kel))
-        .bind(4, rec->rt);
+    name->bind(1, id).bind(2, joinKeys(terms)).bind(3, joinKeys(kel)).bind(4, rec->rt);
     if (auto r = name->run(); !r) return std::unexpected(r.error());
   }
   if (digester.finish() != file->bucket_digests)
@@ -126,11 +129,10 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
 struct Conn {
   std::mutex mu;
   std::optional<sql::Db> db;
-  std::optional<sql::Stmt> by_nik, by_name, by_name_ranked;
+  std::optional<sql::Stmt> by_nik, by_name;
   ~Conn() {
     by_nik.reset();
     by_name.reset();
-    by_name_ranked.reset();
     db.reset();
   }
 };
@@ -182,22 +184,23 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
         impl->stats.records = static_cast<std::uint64_t>(meta->integer(2));
         impl->stats.content_digest = std::string(content_digest);
       }
+      // Read through a shared mapping rather than a private page cache per
+      // connection: the posting lists of common names are read again and
+      // again, by every connection. (Best effort: without it, pread.)
+      (void)db->exec("PRAGMA mmap_size = 4294967296");
       auto nik = db->prepare("SELECT card_no FROM people WHERE nik_hash = ?1 LIMIT ?2");
-      // Ranked (bm25) only when the match set is small: ranking scores every
-      // row a query matches before the LIMIT applies, which for a common name
-      // (tens of thousands of rows at 10^6) costs far more than the lookup.
+      // Unordered: FTS5's bm25 rank computes each phrase's document frequency
+      // by reading its whole posting list (kelurahan words, common names: tens
+      // of thousands of rows at 10^6), which cost more than the match itself.
+      // A small match set is ordered here instead, by name length (see byName).
       auto nm = db->prepare(
-          "SELECT p.card_no FROM names JOIN people p ON p.id = names.rowid "
+          "SELECT p.card_no, p.terms FROM names JOIN people p ON p.id = names.rowid "
           "WHERE names MATCH ?1 LIMIT ?2");
-      auto ranked = db->prepare(
-          "SELECT p.card_no FROM names JOIN people p ON p.id = names.rowid "
-          "WHERE names MATCH ?1 ORDER BY names.rank LIMIT ?2");
-      if (!nik || !nm || !ranked) return nullptr;
+      if (!nik || !nm) return nullptr;
       auto c = std::make_unique<Conn>();
       c->db.emplace(std::move(*db));
       c->by_nik.emplace(std::move(*nik));
       c->by_name.emplace(std::move(*nm));
-      c->by_name_ranked.emplace(std::move(*ranked));
       impl->conns.push_back(std::move(c));
     }
     return impl;
@@ -273,13 +276,20 @@ Result<std::vector<std::string>> SearchIndex::byName(
     const std::vector<std::vector<std::string>>& name_alts,
     const std::vector<std::string>& kelurahan_keys, std::string_view rt, std::size_t limit) {
   auto [conn, lock] = impl_->acquire();
+  auto& s = *conn->by_name;
   std::vector<std::string> out;
-  // Runs `s` for `expr`, up to `n` rows, into `rows`.
-  auto run = [](sql::Stmt& s, const std::string& expr, std::size_t n,
-                std::vector<std::string>& rows) -> Result<void> {
+  std::vector<std::pair<std::int64_t, std::string>> rows;  // (name terms, card)
+  for (bool prefix : {false, true}) {
+    if (out.size() >= limit) break;
+    const auto expr = ftsExpression(name_alts, kelurahan_keys, rt, prefix);
+    if (expr.empty()) break;
+    // Unordered, up to kRankable rows: fewer means the whole match set is
+    // here, and it is ordered with the shortest names first (every row holds
+    // all the query's keys, so the fewer other words, the fuller the match;
+    // what bm25 ranked by within one match set). Ties keep rowid order.
     rows.clear();
     s.reset();
-    s.bind(1, expr).bind(2, static_cast<std::int64_t>(n));
+    s.bind(1, expr).bind(2, static_cast<std::int64_t>(kRankable));
     for (;;) {
       auto row = s.step();
       if (!row) {
@@ -287,23 +297,13 @@ Result<std::vector<std::string>> SearchIndex::byName(
         return std::unexpected(row.error());
       }
       if (!*row) break;
-      rows.emplace_back(s.text(0));
+      rows.emplace_back(s.integer(1), std::string(s.text(0)));
     }
     s.reset();
-    return {};
-  };
-  std::vector<std::string> rows;
-  for (bool prefix : {false, true}) {
-    if (out.size() >= limit) break;
-    const auto expr = ftsExpression(name_alts, kelurahan_keys, rt, prefix);
-    if (expr.empty()) break;
-    // Unordered first, up to kRankable rows: fewer means the whole match set
-    // is small, and ranking it (fuller name matches first) is cheap.
-    if (auto r = run(*conn->by_name, expr, kRankable, rows); !r) return std::unexpected(r.error());
     if (rows.size() < kRankable)
-      if (auto r = run(*conn->by_name_ranked, expr, limit + out.size(), rows); !r)
-        return std::unexpected(r.error());
-    for (auto& card : rows)
+      std::stable_sort(rows.begin(), rows.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [terms, card] : rows)
       if (out.size() < limit && std::find(out.begin(), out.end(), card) == out.end())
         out.push_back(std::move(card));
   }

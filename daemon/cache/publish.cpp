@@ -464,6 +464,19 @@ constexpr std::size_t kMaxPartitions = 512;
 constexpr std::size_t kMaxRecordBytes = 64u << 20;
 constexpr std::size_t kReadBlock = 4u << 20;
 
+// Field `index` of one CSV record, or nullopt when a quote (or the record's
+// end) comes before it ends: then the CSV reader decides.
+std::optional<std::string_view> unquotedField(std::string_view rec, std::size_t index) {
+  std::size_t begin = 0;
+  for (std::size_t f = 0;; ++f) {
+    std::size_t end = rec.find_first_of(",\"\r\n", begin);
+    if (end == std::string_view::npos || rec[end] == '"') return std::nullopt;
+    if (f == index) return rec.substr(begin, end - begin);
+    if (rec[end] != ',') return std::nullopt;
+    begin = end + 1;
+  }
+}
+
 // One CSV record (with its line break) as split out of the roster.
 struct RawPartition {
   std::filesystem::path path;
@@ -550,9 +563,15 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
     }
     std::size_t p = 0;  // a row whose card_no cannot be read: the parser says why
     if (card_col != static_cast<std::size_t>(-1)) {
-      roster::CsvReader r(rec);
-      if (auto row = r.next(); row && *row && (**row).fields.size() > card_col)
-        p = fullHash((**row).fields[card_col]) & (parts - 1);
+      // Any hash will do (rows of one card only need to meet): std::hash, and
+      // the field cut out directly unless a quote comes first.
+      std::optional<std::string_view> card = unquotedField(rec, card_col);
+      if (!card) {
+        roster::CsvReader r(rec);
+        if (auto row = r.next(); row && *row && (**row).fields.size() > card_col)
+          card = (**row).fields[card_col];
+      }
+      if (card) p = std::hash<std::string_view>{}(*card) & (parts - 1);
     }
     std::string head;
     putU32(head, static_cast<std::uint32_t>(rec_line >> 32));

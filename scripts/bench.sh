@@ -25,7 +25,7 @@ echo "## Publish, import, lookup (cache_bench)"
 "$build/tests/bench/cache_bench" --sizes "$sizes" --dir "$work/cache"
 echo
 
-echo "## kbctl publish (streaming), 10^6; 10^7 with KB_BENCH_PUBLISH_10M=1 (~1.6 GB CSV in TMPDIR)"
+echo "## kbctl publish (streaming), 10^6; 10^7 with KB_BENCH_PUBLISH_10M=1 (~3.6 GB CSV in TMPDIR)"
 KB_BENCH_PUBLISH_CARDS=1000000 tests/bench/publish_bench.sh "$build"
 if [ "${KB_BENCH_PUBLISH_10M:-0}" = 1 ]; then
   KB_BENCH_PUBLISH_CARDS=10000000 tests/bench/publish_bench.sh "$build"

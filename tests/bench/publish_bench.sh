@@ -3,9 +3,9 @@
 # roster of KB_BENCH_PUBLISH_CARDS cards (default 10^6), timed with
 # /usr/bin/time -v for wall time and peak RSS; prints records/s and
 # bytes/record of the snapshot. The CSV is written to a temporary directory
-# (TMPDIR, ~160 bytes per row) and removed afterwards.
+# (TMPDIR, ~360 bytes per card) and removed afterwards.
 #   tests/bench/publish_bench.sh build/dev
-#   KB_BENCH_PUBLISH_CARDS=10000000 tests/bench/publish_bench.sh build/dev   (10^7: ~1.6 GB CSV)
+#   KB_BENCH_PUBLISH_CARDS=10000000 tests/bench/publish_bench.sh build/dev   (10^7: ~3.6 GB CSV, ~4 min)
 set -eu
 build=${1:-build/dev}
 kbctl="$build/daemon/bin/kbctl/kbctl"

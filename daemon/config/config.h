@@ -51,10 +51,10 @@ struct Config {
   std::vector<std::string> mirrors;  ///< `mirror` lines, tried in order (docs/contracts.md §6)
   std::string mirror_ca;             ///< empty: the system's CA store
   int sync_interval_minutes = 60;
-
   /// management_listen: /metrics and /healthz only, any address; empty = no such listener.
   std::string management_address;
   std::uint16_t management_port = 0;
+
   /// db, or <state_dir>/cache.db when db is empty.
   std::string dbPath() const;
 };

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon_state.h"
 #include "nginx.h"
 #include "publisher.h"
 #include "tests/kiosk/child_process.h"
@@ -24,19 +25,8 @@ using cache::testing::TempDir;
 using testing::Publisher;
 namespace fs = std::filesystem;
 
-nlohmann::json data(unsigned short port) {
-  auto r = kb::testing::httpGet(port, "/api/state");
-  return r.status == 200 ? nlohmann::json::parse(r.body)["data"] : nlohmann::json();
-}
-
-bool waitFor(unsigned short port, const std::function<bool(const nlohmann::json&)>& ok) {
-  for (int i = 0; i < 600; ++i) {
-    auto d = data(port);
-    if (d.is_object() && ok(d)) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
+using testing::stateData;
+using testing::waitForData;
 
 unsigned short startedPort(kb::testing::ChildProcess& d) {
   auto m = d.waitForOutput(std::regex(R"(listening on http://127\.0\.0\.1:([0-9]+)/)"), 30s);
@@ -68,7 +58,8 @@ TEST(DaemonRoot, KioskThatWalkedToRoot2ServesBundlesSignedByRoot2sKeys) {
       std::vector<std::string>{"--config", conf.string()});
   auto port = startedPort(*d);
   ASSERT_NE(port, 0) << d->err();
-  ASSERT_TRUE(waitFor(port, [](const auto& j) { return j["serial"] == 1; })) << data(port).dump();
+  ASSERT_TRUE(waitForData(port, [](const auto& j) { return j["serial"] == 1; }))
+      << stateData(port).dump();
 
   // Root 2: new root keys, and new snapshot and timestamp keys that root 1 never listed.
   const UnixSeconds now = nowSeconds();
@@ -88,9 +79,9 @@ TEST(DaemonRoot, KioskThatWalkedToRoot2ServesBundlesSignedByRoot2sKeys) {
   pub.stamp();     // root-2.json on the mirror, the timestamp by root 2's timestamp key
 
   d->signal(SIGHUP);
-  ASSERT_TRUE(waitFor(port, [](const auto& j) {
+  ASSERT_TRUE(waitForData(port, [](const auto& j) {
     return j["serial"] == 2 && j["last_sync_error"].is_null() && j["freshness"] == "FRESH";
-  })) << data(port).dump();
+  })) << stateData(port).dump();
   auto health = kb::testing::httpGet(port, "/healthz");
   EXPECT_EQ(health.status, 200) << health.body;
   EXPECT_TRUE(fs::exists(dir / "state" / "root-2.json"));
@@ -103,7 +94,7 @@ TEST(DaemonRoot, KioskThatWalkedToRoot2ServesBundlesSignedByRoot2sKeys) {
       std::vector<std::string>{"--config", conf.string()});
   port = startedPort(*d);
   ASSERT_NE(port, 0) << d->err();
-  auto first = data(port);
+  auto first = stateData(port);
   EXPECT_EQ(first["serial"], 2) << first.dump();
   health = kb::testing::httpGet(port, "/healthz");
   EXPECT_EQ(health.status, 200) << health.body;

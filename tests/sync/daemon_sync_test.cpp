@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon_state.h"
 #include "nginx.h"
 #include "publisher.h"
 #include "tests/kiosk/child_process.h"
@@ -24,20 +25,8 @@ using cache::testing::TempDir;
 using testing::Publisher;
 namespace fs = std::filesystem;
 
-nlohmann::json data(unsigned short port) {
-  auto r = kb::testing::httpGet(port, "/api/state");
-  return r.status == 200 ? nlohmann::json::parse(r.body)["data"] : nlohmann::json();
-}
-
-// Polls /api/state until `ok` holds (bounded; never asserts a duration).
-bool waitFor(unsigned short port, const std::function<bool(const nlohmann::json&)>& ok) {
-  for (int i = 0; i < 600; ++i) {
-    auto d = data(port);
-    if (d.is_object() && ok(d)) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
+using testing::stateData;
+using testing::waitForData;
 
 TEST(DaemonSync, RunningKioskPicksUpNewSerialsAndReportsFaults) {
   TempDir base;
@@ -67,8 +56,9 @@ TEST(DaemonSync, RunningKioskPicksUpNewSerialsAndReportsFaults) {
   const auto port = static_cast<unsigned short>(std::stoi((*m)[1].str()));
 
   // Started with no cache: the first sync (first mirror down, second good) brings serial 1.
-  ASSERT_TRUE(waitFor(port, [](const auto& j) { return j["serial"] == 1; })) << data(port).dump();
-  auto first = data(port);
+  ASSERT_TRUE(waitForData(port, [](const auto& j) { return j["serial"] == 1; }))
+      << stateData(port).dump();
+  auto first = stateData(port);
   EXPECT_TRUE(first["last_sync"].is_string());
   EXPECT_TRUE(first["last_sync_attempt"].is_string());
   EXPECT_TRUE(first["last_sync_error"].is_null());
@@ -81,9 +71,10 @@ TEST(DaemonSync, RunningKioskPicksUpNewSerialsAndReportsFaults) {
   // code and serial 1 keeps serving.
   fs::rename(pub.dir / "timestamp.json", pub.dir / "hidden.json");
   d.signal(SIGHUP);
-  ASSERT_TRUE(waitFor(port, [](const auto& j) { return j["last_sync_error"] == "HTTP_STATUS"; }))
-      << data(port).dump();
-  EXPECT_EQ(data(port)["serial"], 1);
+  ASSERT_TRUE(waitForData(port, [](const auto& j) {
+    return j["last_sync_error"] == "HTTP_STATUS";
+  })) << stateData(port).dump();
+  EXPECT_EQ(stateData(port)["serial"], 1);
   metrics = kb::testing::httpGet(port, "/metrics").body;
   EXPECT_TRUE(std::regex_search(
       metrics, std::regex(R"(kb_sync_failures_total\{code="HTTP_STATUS"\} [1-9])")))
@@ -94,9 +85,9 @@ TEST(DaemonSync, RunningKioskPicksUpNewSerialsAndReportsFaults) {
   pub.publish(2, true);
   pub.stamp();
   d.signal(SIGHUP);
-  ASSERT_TRUE(waitFor(port, [](const auto& j) {
+  ASSERT_TRUE(waitForData(port, [](const auto& j) {
     return j["serial"] == 2 && j["last_sync_error"].is_null();
-  })) << data(port).dump();
+  })) << stateData(port).dump();
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(10s), 0) << d.err();
 }

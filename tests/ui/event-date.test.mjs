@@ -10,7 +10,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   pickCard, waitForScreen, openKiosk, resetKiosk, screenshot, PORTRAIT, LANDSCAPE, startKiosk, stopKiosk,
-  closeCheckedPage,
+  closeCheckedPage, stateAfterTap, openRoutedKiosk,
 } from './lib/kiosk.mjs';
 
 const DAY_MS = 86400000;
@@ -30,13 +30,7 @@ describe('guidance by the date of the event', () => {
 
   before(async () => {
     ({ daemon, api, cards, browser } = await startKiosk());
-    await api.tap(pickCard(cards, 'ACTIVE').card_no);
-    for (let i = 0; i < 100 && statusState?.screen !== 'status'; i++) {
-      statusState = await api.state();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await api.remove();
-    assert.equal(statusState.screen, 'status', 'a real status state to start from');
+    statusState = await stateAfterTap(api, pickCard(cards, 'ACTIVE').card_no);
   });
   after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {
@@ -53,18 +47,8 @@ describe('guidance by the date of the event', () => {
   }
 
   async function openInjected(viewport, first, lang = 'id') {
-    page = await browser.newPage(viewport);
-    let socket;
-    let connected;
-    const ready = new Promise((resolve) => { connected = resolve; });
-    await page.routeWebSocket(/\/api\/ws$/, (ws) => {
-      socket = ws;
-      ws.onMessage(() => {});
-      connected();
-    });
-    let seq = 5000;
-    const send = (state) => socket.send(JSON.stringify({ ...state, seq: ++seq }));
-    await page.goto(daemon.baseUrl);
+    let send; let ready;
+    ({ page, send, ready } = await openRoutedKiosk(browser, daemon.baseUrl, viewport));
     await ready;
     if (lang !== 'id') {
       send({ ...first, screen: 'idle', tap: null, guidance: null });

@@ -9,6 +9,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   pickCard, waitForScreen, screenshot, PORTRAIT, LANDSCAPE, startKiosk, stopKiosk, closeCheckedPage,
+  stateAfterTap, openRoutedKiosk,
 } from './lib/kiosk.mjs';
 
 const DAY_MS = 86400000;
@@ -75,18 +76,7 @@ describe('every screen fits: orientation × language × text size', () => {
   before(async () => {
     ({ daemon, api, cards, browser } = await startKiosk());
     states.idle = await api.state();
-    const read = async (cardNo, screen) => {
-      await api.tap(cardNo);
-      let s;
-      for (let i = 0; i < 100 && s?.screen !== screen; i++) {
-        s = await api.state();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await api.remove();
-      for (let i = 0; i < 100 && (await api.state()).screen !== 'idle'; i++) await new Promise((r) => setTimeout(r, 100));
-      assert.equal(s.screen, screen, cardNo);
-      return s;
-    };
+    const read = (cardNo, screen) => stateAfterTap(api, cardNo, screen, { untilIdle: true });
     states.status = await read(pickCard(cards, 'ACTIVE').card_no, 'status');
     states.kampung = await read('KB-DEMO-KAMPUNG', 'status');
     states.stale = await read('KB-DEMO-STALE', 'status');
@@ -142,21 +132,8 @@ describe('every screen fits: orientation × language × text size', () => {
       for (const large of [false, true]) {
         const combo = `${orientation}-${lang}${large ? '-large' : ''}`;
         it(combo, async () => {
-          page = await browser.newPage(viewport);
-          let socket;
-          let connected;
-          const ready = new Promise((resolve) => { connected = resolve; });
-          await page.routeWebSocket(/\/api\/ws$/, (ws) => {
-            socket = ws;
-            ws.onMessage(() => {});
-            connected();
-          });
-          let seq = 9000;
-          const send = (state) => {
-            socket.send(JSON.stringify({ ...state, seq: ++seq }));
-            return seq;
-          };
-          await page.goto(daemon.baseUrl);
+          let send; let ready;
+          ({ page, send, ready } = await openRoutedKiosk(browser, daemon.baseUrl, viewport, { seq: 9000 }));
           await ready;
           send(states.idle);
           await waitForScreen(page, 'idle');

@@ -5,7 +5,9 @@
 
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickCard, waitForScreen, PORTRAIT, startKiosk, stopKiosk, closeCheckedPage } from './lib/kiosk.mjs';
+import {
+  pickCard, waitForScreen, PORTRAIT, startKiosk, stopKiosk, closeCheckedPage, stateAfterTap, openRoutedKiosk,
+} from './lib/kiosk.mjs';
 
 describe('the UI takes the domain lists from the daemon', () => {
   let daemon; let browser; let api; let real; let idleState; let statusState; let page;
@@ -16,13 +18,7 @@ describe('the UI takes the domain lists from the daemon', () => {
     assert.equal(res.status, 200);
     real = await res.json();
     idleState = await api.state();
-    await api.tap(pickCard(await api.cards(), 'ACTIVE').card_no);
-    for (let i = 0; i < 100 && statusState?.screen !== 'status'; i++) {
-      statusState = await api.state();
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await api.remove();
-    assert.equal(statusState.screen, 'status', 'a real status state to start from');
+    statusState = await stateAfterTap(api, pickCard(await api.cards(), 'ACTIVE').card_no);
   });
   after(() => stopKiosk({ daemon, browser }));
   afterEach(async () => {
@@ -32,24 +28,14 @@ describe('the UI takes the domain lists from the daemon', () => {
 
   /** Opens the kiosk with /api/schema from `schemaFor(n)` (n-th request) and /api/ws from the test. */
   async function open(schemaFor) {
-    page = await browser.newPage(PORTRAIT);
     let requests = 0;
-    await page.route(/\/api\/schema$/, (route) => {
+    const schemaRoute = (p) => p.route(/\/api\/schema$/, (route) => {
       const doc = schemaFor(++requests);
       return doc ? route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(doc) })
         : route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"NOT_READY"}' });
     });
-    let socket;
-    let connected;
-    const ready = new Promise((resolve) => { connected = resolve; });
-    await page.routeWebSocket(/\/api\/ws$/, (ws) => {
-      socket = ws;
-      ws.onMessage(() => {});
-      connected();
-    });
-    let seq = 5000;
-    const send = (state) => socket.send(JSON.stringify({ ...state, seq: ++seq }));
-    await page.goto(daemon.baseUrl);
+    let send; let ready;
+    ({ page, send, ready } = await openRoutedKiosk(browser, daemon.baseUrl, PORTRAIT, { route: schemaRoute }));
     return { send, ready, requests: () => requests };
   }
 

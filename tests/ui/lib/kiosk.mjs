@@ -102,6 +102,50 @@ export async function openKiosk(page, baseUrl) {
   await page.waitForFunction(() => /^\d+$/.test(document.body.dataset.seq ?? ''), null, { timeout: 15000 });
 }
 
+/**
+ * A real state of the demo daemon to replay into pages: taps `cardNo`, polls /api/state
+ * until the daemon shows `screen`, takes the card off (and with `untilIdle` waits for
+ * idle again) and returns that state.
+ */
+export async function stateAfterTap(api, cardNo, screen = 'status', { untilIdle = false } = {}) {
+  await api.tap(cardNo);
+  let s;
+  for (let i = 0; i < 100 && s?.screen !== screen; i++) {
+    s = await api.state();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await api.remove();
+  if (untilIdle) {
+    for (let i = 0; i < 100 && (await api.state()).screen !== 'idle'; i++) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(s.screen, screen, `${cardNo}: a real ${screen} state to start from`);
+  return s;
+}
+
+/**
+ * A kiosk page whose /api/ws is the test's: loads `baseUrl` in a new page of `browser`;
+ * once `ready` resolves, `send(state)` pushes a state to it (seq counted up from
+ * `seq`) and returns that seq. `route(page)` can route more before the page loads.
+ */
+export async function openRoutedKiosk(browser, baseUrl, viewport, { seq = 5000, route = null } = {}) {
+  const page = await browser.newPage(viewport);
+  let socket;
+  let connected;
+  const ready = new Promise((resolve) => { connected = resolve; });
+  await page.routeWebSocket(/\/api\/ws$/, (ws) => {
+    socket = ws;
+    ws.onMessage(() => {});
+    connected();
+  });
+  if (route) await route(page);
+  const send = (state) => {
+    socket.send(JSON.stringify({ ...state, seq: ++seq }));
+    return seq;
+  };
+  await page.goto(baseUrl);
+  return { page, ready, send };
+}
+
 /** Puts the kiosk back to idle between cases: card off, "done", wait for idle. */
 export async function resetKiosk(page, api) {
   await api.remove();

@@ -190,6 +190,9 @@ export class OperatorPanel {
     const hd = this.health ?? {};
     const data = hd.data ?? {};
     const when = (iso) => ctx.instant(iso) ?? ctx.t('operator.never');
+    // FRESH / STALE / EXPIRED in the screen's language; a code this page does not know stays a code.
+    const freshness = (code) => (code == null ? '—'
+      : ctx.has(`operator.freshness.${code}`) ? ctx.t(`operator.freshness.${code}`) : code);
     const row = (name, label, value, bad = false) => h('div', { class: ['op-row', bad && 'op-bad'], 'data-row': name },
       h('dt', { text: label }), h('dd', { text: value }));
     const usb = hd.usb_import;
@@ -203,7 +206,7 @@ export class OperatorPanel {
       h('dl', { class: 'op-health' },
         row('reader', ctx.t('operator.reader'), ctx.t(readerOk ? 'operator.reader_ready' : 'operator.reader_lost'), !readerOk),
         row('data', ctx.t('operator.data'),
-          data.serial != null ? `${ctx.t('operator.serial')} ${data.serial} · ${when(data.signed_at)} · ${age} · ${data.freshness ?? '—'}` : ctx.t('footer.no_data'),
+          data.serial != null ? `${ctx.t('operator.serial')} ${data.serial} · ${when(data.signed_at)} · ${age} · ${freshness(data.freshness)}` : ctx.t('footer.no_data'),
           data.freshness !== 'FRESH'),
         row('last_sync', ctx.t('operator.last_sync'), when(data.last_sync)),
         row('last_attempt', ctx.t('operator.last_attempt'), when(data.last_sync_attempt)),

@@ -183,7 +183,7 @@ describe('kelurahan operator screen and honest freshness', () => {
     await page.waitForSelector('[data-operator="health"]');
     const row = (name) => page.locator(`[data-row="${name}"] dd`).innerText();
     assert.equal(await row('reader'), 'siap');
-    assert.match(await row('data'), /^nomor 1 · \d.* WIB · \d+ (menit|jam)/);
+    assert.match(await row('data'), /^nomor 1 · \d.* WIB · \d+ (menit|jam) · terkini$/);
     assert.match(await row('sync_error'), /^FREEZE · sumber data membeku/);
     assert.match(await row('disk'), /GB bebas dari .* GB/);
     assert.match(await row('usb'), /^ditolak · [A-Z_]+ · \d/);
@@ -206,6 +206,7 @@ describe('kelurahan operator screen and honest freshness', () => {
     await page.waitForFunction(() => document.querySelector('[data-row="sync_error"] dd')?.textContent === 'tidak ada');
     await page.click('button[data-lang="en"]');
     await page.waitForFunction(() => document.querySelector('[data-row="reader"] dd')?.textContent === 'ready');
+    assert.match(await row('data'), /^serial 1 · .* · \d+ (minutes?|hours?) · up to date$/);
     await page.click('button[data-lang="id"]');
     await page.click('[data-op="exit"]');
     await page.waitForSelector('body[data-screen="idle"]:not([data-operator])');

@@ -187,8 +187,9 @@ in_root sh -euc '
   umask 077; mkdir -p /root/ceremony /root/publish; cd /root/ceremony
   kbctl keygen --out root-A >/dev/null; kbctl keygen --out root-B >/dev/null
   kbctl keygen --out snapshot >/dev/null; kbctl keygen --out card >/dev/null
+  kbctl keygen --out timestamp >/dev/null
   kbctl root init --out root.json --expires-days 365 --root-key root-A.key --root-key root-B.key \
-    --threshold 2 --snapshot-key snapshot.pub --card-key card.pub
+    --threshold 2 --snapshot-key snapshot.pub --card-key card.pub --timestamp-key timestamp.pub
   kbctl root check root.json
   install -m 0644 root.json /etc/kartu-bahagia/root.json
   cd /root/publish
@@ -301,6 +302,87 @@ rm -r "$dropin"
 rm -f "$root/run/kb-kiosk-dom.html" "$root/run/kb-kiosk-err.txt"
 in_sys systemctl daemon-reload
 
+# The online path as a city sets it up (docs/operations.md, "Serve a mirror"):
+# a mirror directory published inside the root, served by a real nginx over
+# TLS on loopback (allowed by the shipped unit's IPAddressAllow=localhost),
+# and one `mirror =` line plus `mirror_ca =` in the shipped config.
+step "mirror sync: one mirror = line, nginx over TLS on loopback, serial 1 -> 2 -> 3"
+mirror_www=$work/mirror
+rm -rf "$mirror_www" && mkdir -p "$mirror_www/www" "$mirror_www/tmp"
+(cd "$mirror_www" &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt \
+    -days 2 -subj /CN=kb-package-test-ca 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+    -subj /CN=127.0.0.1 2>/dev/null &&
+  echo "subjectAltName=IP:127.0.0.1" >san.ext &&
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
+    -extfile san.ext 2>/dev/null) || fail "making the mirror's TLS certificate"
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$mirror_www/nginx.conf" <<NGINX
+user root;
+worker_processes 1;
+error_log $mirror_www/error.log warn;
+pid $mirror_www/nginx.pid;
+events { worker_connections 64; }
+http {
+  access_log $mirror_www/access.log;
+  client_body_temp_path $mirror_www/tmp/body;
+  proxy_temp_path $mirror_www/tmp/proxy;
+  fastcgi_temp_path $mirror_www/tmp/fastcgi;
+  uwsgi_temp_path $mirror_www/tmp/uwsgi;
+  scgi_temp_path $mirror_www/tmp/scgi;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$mport ssl;
+    ssl_certificate $mirror_www/server.crt;
+    ssl_certificate_key $mirror_www/server.key;
+    root $mirror_www/www;
+  }
+}
+NGINX
+nginx -p "$mirror_www" -c "$mirror_www/nginx.conf" || fail "nginx did not start"
+stop_nginx() { [ -f "$mirror_www/nginx.pid" ] && kill "$(cat "$mirror_www/nginx.pid")" 2>/dev/null; rm -f "$mirror_www/nginx.pid"; }
+trap 'stop_nginx; cleanup' EXIT
+# Publishes serial $1 of a roster of $2 cards into the mirror as a snapshot and
+# a delta from the bundle $3, then signs the timestamp.
+publish_to_mirror() {
+  in_root sh -euc "
+    cd /root/publish
+    kbctl roster synth --cards $2 --seed 7 --out roster-$1.csv
+    kbctl publish --roster roster-$1.csv --root /etc/kartu-bahagia/root.json --key /root/ceremony/snapshot.key \
+      --serial $1 --expires-days 14 --profile kiosk --base $3 --out mirror/ >/dev/null
+    kbctl timestamp --root /etc/kartu-bahagia/root.json --key /root/ceremony/timestamp.key --dir mirror \
+      --expires-hours 12
+  "
+  rm -rf "$mirror_www/www" && cp -r "$root/root/publish/mirror" "$mirror_www/www"
+}
+wait_serial() {  # SERIAL
+  for _ in $(seq 150); do
+    curl -fsS "http://127.0.0.1:$port/api/state" >"$work/state.json" 2>/dev/null &&
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["data"]; sys.exit(0 if d["serial"]==int(sys.argv[2]) and d["last_sync_error"] is None else 1)' \
+        "$work/state.json" "$1" && return 0
+    sleep 0.2
+  done
+  cat "$work/state.json"; echo
+  in_sys journalctl -b -u kartu-bahagiad --no-pager | tail -20 || true
+  fail "the kiosk did not reach serial $1 from the mirror"
+}
+publish_to_mirror 2 60 out/snapshot-1.kbs
+install -m 0644 "$mirror_www/ca.crt" "$root/etc/kartu-bahagia/mirror-ca.pem"
+printf 'mirror = https://127.0.0.1:%s/\nmirror_ca = /etc/kartu-bahagia/mirror-ca.pem\n' "$mport" \
+  >>"$root/etc/kartu-bahagia/kiosk.conf"
+in_sys kartu-bahagiad --check-config /etc/kartu-bahagia/kiosk.conf
+in_sys systemctl restart kartu-bahagiad.service
+wait_serial 2
+echo "started with the mirror line: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["data"]; print("serial", d["serial"], "from", d["source"])' "$work/state.json")"
+publish_to_mirror 3 70 mirror/snapshot-2.kbs
+in_sys systemctl reload kartu-bahagiad.service  # SIGHUP: sync now (else within sync_interval_minutes)
+wait_serial 3
+grep -q -E 'GET /+delta-2-3.kbs' "$mirror_www/access.log" || fail "the kiosk did not take the delta 2 -> 3"
+echo "reload: serial 3 through delta-2-3.kbs; the mirror served $(wc -l <"$mirror_www/access.log") requests"
+stop_nginx
+trap cleanup EXIT
+
 step "upgrade to the rebuilt package ($up_version) while the daemon runs"
 before_sum=$(md5sum "$root/var/lib/kartu-bahagia/cache.db" | cut -d' ' -f1)
 in_sys env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -332,6 +414,7 @@ done
 echo "kartu-bahagiad.service as loaded by systemd: $(in_sys systemd-analyze security kartu-bahagiad.service 2>&1 | grep 'Overall exposure' | sed 's/.*: //')"
 
 step "purge: the daemon stops, nothing left but what policy keeps"
+rm -f "$root/etc/kartu-bahagia/mirror-ca.pem"  # the operator's own file, not the package's
 in_sys env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q kartu-bahagia kartu-bahagia-kiosk >"$work/purge.log" 2>&1 ||
   { cat "$work/purge.log"; fail "apt purge"; }
 state=$(in_sys systemctl show -p ActiveState --value kartu-bahagiad.service)

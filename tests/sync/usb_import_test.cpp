@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/cache.h"
+#include "common/error.h"
 #include "common/files.h"
 #include "fixtures.h"
 #include "publisher.h"
@@ -220,6 +221,19 @@ void UsbImportTest::packagedScriptMountsReadOnlyImportsAndUnmounts(const std::st
   EXPECT_FALSE(fs::exists(mounts / fs::path(dev).filename()));
   auto mounted = *readFile("/proc/self/mounts", 1 << 20);
   EXPECT_EQ(mounted.find(mounts.string()), std::string::npos) << mounted;
+}
+
+// A wrong command line exits as both binaries' usage errors do (kExitUsage), before
+// anything is mounted.
+TEST_F(UsbImportTest, PackagedScriptWithoutOneDeviceIsAUsageError) {
+  const std::string script =
+      std::string(KB_TEST_SOURCE_DIR) + "/packaging/usb/kartu-bahagia-usb-import";
+  for (const std::string args : {"", " sdb1 sdc1"}) {
+    auto r = run("KB_USB_DIR=" + (base_.path() / "mnt").string() + " " + script + args);
+    EXPECT_EQ(r.status, kExitUsage) << r.out;
+    EXPECT_NE(r.out.find("usage:"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(base_.path() / "mnt"));
+  }
 }
 
 TEST_F(UsbImportTest, PackagedScriptOnAVfatStick) {

@@ -4,9 +4,11 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/record_codec.h"
 #include "cache/sqlite.h"
 #include "cache/store.h"
@@ -18,7 +20,7 @@ namespace {
 
 namespace sql = cache::sql;
 
-constexpr int kFormat = 4;  // bump when the index's layout or the key rules change
+constexpr int kFormat = 6;  // bump when the index's layout or the key rules change
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta (
@@ -36,7 +38,25 @@ CREATE TABLE people (
 CREATE VIRTUAL TABLE names USING fts5(
   terms, kel, rt, content = '', tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
 );
+-- Every distinct kelurahan (its keys, space-separated) and its number.
+CREATE TABLE kelurahans (
+  id   INTEGER PRIMARY KEY,
+  keys TEXT NOT NULL UNIQUE
+);
+-- Name terms tagged with the record's kelurahan ("k000012" + term): a name in
+-- one kelurahan is one short posting list, not a long name list ANDed with
+-- the kelurahan's words (tens of thousands of rows each at 10^6).
+CREATE VIRTUAL TABLE kelnames USING fts5(
+  kt, rt, content = '', tokenize = 'unicode61 remove_diacritics 0'
+);
 )sql";
+
+// Fixed width, so a tag and the term after it cannot run into each other.
+constexpr std::int64_t kMaxKelurahans = 999999;
+std::string kelurahanTag(std::int64_t id) {
+  std::string digits = std::to_string(id);
+  return "k" + std::string(digits.size() < 6 ? 6 - digits.size() : 0, '0') + digits;
+}
 
 bool safeTerm(std::string_view t) {
   return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
@@ -58,11 +78,12 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
   auto file = cache::openVerified(cache_file, root);
   if (!file) return std::unexpected(file.error());
   if (file->manifest.profile != roster::Profile::Staff)
-    return fail(Errc::Unverifiable, cache_file.string() +
-                                        ": holds kiosk data; the console needs "
-                                        "the staff profile");
+    return fail(CacheErrc::Unverifiable, cache_file.string() +
+                                             ": holds kiosk data; the console needs "
+                                             "the staff profile");
   if (hexEncode(file->manifest.content_digest) != content_digest)
-    return fail(Errc::Unverifiable, cache_file.string() + ": changed while the index was built");
+    return fail(CacheErrc::Unverifiable,
+                cache_file.string() + ": changed while the index was built");
   std::error_code ec;
   std::filesystem::remove(tmp, ec);
   auto db =
@@ -74,9 +95,12 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
   auto person =
       db->prepare("INSERT INTO people (id, card_no, nik_hash, terms) VALUES (?1, ?2, ?3, ?4)");
   auto name = db->prepare("INSERT INTO names (rowid, terms, kel, rt) VALUES (?1, ?2, ?3, ?4)");
+  auto kelname = db->prepare("INSERT INTO kelnames (rowid, kt, rt) VALUES (?1, ?2, ?3)");
   if (!all) return std::unexpected(all.error());
   if (!person) return std::unexpected(person.error());
   if (!name) return std::unexpected(name.error());
+  if (!kelname) return std::unexpected(kelname.error());
+  std::unordered_map<std::string, std::int64_t> kelurahan_ids;
   const std::uint32_t buckets = file->manifest.bucket_count;
   cache::BucketDigester digester(buckets);
   std::int64_t id = 0;
@@ -88,10 +112,10 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
     const std::string_view card_no = all->text(1), body = all->text(2);
     if (bucket < 0 || bucket >= buckets || cache::peekCardNo(body) != card_no ||
         cache::bucketOf(card_no, buckets) != static_cast<std::uint32_t>(bucket))
-      return fail(Errc::Unverifiable, "integrity: a row is not where its signed body says");
+      return fail(CacheErrc::Unverifiable, "integrity: a row is not where its signed body says");
     digester.add(static_cast<std::uint32_t>(bucket), body);
     auto rec = cache::decodeRecord(body, roster::Profile::Staff);
-    if (!rec) return fail(Errc::Unverifiable, "integrity: a stored record does not decode");
+    if (!rec) return fail(CacheErrc::Unverifiable, "integrity: a stored record does not decode");
     ++id;
     const auto terms = indexTerms(rec->holder);
     person->bind(1, id)
@@ -101,11 +125,32 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
     if (auto r = person->run(); !r) return std::unexpected(r.error());
     std::vector<std::string> kel;
     for (const auto& w : foldWords(rec->kelurahan)) kel.push_back(variantKey(w));
-    name->bind(1, id).bind(2, joinKeys(terms)).bind(3, joinKeys(kel)).bind(4, rec->rt);
+    const std::string kel_keys = joinKeys(kel);
+    name->bind(1, id).bind(2, joinKeys(terms)).bind(3, kel_keys).bind(4, rec->rt);
     if (auto r = name->run(); !r) return std::unexpected(r.error());
+    auto [it, added] =
+        kelurahan_ids.try_emplace(kel_keys, static_cast<std::int64_t>(kelurahan_ids.size()) + 1);
+    if (it->second > kMaxKelurahans)
+      return fail(Errc::TooLarge, "more than 999,999 kelurahan in one staff cache");
+    const std::string tag = kelurahanTag(it->second);
+    std::string tagged;
+    for (const auto& t : terms) {
+      if (!tagged.empty()) tagged += ' ';
+      tagged += tag + t;
+    }
+    kelname->bind(1, id).bind(2, tagged).bind(3, rec->rt);
+    if (auto r = kelname->run(); !r) return std::unexpected(r.error());
+  }
+  {
+    auto kel_row = db->prepare("INSERT INTO kelurahans (id, keys) VALUES (?1, ?2)");
+    if (!kel_row) return std::unexpected(kel_row.error());
+    for (const auto& [keys, kid] : kelurahan_ids) {
+      kel_row->bind(1, kid).bind(2, keys);
+      if (auto r = kel_row->run(); !r) return std::unexpected(r.error());
+    }
   }
   if (digester.finish() != file->bucket_digests)
-    return fail(Errc::Unverifiable, "integrity: stored records differ from the signed data");
+    return fail(CacheErrc::Unverifiable, "integrity: stored records differ from the signed data");
   // Built after the rows: one sort instead of a million B-tree inserts.
   if (auto r = db->exec("CREATE INDEX people_nik ON people (nik_hash)"); !r)
     return std::unexpected(r.error());
@@ -117,6 +162,7 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
   all.value() = sql::Stmt();
   person.value() = sql::Stmt();
   name.value() = sql::Stmt();
+  kelname.value() = sql::Stmt();
   meta.value() = sql::Stmt();
   if (auto r = db->exec("COMMIT"); !r) return std::unexpected(r.error());
   return {};
@@ -129,19 +175,29 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
 struct Conn {
   std::mutex mu;
   std::optional<sql::Db> db;
-  std::optional<sql::Stmt> by_nik, by_name;
+  std::optional<sql::Stmt> by_nik, by_name, by_kelname;
   ~Conn() {
     by_nik.reset();
     by_name.reset();
+    by_kelname.reset();
     db.reset();
   }
 };
 
-constexpr std::size_t kConnections = 4;
+constexpr std::size_t kConnections = 8;
 constexpr std::size_t kRankable = 256;  // match sets up to this size are ranked
+// A typed kelurahan that matches more kelurahan than this (a word or two
+// letters common to many) is looked up through the kelurahan words instead.
+constexpr std::size_t kMaxKelurahanTags = 8;
+
+struct Kelurahan {
+  std::string tag;
+  std::vector<std::string> keys;
+};
 
 struct SearchIndex::Impl {
   IndexStats stats;
+  std::vector<Kelurahan> kelurahans;
   std::vector<std::unique_ptr<Conn>> conns;
   std::atomic<std::size_t> next{0};
   // A free connection if there is one, else the next in turn (waiting for it).
@@ -183,6 +239,21 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
         if (meta->integer(0) != kFormat || meta->text(1) != content_digest) return nullptr;
         impl->stats.records = static_cast<std::uint64_t>(meta->integer(2));
         impl->stats.content_digest = std::string(content_digest);
+        auto kels = db->prepare("SELECT id, keys FROM kelurahans");
+        if (!kels) return nullptr;
+        for (;;) {
+          auto row = kels->step();
+          if (!row) return nullptr;
+          if (!*row) break;
+          Kelurahan k{kelurahanTag(kels->integer(0)), {}};
+          std::string_view keys = kels->text(1);
+          while (!keys.empty()) {
+            const auto sp = keys.find(' ');
+            k.keys.emplace_back(keys.substr(0, sp));
+            keys = sp == std::string_view::npos ? std::string_view() : keys.substr(sp + 1);
+          }
+          impl->kelurahans.push_back(std::move(k));
+        }
       }
       // Read through a shared mapping rather than a private page cache per
       // connection: the posting lists of common names are read again and
@@ -196,11 +267,15 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
       auto nm = db->prepare(
           "SELECT p.card_no, p.terms FROM names JOIN people p ON p.id = names.rowid "
           "WHERE names MATCH ?1 LIMIT ?2");
-      if (!nik || !nm) return nullptr;
+      auto kn = db->prepare(
+          "SELECT p.card_no, p.terms FROM kelnames JOIN people p ON p.id = kelnames.rowid "
+          "WHERE kelnames MATCH ?1 LIMIT ?2");
+      if (!nik || !nm || !kn) return nullptr;
       auto c = std::make_unique<Conn>();
       c->db.emplace(std::move(*db));
       c->by_nik.emplace(std::move(*nik));
       c->by_name.emplace(std::move(*nm));
+      c->by_kelname.emplace(std::move(*kn));
       impl->conns.push_back(std::move(c));
     }
     return impl;
@@ -219,40 +294,69 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
   return fail(Errc::Io, index_path.string() + ": the index just built does not open");
 }
 
+namespace {
+
+// "a" AND "b" AND ... over the safe keys, each with `tag` in front; in the
+// prefix pass the last one is a prefix term. Only the last word is a prefix
+// (the caller is still spelling it; the words before are whole): a prefix
+// term merges the posting lists of every indexed word it starts, which at
+// 10^6 records cost far more than the lookup itself.
+std::string conjunction(const std::vector<std::string>& keys, bool prefix,
+                        std::string_view tag = {}) {
+  std::string out;
+  std::size_t last = keys.size();
+  for (std::size_t i = keys.size(); i-- > 0;)
+    if (safeTerm(keys[i])) {
+      last = i;
+      break;
+    }
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!safeTerm(keys[i])) continue;
+    if (!out.empty()) out += " AND ";
+    out += "\"";
+    out += tag;
+    out += keys[i] + "\"" + (prefix && i == last ? "*" : "");
+  }
+  return out;
+}
+
+std::string rtFilter(std::string_view rt) {
+  return safeTerm(rt) ? " AND rt : \"" + std::string(rt) + "\"" : std::string();
+}
+
+// The expression over `kelnames` for the kelurahan whose tags are given: any
+// name alternative, tagged with any of them.
+std::string kelurahanExpression(const std::vector<std::vector<std::string>>& name_alts,
+                                const std::vector<std::string>& tags, std::string_view rt,
+                                bool prefix) {
+  std::string any;
+  for (const auto& tag : tags)
+    for (const auto& alt : name_alts) {
+      auto c = conjunction(alt, prefix, tag);
+      if (c.empty()) continue;
+      if (!any.empty()) any += " OR ";
+      any += "(" + c + ")";
+    }
+  if (any.empty()) return {};
+  return "kt : (" + any + ")" + rtFilter(rt);
+}
+
+}  // namespace
+
 std::string ftsExpression(const std::vector<std::vector<std::string>>& name_alts,
                           const std::vector<std::string>& kelurahan_keys, std::string_view rt,
                           bool prefix) {
-  // In the prefix pass only the last word of each alternative is a prefix
-  // (the caller is still spelling it; the words before are whole): a prefix
-  // term merges the posting lists of every indexed word it starts, which at
-  // 10^6 records cost far more than the lookup itself.
-  auto conj = [&](const std::vector<std::string>& keys) {
-    std::string out;
-    std::size_t last = keys.size();
-    for (std::size_t i = keys.size(); i-- > 0;)
-      if (safeTerm(keys[i])) {
-        last = i;
-        break;
-      }
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (!safeTerm(keys[i])) continue;
-      if (!out.empty()) out += " AND ";
-      out += "\"" + keys[i] + "\"" + (prefix && i == last ? "*" : "");
-    }
-    return out;
-  };
   std::string names;
   for (const auto& alt : name_alts) {
-    auto c = conj(alt);
+    auto c = conjunction(alt, prefix);
     if (c.empty()) continue;
     if (!names.empty()) names += " OR ";
     names += "(" + c + ")";
   }
   if (names.empty()) return {};
   std::string expr = "terms : (" + names + ")";
-  if (auto k = conj(kelurahan_keys); !k.empty()) expr += " AND kel : (" + k + ")";
-  if (safeTerm(rt)) expr += " AND rt : \"" + std::string(rt) + "\"";
-  return expr;
+  if (auto k = conjunction(kelurahan_keys, prefix); !k.empty()) expr += " AND kel : (" + k + ")";
+  return expr + rtFilter(rt);
 }
 
 Result<std::vector<std::string>> SearchIndex::byNikHash(std::string_view nik_hash,
@@ -275,13 +379,32 @@ Result<std::vector<std::string>> SearchIndex::byNikHash(std::string_view nik_has
 Result<std::vector<std::string>> SearchIndex::byName(
     const std::vector<std::vector<std::string>>& name_alts,
     const std::vector<std::string>& kelurahan_keys, std::string_view rt, std::size_t limit) {
+  // With a kelurahan: the kelurahan it can mean (matched the way the answer is
+  // re-checked: every typed key a prefix of one of the kelurahan's keys), and
+  // the name looked up among their tagged terms. A typed kelurahan that fits
+  // too many falls back to the kelurahan words.
+  std::optional<std::vector<std::string>> tags;
+  if (std::any_of(kelurahan_keys.begin(), kelurahan_keys.end(), safeTerm)) {
+    tags.emplace();
+    const std::vector<std::vector<std::string>> typed{kelurahan_keys};
+    for (const auto& k : impl_->kelurahans)
+      if (matches(typed, k.keys)) {
+        if (tags->size() == kMaxKelurahanTags) {
+          tags.reset();
+          break;
+        }
+        tags->push_back(k.tag);
+      }
+    if (tags && tags->empty()) return std::vector<std::string>{};  // no such kelurahan here
+  }
   auto [conn, lock] = impl_->acquire();
-  auto& s = *conn->by_name;
+  auto& s = tags ? *conn->by_kelname : *conn->by_name;
   std::vector<std::string> out;
   std::vector<std::pair<std::int64_t, std::string>> rows;  // (name terms, card)
   for (bool prefix : {false, true}) {
     if (out.size() >= limit) break;
-    const auto expr = ftsExpression(name_alts, kelurahan_keys, rt, prefix);
+    const auto expr = tags ? kelurahanExpression(name_alts, *tags, rt, prefix)
+                           : ftsExpression(name_alts, kelurahan_keys, rt, prefix);
     if (expr.empty()) break;
     // Unordered, up to kRankable rows: fewer means the whole match set is
     // here, and it is ordered with the shortest names first (every row holds

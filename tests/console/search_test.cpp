@@ -205,6 +205,21 @@ TEST_F(SearchTest, KelurahanAndRtNarrow) {
   EXPECT_TRUE(has(cards("name=siti+nurhaliza&kelurahan=simpang+iv"), "KB-TEST-0001"));
 }
 
+// A kelurahan narrows through its tagged name terms (one short posting list):
+// typed in part it still finds every kelurahan it fits, the last name word
+// may still be a prefix, and one that fits none here finds nobody.
+TEST_F(SearchTest, KelurahanTypedInPartOrAsAPrefix) {
+  EXPECT_TRUE(has(cards("name=zoe+anggraini&kelurahan=paal"), "KB-TEST-0002"));
+  EXPECT_TRUE(has(cards("name=zoe+angg&kelurahan=Paal+Lima"), "KB-TEST-0002"));
+  EXPECT_TRUE(has(cards("name=Nuraini&kelurahan=PAAL+LIMA&rt=12"), "KB-TEST-0003"));
+  EXPECT_TRUE(has(cards("name=siti+nurhaliza&kelurahan=sipin"), "KB-TEST-0001"));
+  EXPECT_TRUE(cards("name=siti+nurhaliza&kelurahan=Nowhere").empty());
+  // "s" fits more kelurahan than are looked up by tag: the kelurahan words
+  // narrow instead, with the same answer.
+  EXPECT_TRUE(has(cards("name=siti+nurhaliza&kelurahan=s"), "KB-TEST-0001"));
+  EXPECT_FALSE(has(cards("name=siti+nurhaliza&kelurahan=t"), "KB-TEST-0001"));
+}
+
 TEST_F(SearchTest, ManyMatchesAreTruncated) {
   auto q = parseSearchQuery("name=a");
   ASSERT_TRUE(q);

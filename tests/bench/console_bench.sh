@@ -3,32 +3,43 @@
 # with KB_CONSOLE_BENCH_CARDS staff records (default 10^6) and, in the same run,
 # nginx serving a static JSON answer over the same mTLS setup (same server
 # certificate, same client CA and CRL, same operator certificate, same client).
-# For card, NIK and name + kelurahan search: closed loop with 50 keep-alive
-# clients (throughput at saturation) and open loop with 50 clients at operator
-# pace (KB_CONSOLE_BENCH_INTERVAL_MS, default 500: one lookup per client every
-# 0.5 s, 100 lookups/s in all). Then the audit log's lines per fdatasync under
-# load (group commit), the cost of one fdatasync'd append on this disk, and
-# the name-search recall test. Wall-clock figures: never part of `make test`.
+# The client is tests/bench/console_load (C++, Boost.Beast, one thread, one
+# io_context), the same binary for nginx and the node, with 8 operator
+# certificates dealt over its connections (the per-operator rate limit is not
+# what is measured). For card, NIK and name + kelurahan search: closed loop
+# with 50 keep-alive clients (throughput at saturation) and open loop over 50
+# connections at each offered rate of KB_CONSOLE_BENCH_RATES (requests/s in
+# all; default "100": operator pace, one lookup per connection every 0.5 s).
+# Then the audit log's lines per fdatasync under load (group commit), the cost
+# of one fdatasync'd append on this disk, and the name-search recall test.
+# Wall-clock figures: never part of `make test`.
 #   tests/bench/console_bench.sh BUILD_DIR
-#   KB_CONSOLE_BENCH_DIR=DIR keeps (or reuses) the set-up node in DIR.
+#   KB_CONSOLE_BENCH_DIR=DIR keeps (or reuses) the set-up node in DIR;
+#   KB_CONSOLE_BENCH_SECONDS (default 10) per row; KB_CONSOLE_BENCH_ONLY="card nik"
+#   runs only those targets (nginx, card, nik, name); KB_CONSOLE_BENCH_DAEMON=BIN
+#   runs another kartu-bahagiad (e.g. a build from before a change).
 set -euo pipefail
 build=$(realpath "${1:-build/dev}")
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 kbctl=$build/daemon/bin/kbctl/kbctl
-daemon=$build/daemon/bin/kartu-bahagiad/kartu-bahagiad
+daemon=${KB_CONSOLE_BENCH_DAEMON:-$build/daemon/bin/kartu-bahagiad/kartu-bahagiad}
 cards=${KB_CONSOLE_BENCH_CARDS:-1000000}
 secs=${KB_CONSOLE_BENCH_SECONDS:-10}
-interval=${KB_CONSOLE_BENCH_INTERVAL_MS:-500}
+rates=${KB_CONSOLE_BENCH_RATES:-100}
+only=${KB_CONSOLE_BENCH_ONLY:-nginx card nik name}
 clients=50
+load_client=$build/tests/bench/console_load
+# shellcheck source=nginx_tls.sh
+. "$here/nginx_tls.sh"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 keep=${KB_CONSOLE_BENCH_DIR:-}
 dir=${keep:-$(mktemp -d /tmp/kb-console-bench.XXXXXX)}
-dpid="" npid=""
+dpid=""
 cleanup() {
   [ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null
-  [ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null
+  nginx_tls_stop
   [ -z "$keep" ] && rm -rf "$dir"
   return 0
 }
@@ -64,6 +75,8 @@ with open(f"{d}/nik.paths", "w") as f:
     for r in pick: f.write(f"/api/console/search?nik={r['nik']}\n")
 with open(f"{d}/name.paths", "w") as f:
     for r in pick: f.write(f"/api/console/search?name={q(r['full_name'])}&kelurahan={q(r['kelurahan'])}\n")
+with open(f"{d}/name.tsv", "w") as f:  # for console_search_bench
+    for r in pick[:400]: f.write(f"{r['full_name']}\t{r['kelurahan']}\n")
 with open(f"{d}/static.paths", "w") as f:
     f.write("/answer.json\n")
 PY
@@ -77,69 +90,62 @@ until curl_op -o /dev/null "$url/healthz"; do
 done
 echo "daemon start to first answer (opens the index; builds it when missing): $(python3 -c "import time; print(round(time.time() - $t0, 1))") s"
 # The static file nginx serves: a real card-search answer of this node.
-mkdir -p nginx/tmp static
+mkdir -p static
 curl_op "$url/api/console/search?card_no=$(sed -n '1s/.*card_no=//p' card.paths)" > static/answer.json
 nport=$(free_port)
-cat > nginx/nginx.conf <<CONF
-worker_processes 2;
-error_log $dir/nginx/error.log;
-pid $dir/nginx/nginx.pid;
-user root;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx/tmp/body;
-  proxy_temp_path $dir/nginx/tmp/proxy;
-  fastcgi_temp_path $dir/nginx/tmp/fastcgi;
-  uwsgi_temp_path $dir/nginx/tmp/uwsgi;
-  scgi_temp_path $dir/nginx/tmp/scgi;
-  keepalive_requests 100000000;
-  server {
-    listen 127.0.0.1:$nport ssl;
-    ssl_certificate $dir/pki/server.pem;
-    ssl_certificate_key $dir/pki/server.key;
-    ssl_client_certificate $dir/pki/console-ca.pem;
-    ssl_crl $dir/pki/console-ca.crl;
-    ssl_verify_client on;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / { root $dir/static; default_type application/json; }
-  }
-}
-CONF
-[ "$(id -u)" = 0 ] || sed -i '/^user root;/d' nginx/nginx.conf
-nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' &
-npid=$!
-until curl_op -o /dev/null "https://127.0.0.1:$nport/answer.json"; do sleep 0.1; done
+NGINX_WORKERS=2 NGINX_DEFAULT_TYPE=application/json nginx_tls_start "$dir/nginx" "$nport" "$dir/static" \
+  "$dir/pki/server.pem" "$dir/pki/server.key" "$dir/pki/console-ca.pem" "$dir/pki/console-ca.crl"
+curl_op -fo /dev/null "https://127.0.0.1:$nport/answer.json"
 
-# One operator certificate per run: the per-operator rate limit (at most
-# 100,000 a minute) must not turn a later run's answers into 429s.
-run=0
-load() {  # load NAME URL PATHS [INTERVAL]
-  run=$((run + 1))
-  [ -f "pki/operators/bench$run.pem" ] ||
-    "$repo/certs/console/console-pki.sh" operator pki "bench$run" --password bench >/dev/null
-  node "$here/console_load.mjs" "$2" "pki/operators/bench$run.pem" "pki/operators/bench$run.key" pki/console-ca.pem \
-    "$clients" "$secs" "$3" ${4:-} | python3 -c "
+# Eight operator certificates, dealt round-robin over the client's connections.
+ops=()
+for i in 1 2 3 4 5 6 7 8; do
+  [ -f "pki/operators/bench$i.pem" ] ||
+    "$repo/certs/console/console-pki.sh" operator pki "bench$i" --password bench >/dev/null
+  ops+=(--cert "pki/operators/bench$i.pem" --key "pki/operators/bench$i.key")
+done
+declare -A target_port=([nginx]=$nport [card]=$port [nik]=$port [name]=$port)
+declare -A target_paths=([nginx]=static.paths [card]=card.paths [nik]=nik.paths [name]=name.paths)
+declare -A target_label=([nginx]="nginx static JSON (baseline)" [card]="card number" [nik]=NIK
+                         [name]="name + kelurahan")
+nginx_rps=""
+load() {  # load TARGET [RATE]
+  local out
+  out=$("$load_client" --port "${target_port[$1]}" --ca pki/console-ca.pem "${ops[@]}" \
+    --paths "${target_paths[$1]}" --clients "$clients" --seconds "$secs" --warmup 1 \
+    ${2:+--rate "$2"}) || true
+  if [ "$1" = nginx ] && [ -z "${2:-}" ]; then
+    nginx_rps=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['rps'])" "$out")
+  fi
+  python3 - "${target_label[$1]}" "$out" "${nginx_rps:-0}" <<'PY'
 import json, sys
-r = json.load(sys.stdin)
-print(f\"| $1 | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['statuses']} |\")"
+label, r, base = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
+ratio = f" ({r['rps'] / base:.2f}x)" if r["mode"] == "closed" and base and "nginx" not in label else ""
+st = ", ".join(f"{n} x {c}" for c, n in r["statuses"].items())
+extra = f"; {r['errors']} errors: {r.get('first_error', '')}" if r["errors"] else ""
+late = f"; {r['late']} sent late" if r["mode"] == "open" and r["late"] else ""
+print(f"| {label} | {r['rps']:.0f}{ratio} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} "
+      f"| {r['max_ms']:.2f} | {st}{late}{extra} |")
+PY
+}
+table_head() {
+  echo "| target | requests/s | p50 ms | p90 ms | p99 ms | max ms | answers |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
 }
 echo
-echo "### Closed loop: $clients keep-alive mTLS clients, each sending the next request on the answer (${secs} s each)"
-echo "| target | requests/s | p50 ms | p99 ms | max ms | statuses |"
-echo "|---|---:|---:|---:|---:|---|"
-load "nginx static JSON (baseline)" "https://127.0.0.1:$nport" static.paths
-load "card number" "$url" card.paths
-load "NIK" "$url" nik.paths
-load "name + kelurahan" "$url" name.paths
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //');" \
+  "$(nginx -v 2>&1); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "### Open loop at operator pace: $clients clients, one request each every $interval ms"
-echo "| target | requests/s | p50 ms | p99 ms | max ms | statuses |"
-echo "|---|---:|---:|---:|---:|---|"
-load "nginx static JSON (baseline)" "https://127.0.0.1:$nport" static.paths "$interval"
-load "card number" "$url" card.paths "$interval"
-load "NIK" "$url" nik.paths "$interval"
-load "name + kelurahan" "$url" name.paths "$interval"
+echo "### Closed loop: $clients keep-alive mTLS connections, each sending the next request on the answer (${secs} s each)"
+table_head
+for t in $only; do load "$t"; done
+for rate in $rates; do
+  echo
+  echo "### Open loop: $rate requests/s offered over $clients connections" \
+    "(each one every $((clients * 1000 / rate)) ms), latency from when each request was due"
+  table_head
+  for t in $only; do load "$t" "$rate"; done
+done
 
 kill "$dpid"; wait "$dpid" 2>/dev/null || true; dpid=""
 echo

@@ -14,14 +14,15 @@
 set -euo pipefail
 build=${1:-build/dev}
 cd "$(dirname "$0")/../.."
+# shellcheck source=nginx_tls.sh
+. tests/bench/nginx_tls.sh
 build=$(realpath "$build")
 kbctl=$build/daemon/bin/kbctl/kbctl
 n=${KB_SYNC_BENCH_CARDS:-1000000}
 runs=${KB_SYNC_BENCH_RUNS:-2}
 work=$(mktemp -d /tmp/kb-sync-bench.XXXXXX)
-nginx_pid=
 cleanup() {
-  if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
+  nginx_tls_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,34 +67,7 @@ port=
 for p in $(seq 20000 20100) $(shuf -i 20101-60000 -n 50); do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
 done
-user=
-[ "$(id -u)" = 0 ] && user="user $(id -un);"
-cat >"$work/nginx/nginx.conf" <<EOF
-$user
-worker_processes 1;
-error_log $work/nginx/error.log warn;
-pid $work/nginx/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  uwsgi_temp_path $work/nginx/tmp/uwsgi;
-  scgi_temp_path $work/nginx/tmp/scgi;
-  default_type application/octet-stream;
-  sendfile on;
-  server {
-    listen 127.0.0.1:$port ssl;
-    ssl_certificate $d/server.crt;
-    ssl_certificate_key $d/server.key;
-    root $work/www;
-  }
-}
-EOF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
-nginx_pid=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+nginx_tls_start "$work/nginx" "$port" "$work/www" "$d/server.crt" "$d/server.key"
 url=https://127.0.0.1:$port/mirror/
 mirror=$work/www/mirror
 

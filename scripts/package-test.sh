@@ -73,6 +73,9 @@ halt() {
 }
 cleanup() {
   halt
+  # A cold cache's layer still being made in the background (see 2.): let it end,
+  # so no apt or dpkg is left running and nothing stays mounted.
+  if [ -n "${layer_pid:-}" ]; then wait "$layer_pid" 2>/dev/null || true; layer_pid=""; fi
   umount_in "$root"
   mountpoint -q "$root" 2>/dev/null && umount -l "$root"
   return 0
@@ -89,6 +92,54 @@ mount_in() {
   cp /etc/resolv.conf "$1/etc/resolv.conf"
 }
 
+# 2a. A cold cache (no dependency layer yet): the clean root is started in the
+#    background now, so debootstrap and the big downloads (Chromium, cage, ...)
+#    overlap the package build. See 2. below.
+mkdir -p "$cache"
+base_tar=$cache/bookworm-minbase.tar
+layer_tmp=$cache/bookworm-layer.tmp
+# dpkg without fsync for the cached layers only (a crash while making them costs
+# a rebuild of the cache, nothing else); the install test's own apt runs keep
+# dpkg's safe I/O. DPKG_FORCE replaces dpkg's default force list, so it repeats it.
+unsafe_io=(env "DPKG_FORCE=unsafe-io,security-mac,downgrade")
+# The packages' dependencies known before the build: debian/control's own names
+# (cage, chromium, ...); the shared libraries (shlibs) come after the build.
+early_deps=$(awk '/^Depends:/ {d = 1; sub(/^Depends:/, ""); print; next} d && /^[ \t]/ {print; next} {d = 0}' \
+    packaging/debian/control | tr ',' '\n' | sed -e 's/([^)]*)//g' -e 's/|.*//' -e 's/ //g' -e '/\$/d' |
+  grep -v '^kartu-bahagia' | grep . | sort -u | tr '\n' ' ')
+early_deps="$early_deps man-db"
+make_base() {  # debootstrap --variant=minbase into the cache's base tarball
+  rm -rf "$cache/rootfs-tmp"
+  "${unsafe_io[@]}" debootstrap --variant=minbase bookworm "$cache/rootfs-tmp" "$mirror" \
+    >"$cache/debootstrap.log" 2>&1 || { tail -20 "$cache/debootstrap.log"; return 1; }
+  echo "deb $mirror bookworm main" >"$cache/rootfs-tmp/etc/apt/sources.list"
+  tar -C "$cache/rootfs-tmp" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
+  rm -rf "$cache/rootfs-tmp"
+}
+make_early_layer() {  # base (if missing), then $early_deps into $layer_tmp
+  if [ ! -f "$base_tar" ]; then make_base || return 1; fi
+  umount_in "$layer_tmp"
+  rm -rf "$layer_tmp" && mkdir -p "$layer_tmp" && tar -C "$layer_tmp" -xf "$base_tar" || return 1
+  mount_in "$layer_tmp"
+  local rc=0
+  # shellcheck disable=SC2086  # a list of package names
+  { chroot "$layer_tmp" apt-get update -qq &&
+    chroot "$layer_tmp" "${unsafe_io[@]}" DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends $early_deps; } >"$cache/deps-early.log" 2>&1 || rc=$?
+  umount_in "$layer_tmp"
+  [ "$rc" = 0 ] || { tail -30 "$cache/deps-early.log"; rm -rf "$layer_tmp"; }
+  return "$rc"
+}
+layer_pid=""
+if ! ls -d "$cache"/bookworm-deps-*[!p] >/dev/null 2>&1; then
+  step "cold cache: clean root and dependency layer in the background (log: $cache/deps-early.log)"
+  make_early_layer &
+  layer_pid=$!
+else
+  umount_in "$layer_tmp"
+  rm -rf "$layer_tmp"  # left by an interrupted run
+fi
+
 # 1. The packages: v1 as released, v2 a rebuild with a higher version (the upgrade).
 step "build the packages (release preset, dpkg-buildpackage, lintian)"
 base_version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
@@ -102,7 +153,8 @@ mkdir -p "$work/v1" "$work/v2"
 if [ -n "${KB_BUILD_LOCK:-}" ]; then exec 9>>"$KB_BUILD_LOCK"; flock 9; fi
 scripts/build-deb.sh | tee "$work/lintian-v1.txt"
 cp build/deb/kartu-bahagia*_"$base_version"_*.deb "$work/v1/"
-KB_DEB_VERSION=$up_version scripts/build-deb.sh >"$work/build-v2.log" 2>&1 ||
+# The same files as v1 with another version: lintian has seen them already.
+KB_DEB_LINTIAN=0 KB_DEB_VERSION=$up_version scripts/build-deb.sh >"$work/build-v2.log" 2>&1 ||
   { cat "$work/build-v2.log"; fail "rebuilding $up_version"; }
 cp build/deb/kartu-bahagia*_"$up_version"_*.deb "$work/v2/"
 { flock -u 9 && exec 9>&-; } 2>/dev/null || true
@@ -111,16 +163,15 @@ ls -l "$work"/v1/*.deb
 
 # 2. The clean root: minbase, then a layer with the dependencies (from the .debs'
 #    own Depends, plus man-db for systemd-analyze verify's Documentation= check).
-mkdir -p "$cache"
-base_tar=$cache/bookworm-minbase.tar
+#    On a cold cache most of it was made in the background (2a.).
+if [ -n "$layer_pid" ]; then
+  step "waiting for the background layer"
+  wait "$layer_pid" || fail "making the clean root and the early dependency layer"
+  layer_pid=""
+fi
 if [ ! -f "$base_tar" ]; then
   step "debootstrap --variant=minbase bookworm (cold cache)"
-  rm -rf "$cache/rootfs-tmp"
-  debootstrap --variant=minbase bookworm "$cache/rootfs-tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-    { tail -20 "$cache/debootstrap.log"; fail debootstrap; }
-  echo "deb $mirror bookworm main" >"$cache/rootfs-tmp/etc/apt/sources.list"
-  tar -C "$cache/rootfs-tmp" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
-  rm -rf "$cache/rootfs-tmp"
+  make_base || fail debootstrap
 fi
 deps=$(for d in "$work"/v1/*.deb; do dpkg-deb -f "$d" Depends; done | tr ',' '\n' |
   sed -e 's/([^)]*)//g' -e 's/|.*//' -e 's/ //g' | grep -v '^kartu-bahagia' | grep . | sort -u | tr '\n' ' ')
@@ -129,18 +180,23 @@ key=$(echo "$deps" | sha256sum | cut -c1-12)
 deps_dir=$cache/bookworm-deps-$key
 if [ ! -d "$deps_dir" ]; then
   step "dependency layer: apt-get install $deps (cold cache)"
-  rm -rf "$deps_dir.tmp"
-  mkdir -p "$deps_dir.tmp"
-  tar -C "$deps_dir.tmp" -xf "$base_tar"
-  mount_in "$deps_dir.tmp"
-  chroot "$deps_dir.tmp" apt-get update -qq
+  if [ ! -d "$layer_tmp" ]; then  # no early layer: from the base, as a whole
+    mkdir -p "$layer_tmp"
+    tar -C "$layer_tmp" -xf "$base_tar"
+    mount_in "$layer_tmp"
+    chroot "$layer_tmp" apt-get update -qq
+  else  # the early layer: only what the build added (the shared libraries)
+    mount_in "$layer_tmp"
+  fi
   # shellcheck disable=SC2086  # a list of package names
-  chroot "$deps_dir.tmp" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $deps \
-    >"$work/deps.log" 2>&1 || { umount_in "$deps_dir.tmp"; tail -30 "$work/deps.log"; fail "installing the dependencies"; }
-  umount_in "$deps_dir.tmp"
+  chroot "$layer_tmp" "${unsafe_io[@]}" DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends $deps \
+    >"$work/deps.log" 2>&1 || { umount_in "$layer_tmp"; tail -30 "$work/deps.log"; fail "installing the dependencies"; }
+  umount_in "$layer_tmp"
   rm -rf "$cache"/bookworm-deps-*[!p]
-  mv "$deps_dir.tmp" "$deps_dir"
+  mv "$layer_tmp" "$deps_dir"
 fi
+rm -rf "$layer_tmp"  # an early layer the cache did not need
 
 # Each run: a fresh overlay on the cached layer, so nothing of a previous run
 # survives and nothing is copied.

@@ -63,8 +63,9 @@ Result<void> chownToDirectoryOwner(int fd, const std::filesystem::path& path) {
   return {};
 }
 
-Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
-                             unsigned mode, FileOwner owner) {
+Result<void> writeFileAtomicStreamed(const std::filesystem::path& path,
+                                     const std::function<Result<void>(const FileSink&)>& produce,
+                                     unsigned mode, FileOwner owner) {
   auto tmp = path;
   tmp += ".tmp";
   {
@@ -73,24 +74,44 @@ Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view
     ::unlink(tmp.c_str());
     Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
     if (f.fd < 0) return std::unexpected(ioError(tmp, "cannot create"));
-    // umask must not widen or narrow a key file's mode
-    if (::fchmod(f.fd, mode) != 0) return std::unexpected(ioError(tmp, "cannot set mode"));
-    if (owner == FileOwner::DirectoryOwner)
-      if (auto r = chownToDirectoryOwner(f.fd, tmp); !r) return r;
-    std::size_t off = 0;
-    while (off < data.size()) {
-      ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return std::unexpected(ioError(tmp, "cannot write"));
-      }
-      off += static_cast<std::size_t>(n);
+    auto written = [&]() -> Result<void> {
+      // umask must not widen or narrow a key file's mode
+      if (::fchmod(f.fd, mode) != 0) return std::unexpected(ioError(tmp, "cannot set mode"));
+      if (owner == FileOwner::DirectoryOwner)
+        if (auto r = chownToDirectoryOwner(f.fd, tmp); !r) return r;
+      const FileSink sink = [&](std::string_view data) -> Result<void> {
+        std::size_t off = 0;
+        while (off < data.size()) {
+          ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);
+          if (n < 0) {
+            if (errno == EINTR) continue;
+            return std::unexpected(ioError(tmp, "cannot write"));
+          }
+          off += static_cast<std::size_t>(n);
+        }
+        return {};
+      };
+      if (auto r = produce(sink); !r) return r;
+      if (::fsync(f.fd) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
+      return {};
+    }();
+    if (!written) {
+      ::unlink(tmp.c_str());
+      return written;
     }
-    if (::fsync(f.fd) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return std::unexpected(ioError(path, "cannot rename"));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto err = ioError(path, "cannot rename");
+    ::unlink(tmp.c_str());
+    return std::unexpected(err);
+  }
   return syncDirectory(path.parent_path());
+}
+
+Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
+                             unsigned mode, FileOwner owner) {
+  return writeFileAtomicStreamed(
+      path, [&](const FileSink& write) { return write(data); }, mode, owner);
 }
 
 }  // namespace kb

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,16 @@ enum class FileOwner {
 /// The temporary is never written through a link planted in its place.
 Result<void> writeFileAtomic(const std::filesystem::path& path, std::string_view data,
                              unsigned mode = 0644, FileOwner owner = FileOwner::Writer);
+
+/// Appends bytes to the file being written; IO when the write fails.
+using FileSink = std::function<Result<void>(std::string_view bytes)>;
+
+/// writeFileAtomic for content too large to hold at once: `produce` writes it
+/// through the sink it is given, in pieces of any size. If `produce` or a write
+/// fails, the temporary is removed, `path` is untouched and that error is returned.
+Result<void> writeFileAtomicStreamed(const std::filesystem::path& path,
+                                     const std::function<Result<void>(const FileSink&)>& produce,
+                                     unsigned mode = 0644, FileOwner owner = FileOwner::Writer);
 
 /// When running as root, gives the open file `fd` (named `path`) the owner and
 /// group of its directory; otherwise does nothing.

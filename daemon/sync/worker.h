@@ -4,6 +4,10 @@
 /// and jitter (30 s doubling up to the interval, each wait drawn from 50-100 %).
 /// It never touches the kiosk's strand: an import swaps the cache file, which
 /// the kiosk notices on its next refresh, so a tap never waits for a sync.
+/// The thread runs in the background class (see lowerThreadPriority): on a
+/// 2-core kiosk a full import would otherwise take CPU and disk from the taps.
+/// (KB_SYNC_PRIORITY=normal in the environment keeps the normal class, for
+/// benchmarks that compare the two.)
 
 #include <chrono>
 #include <condition_variable>
@@ -40,6 +44,13 @@ void addToData(const SyncStatus& s, nlohmann::json& data);
 void recordMetrics(const SyncStatus& s, metrics::Registry& registry);
 /// Those families alone as Prometheus text (a registry of their own).
 std::string metricsText(const SyncStatus& s);
+
+/// Puts the calling thread (and threads it starts later) in the background:
+/// CPU policy SCHED_IDLE (it runs only when no normal thread wants the core)
+/// and I/O class idle (served when the disk has nothing else to do, under the
+/// bfq scheduler; the others ignore it). Neither needs a privilege. IO if the
+/// kernel refuses the CPU policy; a refused I/O class is not an error.
+Result<void> lowerThreadPriority();
 
 class SyncWorker {
  public:

@@ -3,14 +3,16 @@
 // on the PN532 emulator -> status painted in Chromium, through libnfc and the real
 // kartu-bahagiad) on an idle kiosk, then while the same kiosk's background sync
 // downloads and imports a full N-record snapshot from nginx (TLS, loopback). The
-// idle taps are the baseline, in the same run, same daemon, same page.
+// idle taps are the baseline, in the same run, same daemon, same page. One round
+// per sync thread priority (KB_SYNC_PRIORITY), each from the same start.
 //
 // usage: node tests/bench/tap_during_sync.mjs [--cards 1000000] [--taps 30]
+//        [--priorities normal,background]
 // env:   KB_DAEMON, KBCTL, KB_EMULATOR (default build/e2e or build/dev), KB_CHROMIUM
 // Figures are wall-clock for humans; nothing here is asserted.
 
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,6 +21,7 @@ import {
   startEmulator, writeDaemonConfig, startDaemon, openBrowser, openKiosk, waitForScreen, freePort, waitFor,
   summary, UI_DIR,
 } from '../e2e/lib/harness.mjs';
+import { clockOffset, installProbe, tap } from './lib/tap_probe.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -27,7 +30,9 @@ const opt = (name, def) => {
 };
 const CARDS = Number(opt('cards', 1000000));
 const TAPS = Number(opt('taps', 30));
-const nowMs = () => performance.timeOrigin + performance.now();
+// KB_SYNC_PRIORITY of the daemon per round: normal (the sync thread in the normal
+// class) and background (the default: SCHED_IDLE, I/O class idle).
+const PRIORITIES = opt('priorities', 'normal,background').split(',');
 
 function run(cmd, argv) {
   return new Promise((resolve, reject) => {
@@ -36,47 +41,6 @@ function run(cmd, argv) {
     c.stderr.on('data', (d) => { err += d; });
     c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')}: ${err}`))));
   });
-}
-
-async function clockOffset(page) {
-  let best = null;
-  for (let i = 0; i < 20; i++) {
-    const a = nowMs();
-    const p = await page.evaluate(() => performance.timeOrigin + performance.now());
-    const b = nowMs();
-    if (!best || b - a < best.rtt) best = { rtt: b - a, offset: p - (a + b) / 2 };
-  }
-  return best;
-}
-
-// As tap_to_screen.mjs: the next screen change after arming, painted.
-function installProbe() {
-  const t = () => performance.timeOrigin + performance.now();
-  window.__kbProbe = { armed: false, result: null };
-  new MutationObserver(() => {
-    const probe = window.__kbProbe;
-    const screen = document.body.dataset.screen;
-    if (!probe.armed || screen === 'idle' || screen === 'reading') return;
-    probe.armed = false;
-    const r = { screen, painted: null };
-    requestAnimationFrame(() => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => { r.painted = t(); probe.result = r; };
-      ch.port2.postMessage(0);
-    });
-  }).observe(document.body, { attributes: true, attributeFilter: ['data-screen'] });
-}
-
-async function tap(page, emulator) {
-  await page.evaluate(() => { window.__kbProbe.armed = true; window.__kbProbe.result = null; });
-  await sleep(Math.random() * 100);  // a random moment of the reader's polling cycle
-  const placed = nowMs();
-  await emulator.send('insert');
-  const r = await page.waitForFunction(() => window.__kbProbe.result, null, { timeout: 15000, polling: 'raf' })
-    .then((h) => h.jsonValue());
-  await emulator.send('remove');
-  await waitForScreen(page, 'idle', { timeout: 15000 });
-  return { screen: r.screen, painted: r.painted - placed };
 }
 
 async function main() {
@@ -114,11 +78,6 @@ async function main() {
     const publishS = (performance.now() - t0) / 1000;
     const stamp = () => kbctl(['timestamp', '--root', root, '--key', path.join(keys, 'ts.key'), '--dir', mirror, '--expires-hours', '2']);
     await stamp();
-    const state = path.join(dir, 'state');
-    await mkdir(state, { recursive: true });
-    const db = path.join(state, 'cache.db');
-    await kbctl(['import', '--db', db, '--root', root, path.join(mirror, 'snapshot-1.kbs')]);
-
     // nginx with TLS on loopback.
     const pki = path.join(dir, 'pki'); await mkdir(pki);
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
@@ -138,59 +97,88 @@ async function main() {
     await sleep(300);
 
     const image = await encodeCard(dir, { cardNo, uid: cardUid, cardKey: path.join(keys, 'card.key') });
-    const link = path.join(dir, 'pn532');
-    emulator = await startEmulator({ link, mfd: image, uid: cardUid, signature: await originalitySignature(dir, cardUid) });
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const config = await writeDaemonConfig(path.join(dir, 'kiosk.conf'), {
-      listen: `127.0.0.1:${port}`, reader: `pn532_uart:${link}`, root, state_dir: state, db, ui_dir: UI_DIR,
-      originality_key: await originalityPointHex(), removal_timeout_ms: 100, idle_timeout_ms: 3600000,
-      error_timeout_ms: 100, log_level: 'warning', mirror: `https://127.0.0.1:${nport}/mirror/`,
-      mirror_ca: `${pki}/ca.crt`, sync_interval_minutes: 1440,
-    });
-    daemon = await startDaemon(config, baseUrl);
-    await waitFor(async () => (await daemon.state()).reader.status === 'ready', 'reader ready');
-    await waitFor(async () => (await daemon.state()).data.last_sync, 'the first (current) sync', { timeoutMs: 60000 });
+    const signature = await originalitySignature(dir, cardUid);
+    const point = await originalityPointHex();
     browser = await openBrowser();
-    const page = await browser.newPage();
-    await openKiosk(page, baseUrl);
-    await waitForScreen(page, 'idle');
-    await page.evaluate(installProbe);
-
-    const idle = []; const during = []; const failures = [];
-    await tap(page, emulator);  // warm-up
-    for (let i = 0; i < TAPS; i++) {
-      const r = await tap(page, emulator);
-      if (r.screen === 'status') idle.push(r.painted); else failures.push(`idle: ${r.screen}`);
-    }
-    // The full snapshot on the mirror (no delta from 1), and "sync now".
-    await copyFile(path.join(b2, 'snapshot-2.kbs'), path.join(mirror, 'snapshot-2.kbs'));
-    await stamp();
-    const s0 = performance.now();
-    daemon.child.kill('SIGHUP');
-    let syncS = null;
-    while (performance.now() - s0 < 600000) {
-      const before = (await daemon.state()).data.serial;
-      if (before === 2) { syncS = (performance.now() - s0) / 1000; break; }
-      const r = await tap(page, emulator);
-      const after = (await daemon.state()).data.serial;
-      if (r.screen !== 'status') failures.push(`during sync: ${r.screen}`);
-      else if (after !== 2) during.push(r.painted);  // only taps that ended before the swap
-    }
-    const off = await clockOffset(page);
-    const fix = (v) => v - off.offset;
-    const a = summary(idle.map(fix)); const b = summary(during.map(fix));
     const f = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
+    const results = [];
+    let failed = false;
+
+    // One round per sync thread priority, each from the same start: a fresh state
+    // directory with serial 1 installed, serial 1 on the mirror, a new daemon,
+    // emulator and page; idle taps (that round's baseline), then serial 2's full
+    // snapshot on the mirror, "sync now", and taps until serial 2 is served.
+    for (const priority of PRIORITIES) {
+      const state = path.join(dir, `state-${priority}`);
+      await mkdir(state, { recursive: true });
+      const db = path.join(state, 'cache.db');
+      await kbctl(['import', '--db', db, '--root', root, path.join(mirror, 'snapshot-1.kbs')]);
+      await rm(path.join(mirror, 'snapshot-2.kbs'), { force: true });
+      await stamp();
+      const link = path.join(dir, `pn532-${priority}`);
+      emulator = await startEmulator({ link, mfd: image, uid: cardUid, signature });
+      const port = await freePort();
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const config = await writeDaemonConfig(path.join(dir, `kiosk-${priority}.conf`), {
+        listen: `127.0.0.1:${port}`, reader: `pn532_uart:${link}`, root, state_dir: state, db, ui_dir: UI_DIR,
+        originality_key: point, removal_timeout_ms: 100, idle_timeout_ms: 3600000,
+        error_timeout_ms: 100, log_level: 'warning', mirror: `https://127.0.0.1:${nport}/mirror/`,
+        mirror_ca: `${pki}/ca.crt`, sync_interval_minutes: 1440,
+      });
+      daemon = await startDaemon(config, baseUrl, { env: { KB_SYNC_PRIORITY: priority } });
+      await waitFor(async () => (await daemon.state()).reader.status === 'ready', 'reader ready');
+      await waitFor(async () => (await daemon.state()).data.last_sync, 'the first (current) sync', { timeoutMs: 60000 });
+      const page = await browser.newPage();
+      await openKiosk(page, baseUrl);
+      await waitForScreen(page, 'idle');
+      await page.evaluate(installProbe);
+
+      const idle = []; const during = []; const failures = [];
+      await tap(page, emulator);  // warm-up
+      for (let i = 0; i < TAPS; i++) {
+        const r = await tap(page, emulator);
+        if (r.screen === 'status') idle.push(r.painted); else failures.push(`idle: ${r.screen}`);
+      }
+      // The full snapshot on the mirror (no delta from 1), and "sync now".
+      await copyFile(path.join(b2, 'snapshot-2.kbs'), path.join(mirror, 'snapshot-2.kbs'));
+      await stamp();
+      const s0 = performance.now();
+      daemon.child.kill('SIGHUP');
+      let syncS = null;
+      while (performance.now() - s0 < 600000) {
+        const before = (await daemon.state()).data.serial;
+        if (before === 2) { syncS = (performance.now() - s0) / 1000; break; }
+        const r = await tap(page, emulator);
+        const after = (await daemon.state()).data.serial;
+        if (r.screen !== 'status') failures.push(`during sync: ${r.screen}`);
+        else if (after !== 2) during.push(r.painted);  // only taps that ended before the swap
+      }
+      const off = await clockOffset(page);
+      const fix = (v) => v - off.offset;
+      results.push({ priority, syncS, off, failures, idle: summary(idle.map(fix)), during: summary(during.map(fix)) });
+      if (failures.length) failed = true;
+      await page.close().catch(() => {});
+      await daemon.stop();
+      daemon = null;
+      await emulator.stop();
+      emulator = null;
+    }
+
     console.log(`\n### Tap-to-screen while the kiosk syncs a full ${CARDS}-record snapshot (nginx, TLS, loopback)\n`);
-    console.log(`publish of serial 2: ${publishS.toFixed(1)} s; sync (SIGHUP -> serving serial 2): ${syncS === null ? '–' : syncS.toFixed(1)} s; `
-      + `clock offset ${off.offset.toFixed(2)} ms (rtt ${off.rtt.toFixed(2)} ms)\n`);
-    console.log('| kiosk | n | tap → painted median | p95 | max |');
-    console.log('|---|---|---|---|---|');
-    console.log(`| idle (baseline) | ${a.n} | ${f(a.median)} ms | ${f(a.p95)} ms | ${f(a.max)} ms |`);
-    console.log(`| during the full-snapshot sync | ${b.n} | ${f(b.median)} ms | ${f(b.p95)} ms | ${f(b.max)} ms |`);
-    const diff = b.p95 - a.p95;
-    console.log(`\np95 difference: ${f(diff)} ms (goal ≤ 10 ms: ${Number.isFinite(diff) ? (diff <= 10 ? 'met' : 'NOT met') : '–'})`);
-    if (failures.length) { console.log(`not status: ${failures.join(', ')}`); process.exitCode = 1; }
+    console.log(`publish of serial 2: ${publishS.toFixed(1)} s; ${TAPS} idle taps per round after a warm-up tap\n`);
+    console.log('| sync thread | sync (SIGHUP → serving serial 2) | idle n | idle median | idle p95 | during n | during median | during p95 | during max | p95 − idle p95 | goal ≤ 10 ms |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of results) {
+      const diff = r.during.p95 - r.idle.p95;
+      const met = Number.isFinite(diff) ? (diff <= 10 ? 'met' : 'NOT met') : '–';
+      console.log(`| ${r.priority} | ${r.syncS === null ? '–' : r.syncS.toFixed(1)} s | ${r.idle.n} | ${f(r.idle.median)} ms | ${f(r.idle.p95)} ms | `
+        + `${r.during.n} | ${f(r.during.median)} ms | ${f(r.during.p95)} ms | ${f(r.during.max)} ms | ${f(diff)} ms | ${met} |`);
+    }
+    for (const r of results) {
+      console.log(`- ${r.priority}: clock offset ${r.off.offset.toFixed(2)} ms (rtt ${r.off.rtt.toFixed(2)} ms)`
+        + `${r.failures.length ? `; not status: ${r.failures.join(', ')}` : ''}`);
+    }
+    if (failed) process.exitCode = 1;
   } finally {
     await browser?.close();
     await daemon?.stop();

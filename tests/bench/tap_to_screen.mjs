@@ -6,11 +6,7 @@
 // emulator's 115200 baud wire time; in the same run, `nfc-mfultralight r`
 // (libnfc-bin, a full dump, whole process) on the same emulated card as baseline.
 //
-// Clocks: Node takes performance.timeOrigin + performance.now() just before the
-// write; the page takes the same (its own timeOrigin) when body[data-screen]
-// becomes "status" (DOM), in the next requestAnimationFrame (frame start), and in
-// the first task after that frame (painted). The offset between the two clocks is
-// measured by round trips and subtracted (it is normally well under 1 ms).
+// Clocks and the probe: tests/bench/lib/tap_probe.mjs.
 //
 // usage: node tests/bench/tap_to_screen.mjs [--taps 30] [--baseline-runs 10] [--modes unthrottled,115200]
 // env:   KB_DAEMON, KBCTL, KB_EMULATOR (binaries; default build/e2e or build/dev), KB_CHROMIUM
@@ -19,12 +15,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkBinaries, makeWorkdir, makeSignedCache, encodeCard, originalitySignature, originalityPointHex,
   startEmulator, writeDaemonConfig, startDaemon, openBrowser, openKiosk, waitForScreen, freePort, waitFor,
   summary, ROSTER_CARD, UI_DIR, LIBNFC_ENV,
 } from '../e2e/lib/harness.mjs';
+import { clockOffset, installProbe, tap } from './lib/tap_probe.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -35,40 +31,6 @@ const TAPS = Number(opt('taps', 30));
 const BASELINE_RUNS = Number(opt('baseline-runs', 10));
 const MODES = opt('modes', 'unthrottled,115200').split(',');
 const UID = '04a1b2c3d4e5f6';
-
-const nowMs = () => performance.timeOrigin + performance.now();
-
-/** Page clock minus Node clock, from the round trip with the smallest delay. */
-async function clockOffset(page) {
-  let best = null;
-  for (let i = 0; i < 20; i++) {
-    const a = nowMs();
-    const p = await page.evaluate(() => performance.timeOrigin + performance.now());
-    const b = nowMs();
-    if (!best || b - a < best.rtt) best = { rtt: b - a, offset: p - (a + b) / 2 };
-  }
-  return best;
-}
-
-// Installed once per page: records when the next screen change after arming lands.
-function installProbe() {
-  const t = () => performance.timeOrigin + performance.now();
-  window.__kbProbe = { armed: false, result: null };
-  new MutationObserver(() => {
-    const probe = window.__kbProbe;
-    const screen = document.body.dataset.screen;
-    if (!probe.armed || screen === 'idle' || screen === 'reading') return;
-    probe.armed = false;
-    const r = { screen, error: document.body.dataset.error || null, dom: t(), frame: null, painted: null };
-    requestAnimationFrame(() => {
-      r.frame = t();
-      // The first task after the frame's rendering steps: the status is on screen.
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => { r.painted = t(); probe.result = r; };
-      ch.port2.postMessage(0);
-    });
-  }).observe(document.body, { attributes: true, attributeFilter: ['data-screen'] });
-}
 
 function timeProcess(cmd, argv, env) {
   return new Promise((resolve) => {
@@ -121,24 +83,15 @@ async function measureTaps(emulator, link, out, ctx) {
 
     // One untimed tap warms the page (fonts, layout) and the daemon's cache pages.
     for (let i = -1; i < TAPS; i++) {
-      await page.evaluate(() => { window.__kbProbe.armed = true; window.__kbProbe.result = null; });
-      // The card lands at a random moment of the reader's polling cycle, as a hand does.
-      await sleep(Math.random() * 100);
-      const placed = nowMs();
-      await emulator.send('insert');
-      const r = await page.waitForFunction(() => window.__kbProbe.result, null, { timeout: 15000, polling: 'raf' })
-        .then((h) => h.jsonValue());
-      if (i >= 0) {
-        if (r.screen === 'status') {
-          out.dom.push(r.dom - placed);
-          out.frame.push(r.frame - placed);
-          out.painted.push(r.painted - placed);
-        } else {
-          out.failures.push(`${r.screen}${r.error ? `/${r.error}` : ''}`);
-        }
+      const r = await tap(page, emulator);
+      if (i < 0) continue;
+      if (r.screen === 'status') {
+        out.dom.push(r.dom);
+        out.frame.push(r.frame);
+        out.painted.push(r.painted);
+      } else {
+        out.failures.push(`${r.screen}${r.error ? `/${r.error}` : ''}`);
       }
-      await emulator.send('remove');
-      await waitForScreen(page, 'idle', { timeout: 15000 });
     }
     out.offset = await clockOffset(page);
     for (const key of ['dom', 'frame', 'painted']) out[key] = out[key].map((v) => v - out.offset.offset);

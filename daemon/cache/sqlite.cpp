@@ -1,13 +1,26 @@
 #include "cache/sqlite.h"
 
+#include <cerrno>
 #include <utility>
 
 namespace kb::cache::sql {
 namespace {
+// The code of a failed call on `db` whose result code was `rc`: a full disk
+// (SQLITE_FULL, or a write refused with ENOSPC, EDQUOT or EFBIG: a file size
+// limit) is DISK_FULL, a damaged file UNVERIFIABLE, anything else IO.
+Errc codeOf(sqlite3* db, int rc) {
+  const int base = rc & 0xff;
+  if (base == SQLITE_CORRUPT || base == SQLITE_NOTADB) return Errc::Unverifiable;
+  const int err = db ? sqlite3_system_errno(db) : 0;
+  if (base == SQLITE_FULL ||
+      (base == SQLITE_IOERR && (err == ENOSPC || err == EDQUOT || err == EFBIG)))
+    return Errc::DiskFull;
+  return Errc::Io;
+}
+
 Error stmtError(sqlite3_stmt* s, int rc) {
   sqlite3* db = sqlite3_db_handle(s);
-  int base = rc & 0xff;
-  return Error{base == SQLITE_CORRUPT || base == SQLITE_NOTADB ? Errc::Unverifiable : Errc::Io,
+  return Error{codeOf(db, rc),
                std::string("sqlite: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))};
 }
 }  // namespace
@@ -84,8 +97,7 @@ Transaction::~Transaction() {
 Result<void> Transaction::commit() {
   if (!db_) return fail(Errc::Internal, "sqlite: commit without an open transaction");
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    const int base = sqlite3_errcode(db_) & 0xff;
-    return fail(base == SQLITE_CORRUPT || base == SQLITE_NOTADB ? Errc::Unverifiable : Errc::Io,
+    return fail(codeOf(db_, sqlite3_extended_errcode(db_)),
                 std::string("commit: sqlite: ") + sqlite3_errmsg(db_));
   }
   db_ = nullptr;
@@ -117,8 +129,7 @@ Result<Db> Db::open(const std::string& path, int flags) {
 }
 
 Error Db::error(std::string_view what) const {
-  int rc = sqlite3_errcode(db_.get()) & 0xff;
-  return Error{rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? Errc::Unverifiable : Errc::Io,
+  return Error{codeOf(db_.get(), sqlite3_extended_errcode(db_.get())),
                std::string(what) + ": sqlite: " + sqlite3_errmsg(db_.get())};
 }
 

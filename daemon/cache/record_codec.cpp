@@ -401,10 +401,14 @@ Result<roster::CardRecord> decodeRecord(std::string_view text, roster::Profile p
                   "NIK and birth date are staff-profile data, not allowed on kiosks");
   } else {
     // A plain birth date ("birth_date") is an unknown key, so refused like any other.
-    if (!r.birth_hash.empty() && (r.birth_hash.size() != 64 || !isLowerHex(r.birth_hash)))
-      return fail(Errc::Malformed, "birth_hash must be 64 lower-case hex digits");
-    if (!r.nik_hash.empty() && (r.nik_hash.size() != 64 || !isLowerHex(r.nik_hash)))
-      return fail(Errc::Malformed, "nik_hash must be 64 lower-case hex digits");
+    // 32 hex digits (128 bits); bundles made before the cut hold all 64.
+    auto keyed = [](const std::string& h) {
+      return (h.size() == 32 || h.size() == 64) && isLowerHex(h);
+    };
+    if (!r.birth_hash.empty() && !keyed(r.birth_hash))
+      return fail(Errc::Malformed, "birth_hash must be 32 (or 64) lower-case hex digits");
+    if (!r.nik_hash.empty() && !keyed(r.nik_hash))
+      return fail(Errc::Malformed, "nik_hash must be 32 (or 64) lower-case hex digits");
     if (!r.nik_last4.empty() && !isDigits(r.nik_last4, 4))
       return fail(Errc::Malformed, "nik_last4 must be 4 digits");
   }

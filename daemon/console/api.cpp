@@ -1,8 +1,8 @@
 #include "console/api.h"
 
-#include <openssl/crypto.h>
-
 #include <charconv>
+
+#include "roster/nik_key.h"
 
 namespace kb::console {
 namespace {
@@ -184,9 +184,7 @@ web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
                                   : "no such card in this node's data");
     }
     const auto want = searcher.birthHash(verdict.card->card_no, date);
-    const auto& have = verdict.card->birth_hash;
-    const bool match =
-        want.size() == have.size() && CRYPTO_memcmp(want.data(), have.data(), want.size()) == 0;
+    const bool match = roster::keyedHashMatches(verdict.card->birth_hash, want);
     if (!record("birth_check", {{"card_no", *card_no}, {"match", match}}, {verdict.card->card_no}))
       return audit_down();
     return json(

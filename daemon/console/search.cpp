@@ -26,7 +26,7 @@ Searcher::Searcher(cache::Cache& cache, trust::TrustRoot root, std::filesystem::
       nik_key_(std::move(nik_key)) {}
 
 std::string Searcher::nikHash(std::string_view nik) const {
-  return hexEncode(crypto::hmacSha256(nik_key_, nik));
+  return roster::nikHash(nik_key_, nik);
 }
 
 std::string Searcher::birthHash(std::string_view card_no, std::string_view birth_date) const {
@@ -108,7 +108,7 @@ Result<bool> Searcher::accept(const std::string& card_no, const SearchQuery& q,
     case QueryKind::CardNo:
       break;
     case QueryKind::Nik:
-      if (c.nik_hash != nik_hash) return false;
+      if (!roster::keyedHashMatches(c.nik_hash, nik_hash)) return false;
       break;
     case QueryKind::Name: {
       if (!matches(queryAlternatives(q.name), indexTerms(c.holder))) return false;

@@ -14,13 +14,14 @@
 #include "cache/store.h"
 #include "common/encoding.h"
 #include "console/name_key.h"
+#include "roster/nik_key.h"
 
 namespace kb::console {
 namespace {
 
 namespace sql = cache::sql;
 
-constexpr int kFormat = 6;  // bump when the index's layout or the key rules change
+constexpr int kFormat = 7;  // bump when the index's layout or the key rules change
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta (
@@ -120,7 +121,8 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
     const auto terms = indexTerms(rec->holder);
     person->bind(1, id)
         .bind(2, rec->card_no)
-        .bind(3, rec->nik_hash)
+        // the 128-bit form, also for a record from a bundle made before the cut
+        .bind(3, rec->nik_hash.substr(0, roster::kKeyedHashHexDigits))
         .bind(4, static_cast<std::int64_t>(terms.size()));
     if (auto r = person->run(); !r) return std::unexpected(r.error());
     std::vector<std::string> kel;

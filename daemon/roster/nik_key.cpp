@@ -16,6 +16,26 @@ Result<std::string> readNikKey(const std::filesystem::path& path) {
   return std::move(*key);
 }
 
+namespace {
+std::string keyedHash(std::string_view nik_key, std::string_view message) {
+  auto hex = hexEncode(crypto::hmacSha256(nik_key, message));
+  hex.resize(kKeyedHashHexDigits);
+  return hex;
+}
+}  // namespace
+
+std::string nikHash(std::string_view nik_key, std::string_view nik) {
+  return keyedHash(nik_key, nik);
+}
+
+bool keyedHashMatches(std::string_view stored, std::string_view computed) {
+  if (computed.size() != kKeyedHashHexDigits || stored.size() < computed.size()) return false;
+  unsigned diff = 0;  // no early exit: the time does not tell how many digits agree
+  for (std::size_t i = 0; i < computed.size(); ++i)
+    diff |= static_cast<unsigned char>(stored[i]) ^ static_cast<unsigned char>(computed[i]);
+  return diff == 0;
+}
+
 std::string birthDateHash(std::string_view nik_key, std::string_view card_no,
                           std::string_view birth_date) {
   std::string msg = "kartu-bahagia birth date";
@@ -23,7 +43,7 @@ std::string birthDateHash(std::string_view nik_key, std::string_view card_no,
   msg += card_no;
   msg += '\0';
   msg += birth_date;
-  return hexEncode(crypto::hmacSha256(nik_key, msg));
+  return keyedHash(nik_key, msg);
 }
 
 }  // namespace kb::roster

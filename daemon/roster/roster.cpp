@@ -505,7 +505,7 @@ Roster Parser::finish() {
   auto& cards = roster_.cards;
   if (options_.profile == Profile::Staff) {
     for (std::size_t i = 0; i < cards.size(); ++i) {
-      cards[i].nik_hash = hexEncode(crypto::hmacSha256(options_.nik_key, first_[i].nik));
+      cards[i].nik_hash = nikHash(options_.nik_key, first_[i].nik);
       cards[i].birth_hash = birthDateHash(options_.nik_key, cards[i].card_no, first_[i].birth_date);
     }
   }

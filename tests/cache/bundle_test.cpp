@@ -419,6 +419,25 @@ TEST(RecordCodec, ATokenOutsideTheSchemasClosedListsIsMalformed) {
   }
 }
 
+TEST(RecordCodec, KeyedHashesAre32HexDigitsOr64FromOlderBundles) {
+  roster::CardRecord r = testing::syntheticCard(5);
+  r.nik_last4 = "0042";
+  auto with = [&](std::string nik_hash, std::string birth_hash) {
+    auto c = r;
+    c.nik_hash = std::move(nik_hash);
+    c.birth_hash = std::move(birth_hash);
+    return decodeRecord(encodeRecord(c), roster::Profile::Staff);
+  };
+  EXPECT_TRUE(with(std::string(32, 'a'), std::string(32, 'b')));  // the current form
+  EXPECT_TRUE(with(std::string(64, 'a'), std::string(64, 'b')));  // before the cut
+  for (auto bad : {with(std::string(31, 'a'), ""), with(std::string(33, 'a'), ""),
+                   with(std::string(48, 'a'), ""), with("", std::string(40, 'b')),
+                   with(std::string(32, 'A'), ""), with("", std::string(32, 'g'))}) {
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, Errc::Malformed) << bad.error().message;
+  }
+}
+
 TEST(Digest, BucketGeometry) {
   EXPECT_EQ(bucketCountFor(0), 1u);
   EXPECT_EQ(bucketCountFor(31), 1u);

@@ -157,7 +157,7 @@ grep -qi '^retry-after: [0-9]' hdr.txt || fail "429 without Retry-After"
 grep -q '"operator":"busy","action":"rate_limited"' state/audit.log || fail "429 not audited"
 
 # --- Every look is in the log, which verifies with the node key and the journal.
-grep -q '"operator":"op1","action":"search","query":{"nik_hash":"[0-9a-f]\{64\}","nik_last4":"0004"}' \
+grep -q '"operator":"op1","action":"search","query":{"nik_hash":"[0-9a-f]\{32\}","nik_last4":"0004"}' \
   state/audit.log || fail "nik search not audited as hash + last 4"
 grep -q '"action":"view","query":{"card_no":"KB-TEST-0004"},"results":\["KB-TEST-0004"\]' \
   state/audit.log || fail "record view not audited"

@@ -10,6 +10,7 @@
 #include "common/encoding.h"
 #include "crypto/crypto.h"
 #include "roster/csv_reader.h"
+#include "roster/nik_key.h"
 
 namespace kb::roster {
 namespace {
@@ -516,18 +517,34 @@ TEST(Roster, StaffProfileKeepsNameAndHashesNik) {
   ASSERT_TRUE(r) << r.error()[0].format();
   const CardRecord& c = r->cards.at(0);
   EXPECT_EQ(c.holder, "Siti Nurhaliza");
-  // No birth date, only its keyed hash bound to the card. Python: hmac.new(key,
-  // b"kartu-bahagia birth date\0KB-1571-0000001\01980-01-05", sha256).hexdigest()
-  EXPECT_EQ(c.birth_hash, "1a1252f1376c4de0d376173f544c261be33b6a8334938c1a4697ef6349458426");
+  // No birth date, only its keyed hash bound to the card, cut to 128 bits. Python:
+  // hmac.new(key, b"kartu-bahagia birth date\0KB-1571-0000001\01980-01-05", sha256)
+  //     .hexdigest()[:32]
+  EXPECT_EQ(c.birth_hash, "1a1252f1376c4de0d376173f544c261b");
   EXPECT_EQ(c.nik_last4, "0001");
-  // Python: hmac.new(b"test-nik-key-0123456789", b"1571014501800001", sha256).hexdigest()
-  EXPECT_EQ(c.nik_hash, "659ebc3d4c4babd00df6de750f5b5173935c1e9cb1cd1eac978fc976b1cef80b");
+  // Python: hmac.new(b"test-nik-key-0123456789", b"1571014501800001", sha256).hexdigest()[:32]
+  EXPECT_EQ(c.nik_hash, "659ebc3d4c4babd00df6de750f5b5173");
   EXPECT_EQ(c.coverages.at(0).membership_no, "12345678901");
 
   staff.nik_key.clear();
   auto missing = parseRoster(csvOf({baseRow()}), "r.csv", staff);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().at(0).format(), "r.csv:0: -: the staff profile needs a NIK key");
+}
+
+TEST(Roster, KeyedHashesAre128BitsAndMatchTheOlderFullLengthForm) {
+  const std::string key = "test-nik-key-0123456789";
+  const std::string full = hexEncode(crypto::hmacSha256(key, "1571014501800001"));
+  const std::string cut = nikHash(key, "1571014501800001");
+  EXPECT_EQ(cut.size(), kKeyedHashHexDigits);
+  EXPECT_EQ(cut, full.substr(0, kKeyedHashHexDigits));
+  EXPECT_TRUE(keyedHashMatches(cut, cut));
+  EXPECT_TRUE(keyedHashMatches(full, cut));  // a record from a bundle made before the cut
+  EXPECT_FALSE(keyedHashMatches(cut, nikHash(key, "1571014501800002")));
+  EXPECT_FALSE(keyedHashMatches(cut.substr(0, 31), cut));  // a shorter stored hash
+  EXPECT_FALSE(keyedHashMatches(full, full));              // only the 128-bit form is computed
+  EXPECT_EQ(birthDateHash(key, "KB-1", "1980-01-05").size(), kKeyedHashHexDigits);
+  EXPECT_NE(birthDateHash(key, "KB-1", "1980-01-05"), birthDateHash(key, "KB-2", "1980-01-05"));
 }
 
 TEST(MaskName, ShowsUpToThreeCharactersPerWordNeverTheWholeWord) {

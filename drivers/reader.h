@@ -10,8 +10,27 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <type_traits>
 
 #include "common/error.h"
+
+namespace kb {
+
+/// The reader's error codes, a std::error_code category of their own (common/error.h).
+enum class ReaderErrc {
+  NoCard = 1,  ///< NO_CARD: no card arrived within the wait (a command that needs one)
+  ReadError,   ///< READ_ERROR: a card read failed part-way (the card left, a short answer)
+  ReaderLost,  ///< READER_LOST: the reader went away or stopped answering
+};
+
+const ErrorCategory& readerCategory() noexcept;
+std::error_code make_error_code(ReaderErrc code) noexcept;
+
+}  // namespace kb
+
+template <>
+struct std::is_error_code_enum<kb::ReaderErrc> : std::true_type {};
 
 namespace kb::reader {
 

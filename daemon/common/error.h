@@ -1,62 +1,95 @@
 #pragma once
-/// Typed errors shared by every library. Each code maps to the `error: CODE:` prefix
-/// that kbctl and the daemon print (docs/contracts.md §2).
+/// Typed errors. `kb::Error` carries a std::error_code: each library declares its own
+/// error enum and category next to its header (ReaderErrc in drivers/reader.h, CardErrc
+/// in card/errors.h, TrustErrc in trust/errors.h, RosterErrc in roster/errors.h,
+/// CacheErrc in cache/errors.h, SyncErrc in sync/errors.h), so this layer knows none of
+/// them. Here are only the generic codes every layer produces (kb::Errc). Every category
+/// derives from kb::ErrorCategory and names its codes for the `error: CODE:` prefix that
+/// kbctl and the daemon print (docs/contracts.md §2).
 
 #include <expected>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 
 namespace kb {
 
+/// The generic codes. Values start at 1: a std::error_code of value 0 means "no error".
 enum class Errc {
-  Usage,               ///< bad command line
-  Io,                  ///< a file or device could not be read or written
-  Malformed,           ///< input does not follow its format
-  Truncated,           ///< input ends before its declared length
-  TooLarge,            ///< input exceeds a configured limit (endless-data attack)
-  BadSignature,        ///< a signature does not verify
-  UnknownKey,          ///< signed by a key the trust root does not list for the role
-  ThresholdNotMet,     ///< fewer valid signatures than the role's threshold
-  DuplicateSignature,  ///< the same key signed twice: never counted twice
-  Expired,             ///< a snapshot or delta is past its signed expiry
-  RootExpired,         ///< the trust root itself is past its expiry
-  Rollback,            ///< serial or version not newer than the installed one
-  WrongBase,           ///< a delta names a base that is not installed
-  DigestMismatch,      ///< content does not match the digest its manifest signs
-  ClockBehind,         ///< system clock earlier than the newest signed time seen
-  BadRoster,           ///< roster CSV rejected (file:line: column: reason)
-  NotFound,            ///< no such record
-  NoCard,              ///< no card arrived within the wait
-  ReadError,           ///< a card read failed part-way
-  ReaderLost,          ///< the reader went away
-  WrongChip,           ///< the card on the reader is not the chip the command needs
-  CardNotBlank,        ///< the card holds data or has locked pages: it cannot be personalised
-  VerifyFailed,        ///< what was written does not read back as written (or does not verify)
-  Unverifiable,        ///< stored data failed its integrity check
-  WrongProfile,        ///< a bundle or cache of the other profile (kiosk vs staff)
-  Config,              ///< configuration rejected
-  // Mirror sync (docs/contracts.md §6): each fault of a download has its own code.
-  MirrorUnreachable,  ///< no connection to the mirror (refused, no route, DNS)
-  TlsUntrusted,       ///< the mirror's certificate is not trusted
-  HttpStatus,         ///< the mirror answered with an HTTP error status
-  Timeout,            ///< a transfer was slower than its deadline
-  LengthMismatch,     ///< a file is shorter or longer than the timestamp says
-  Freeze,             ///< the mirror's timestamp has expired: no newer data is reaching us
-  DiskFull,           ///< no space (or file size limit) while writing a download
-  Internal,           ///< a broken invariant
+  Usage = 1,  ///< bad command line
+  Io,         ///< a file or device could not be read or written
+  Malformed,  ///< input does not follow its format
+  Truncated,  ///< input ends before its declared length
+  TooLarge,   ///< input exceeds a configured limit (endless-data attack)
+  NotFound,   ///< no such record, file or directory
+  Timeout,    ///< an operation was slower than its deadline
+  Config,     ///< a setting is rejected (by the config parser or the library it configures)
+  DiskFull,   ///< no space (or a file size limit) while writing a file or a download
+  Internal,   ///< a broken invariant
+  // Moved to their libraries' enums (reader.h, */errors.h); kept until every caller uses those:
+  BadSignature,
+  UnknownKey,
+  ThresholdNotMet,
+  DuplicateSignature,
+  Expired,
+  RootExpired,
+  Rollback,
+  WrongBase,
+  DigestMismatch,
+  ClockBehind,
+  BadRoster,
+  NoCard,
+  ReadError,
+  ReaderLost,
+  WrongChip,
+  CardNotBlank,
+  VerifyFailed,
+  Unverifiable,
+  WrongProfile,
+  MirrorUnreachable,
+  TlsUntrusted,
+  HttpStatus,
+  LengthMismatch,
+  Freeze,
 };
 
-std::string_view codeName(Errc code);
+/// Base of every kb error category: adds the code's name in the CLI contract.
+class ErrorCategory : public std::error_category {
+ public:
+  /// "READER_LOST", "IO", ...: the CODE of `error: CODE: message`.
+  virtual std::string_view codeName(int value) const noexcept = 0;
+  /// The code's name (the message of an Error says what happened).
+  std::string message(int value) const override;
+};
+
+const ErrorCategory& commonCategory() noexcept;
+std::error_code make_error_code(Errc code) noexcept;
+
+}  // namespace kb
+
+template <>
+struct std::is_error_code_enum<kb::Errc> : std::true_type {};
+
+namespace kb {
+
+/// The contract name of any code; "INTERNAL" for a category that is not ours.
+std::string_view codeName(const std::error_code& code) noexcept;
 
 struct Error {
-  Errc code;
+  std::error_code code;
   std::string message;
 };
 
 template <class T>
 using Result = std::expected<T, Error>;
 
-inline std::unexpected<Error> fail(Errc code, std::string message) {
+template <class E>
+requires std::is_error_code_enum_v<E> std::unexpected<Error> fail(E code, std::string message) {
+  return std::unexpected(Error{make_error_code(code), std::move(message)});
+}
+
+inline std::unexpected<Error> fail(std::error_code code, std::string message) {
   return std::unexpected(Error{code, std::move(message)});
 }
 

@@ -8,6 +8,7 @@
 #include "card/ndef.h"
 #include "common/encoding.h"
 #include "trust/trust.h"
+#include "reader.h"
 
 namespace kb::card {
 namespace {
@@ -35,7 +36,7 @@ std::size_t dataAreaSize(const ChipLayout& layout, std::string_view cc) {
 }
 
 bool isCardFailure(const Error& e) {
-  return e.code != Errc::ReaderLost;
+  return e.code != ReaderErrc::ReaderLost;
 }
 
 }  // namespace
@@ -137,7 +138,8 @@ Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresenc
     auto data = reader.readPages(first, count);
     if (!data) return data;
     if (data->size() != static_cast<std::size_t>(count * kPageSize))
-      return fail(Errc::ReadError, "reader returned " + std::to_string(data->size()) + " bytes");
+      return fail(ReaderErrc::ReadError,
+                  "reader returned " + std::to_string(data->size()) + " bytes");
     tap.pages_read += count;
     return data;
   };

@@ -1,4 +1,5 @@
 #include "libnfc/libnfc_reader.h"
+#include "reader.h"
 
 #include <nfc/nfc.h>
 
@@ -139,13 +140,13 @@ struct LibnfcReader::Impl {
   Error deviceError(int rc, std::string_view what) const {
     std::string text = std::string(what) + ": " + (dev() ? nfc_strerror(dev()) : "no device") +
                        " (" + std::to_string(rc) + ")";
-    if (isCardError(rc)) return Error{Errc::ReadError, std::move(text)};
-    return Error{Errc::ReaderLost, std::move(text)};
+    if (isCardError(rc)) return Error{ReaderErrc::ReadError, std::move(text)};
+    return Error{ReaderErrc::ReaderLost, std::move(text)};
   }
 
   // One card command through the PN53x (InDataExchange, CRC by the chip).
   Result<std::string> exchange(std::string_view tx, std::size_t max_rx) {
-    if (!dev()) return fail(Errc::ReaderLost, "reader not open");
+    if (!dev()) return fail(ReaderErrc::ReaderLost, "reader not open");
     std::array<std::uint8_t, 264> rx{};
     const auto n = std::min(max_rx, rx.size());
     const int rc =
@@ -159,7 +160,7 @@ struct LibnfcReader::Impl {
   // that never ACKs would block forever. A timed command first proves the reader answers;
   // the watchdog then bounds the wait for the select's answer.
   Result<std::optional<nfc_target>> selectOnce(std::string_view uid) {
-    if (!dev()) return fail(Errc::ReaderLost, "reader not open");
+    if (!dev()) return fail(ReaderErrc::ReaderLost, "reader not open");
     if (int rc = nfc_device_set_property_bool(dev(), NP_ACTIVATE_FIELD, true); rc < 0)
       return std::unexpected(deviceError(rc, "reader check"));
     nfc_target target{};
@@ -171,7 +172,7 @@ struct LibnfcReader::Impl {
     if (rc == 0) return std::optional<nfc_target>();
     if (rc == NFC_EOPABORTED && !guard.fired())
       return std::optional<nfc_target>();  // abort(): no card
-    if (guard.fired()) return fail(Errc::ReaderLost, "reader stopped answering a select");
+    if (guard.fired()) return fail(ReaderErrc::ReaderLost, "reader stopped answering a select");
     return std::unexpected(deviceError(rc, "select"));
   }
 
@@ -198,7 +199,7 @@ struct LibnfcReader::Impl {
           default:
             break;
         }
-      } else if (!version && version.error().code == Errc::ReaderLost) {
+      } else if (!version && version.error().code == ReaderErrc::ReaderLost) {
         return std::unexpected(version.error());
       } else if (!version) {
         // Ultralight without GET_VERSION: the failed command sent it back to IDLE.
@@ -228,7 +229,7 @@ Result<void> LibnfcReader::open() {
   const auto& cs = impl_->options.connstring;
   nfc_device* d = nfc_open(ctx, cs.empty() ? nullptr : cs.c_str());
   if (!d)
-    return fail(Errc::ReaderLost,
+    return fail(ReaderErrc::ReaderLost,
                 "cannot open reader " + (cs.empty() ? std::string("(first found)") : cs));
   {
     std::lock_guard lock(impl_->mu);
@@ -237,13 +238,13 @@ Result<void> LibnfcReader::open() {
   if (int rc = nfc_initiator_init(d); rc < 0) {
     auto e = impl_->deviceError(rc, "initiator init");
     close();
-    return std::unexpected(Error{Errc::ReaderLost, e.message});
+    return std::unexpected(Error{ReaderErrc::ReaderLost, e.message});
   }
   // One poll per select: an infinite select cannot be bounded and wedges some readers.
   if (int rc = nfc_device_set_property_bool(d, NP_INFINITE_SELECT, false); rc < 0) {
     auto e = impl_->deviceError(rc, "select mode");
     close();
-    return std::unexpected(Error{Errc::ReaderLost, e.message});
+    return std::unexpected(Error{ReaderErrc::ReaderLost, e.message});
   }
   return {};
 }
@@ -273,17 +274,17 @@ Result<std::optional<CardPresence>> LibnfcReader::waitForCard(std::chrono::milli
 }
 
 Result<std::string> LibnfcReader::readPages(int first, int count) {
-  if (!impl_->card) return fail(Errc::ReadError, "no card selected");
+  if (!impl_->card) return fail(ReaderErrc::ReadError, "no card selected");
   if (first < 0 || count < 0 || first + count > 256)
     return fail(Errc::Usage, "page range out of bounds");
   const Chip chip = impl_->card->chip;
   if (chip != Chip::Unknown && first + count > pageCount(chip))
-    return fail(Errc::ReadError, "page range beyond the chip's memory");
+    return fail(ReaderErrc::ReadError, "page range beyond the chip's memory");
   std::string out;
   int page = first;
   const int end = first + count;
   while (page < end) {
-    if (impl_->abort_requested.exchange(false)) return fail(Errc::ReadError, "read aborted");
+    if (impl_->abort_requested.exchange(false)) return fail(ReaderErrc::ReadError, "read aborted");
     if (chip != Chip::Unknown) {
       const int last = std::min(end, page + kMaxFastReadPages) - 1;
       auto got = impl_->exchange(
@@ -291,13 +292,13 @@ Result<std::string> LibnfcReader::readPages(int first, int count) {
           static_cast<std::size_t>(last - page + 1) * 4);
       if (!got) return std::unexpected(got.error());
       if (got->size() != static_cast<std::size_t>(last - page + 1) * 4)
-        return fail(Errc::ReadError, "short FAST_READ answer");
+        return fail(ReaderErrc::ReadError, "short FAST_READ answer");
       out += *got;
       page = last + 1;
     } else {
       auto got = impl_->exchange(std::string{ch(0x30), ch(static_cast<unsigned>(page))}, 16);
       if (!got) return std::unexpected(got.error());
-      if (got->size() != 16) return fail(Errc::ReadError, "short READ answer");
+      if (got->size() != 16) return fail(ReaderErrc::ReadError, "short READ answer");
       const auto take = static_cast<std::size_t>(std::min(4, end - page)) * 4;
       out += got->substr(0, take);
       page += 4;
@@ -307,16 +308,16 @@ Result<std::string> LibnfcReader::readPages(int first, int count) {
 }
 
 Result<std::optional<std::string>> LibnfcReader::readSignature() {
-  if (!impl_->card) return fail(Errc::ReadError, "no card selected");
+  if (!impl_->card) return fail(ReaderErrc::ReadError, "no card selected");
   if (impl_->card->chip == Chip::Unknown) return std::optional<std::string>();
   auto sig = impl_->exchange(std::string{ch(0x3C), ch(0x00)}, 32);  // READ_SIG
   if (!sig) return std::unexpected(sig.error());
-  if (sig->size() != 32) return fail(Errc::ReadError, "short READ_SIG answer");
+  if (sig->size() != 32) return fail(ReaderErrc::ReadError, "short READ_SIG answer");
   return std::optional<std::string>(*sig);
 }
 
 Result<void> LibnfcReader::writePages(int first, std::string_view data) {
-  if (!impl_->card) return fail(Errc::ReadError, "no card selected");
+  if (!impl_->card) return fail(ReaderErrc::ReadError, "no card selected");
   if (data.size() % 4 != 0 || first < 0) return fail(Errc::Usage, "write needs whole 4-byte pages");
   for (std::size_t off = 0; off < data.size(); off += 4) {
     const auto page = static_cast<unsigned>(first) + static_cast<unsigned>(off / 4);
@@ -336,7 +337,7 @@ Result<bool> LibnfcReader::cardPresent() {
     auto head = impl_->exchange(std::string{ch(0x30), ch(0x00)}, 16);
     if (head && head->size() == 16)
       return head->substr(0, 3) == uid.substr(0, 3) && head->substr(4, 4) == uid.substr(3, 4);
-    if (!head && head.error().code == Errc::ReaderLost) return std::unexpected(head.error());
+    if (!head && head.error().code == ReaderErrc::ReaderLost) return std::unexpected(head.error());
   }
   // The card did not answer (or is not an Ultralight): select it again by its UID.
   auto again = impl_->selectOnce(uid);

@@ -1,4 +1,5 @@
 #include "sim/sim_reader.h"
+#include "reader.h"
 
 #include <utility>
 
@@ -43,14 +44,14 @@ std::optional<CardImage> SimReader::current() const {
 }
 
 Result<void> SimReader::usable() const {
-  if (!plugged_) return fail(Errc::ReaderLost, "simulated reader unplugged");
-  if (!open_) return fail(Errc::ReaderLost, "simulated reader not open");
+  if (!plugged_) return fail(ReaderErrc::ReaderLost, "simulated reader unplugged");
+  if (!open_) return fail(ReaderErrc::ReaderLost, "simulated reader not open");
   return {};
 }
 
 Result<void> SimReader::open() {
   std::lock_guard lock(mu_);
-  if (!plugged_) return fail(Errc::ReaderLost, "simulated reader unplugged");
+  if (!plugged_) return fail(ReaderErrc::ReaderLost, "simulated reader unplugged");
   open_ = true;
   abort_ = false;
   return {};
@@ -88,31 +89,34 @@ Result<std::optional<CardPresence>> SimReader::waitForCard(std::chrono::millisec
 Result<std::string> SimReader::readPages(int first, int count) {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!card_ || tap_serial_ != seen_serial_) return fail(Errc::ReadError, "card left the field");
+  if (!card_ || tap_serial_ != seen_serial_)
+    return fail(ReaderErrc::ReadError, "card left the field");
   if (first < 0 || count < 0) return fail(Errc::Usage, "page range out of bounds");
   const auto begin = static_cast<std::size_t>(first) * 4;
   const auto size = static_cast<std::size_t>(count) * 4;
   if (begin + size > card_->pages.size())
-    return fail(Errc::ReadError, "page range beyond the card's memory");
+    return fail(ReaderErrc::ReadError, "page range beyond the card's memory");
   return card_->pages.substr(begin, size);
 }
 
 Result<std::optional<std::string>> SimReader::readSignature() {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!card_ || tap_serial_ != seen_serial_) return fail(Errc::ReadError, "card left the field");
+  if (!card_ || tap_serial_ != seen_serial_)
+    return fail(ReaderErrc::ReadError, "card left the field");
   return card_->signature;
 }
 
 Result<void> SimReader::writePages(int first, std::string_view data) {
   std::lock_guard lock(mu_);
   if (auto u = usable(); !u) return std::unexpected(u.error());
-  if (!card_ || tap_serial_ != seen_serial_) return fail(Errc::ReadError, "card left the field");
+  if (!card_ || tap_serial_ != seen_serial_)
+    return fail(ReaderErrc::ReadError, "card left the field");
   if (first < 2 || data.size() % 4 != 0)
     return fail(Errc::Usage, "write needs whole pages from page 2");
   const auto begin = static_cast<std::size_t>(first) * 4;
   if (begin + data.size() > card_->pages.size())
-    return fail(Errc::ReadError, "write beyond the card's memory");
+    return fail(ReaderErrc::ReadError, "write beyond the card's memory");
   card_->pages.replace(begin, data.size(), data);
   return {};
 }

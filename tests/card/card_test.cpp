@@ -13,6 +13,7 @@
 #include "common/encoding.h"
 #include "common/files.h"
 #include "trust/trust.h"
+#include "reader.h"
 
 namespace {
 
@@ -422,9 +423,9 @@ class MemoryReader : public kb::reader::Reader {
   kb::Result<std::string> readPages(int first, int count) override {
     ++reads;
     if (fail_after_pages >= 0 && pages_read + count > fail_after_pages)
-      return kb::fail(kb::Errc::ReadError, "card left the field");
+      return kb::fail(kb::ReaderErrc::ReadError, "card left the field");
     if (first < 0 || count <= 0 || static_cast<std::size_t>((first + count) * 4) > image_.size())
-      return kb::fail(kb::Errc::ReadError, "NAK");
+      return kb::fail(kb::ReaderErrc::ReadError, "NAK");
     pages_read += count;
     return image_.substr(static_cast<std::size_t>(first * 4), static_cast<std::size_t>(count * 4));
   }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "drivers_test_util.h"
+#include "reader.h"
 
 namespace kb::test {
 namespace {
@@ -124,7 +125,7 @@ TEST_F(LibnfcReaderTest, ReadBeyondTheChipIsAnError) {
   waitCard();
   auto r = reader_->readPages(40, 10);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::ReadError);
+  EXPECT_EQ(r.error().code, ReaderErrc::ReadError);
 }
 
 TEST_F(LibnfcReaderTest, WritesAndReadsBack) {
@@ -143,7 +144,7 @@ TEST_F(LibnfcReaderTest, WriteToTheUidPagesIsRefused) {
   waitCard();
   auto w = reader_->writePages(0, std::string(4, 'x'));
   ASSERT_FALSE(w);
-  EXPECT_EQ(w.error().code, Errc::ReadError);
+  EXPECT_EQ(w.error().code, ReaderErrc::ReadError);
   EXPECT_EQ(emu_->cardMemory()->substr(0, 3), kUid.substr(0, 3));
 }
 
@@ -174,7 +175,7 @@ TEST_F(LibnfcReaderTest, CardPulledMidReadGivesReadErrorWithoutHanging) {
   emu_->setFault(Fault::CardGoneAfterReads, 1);
   auto r = bounded([&] { return reader_->readPages(0, 231); });
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::ReadError) << r.error().message;
+  EXPECT_EQ(r.error().code, ReaderErrc::ReadError) << r.error().message;
   auto present = reader_->cardPresent();
   ASSERT_TRUE(present) << present.error().message;
   EXPECT_FALSE(*present);
@@ -185,7 +186,7 @@ TEST_F(LibnfcReaderTest, GarbageFromTheReaderIsAnErrorNotAHang) {
   emu_->setFault(Fault::Garbage);
   auto card = bounded([&] { return reader_->waitForCard(1s); });
   ASSERT_FALSE(card);
-  EXPECT_EQ(card.error().code, Errc::ReaderLost) << card.error().message;
+  EXPECT_EQ(card.error().code, ReaderErrc::ReaderLost) << card.error().message;
 }
 
 TEST_F(LibnfcReaderTest, ReaderThatStopsAnsweringIsLostNotAHang) {
@@ -194,17 +195,17 @@ TEST_F(LibnfcReaderTest, ReaderThatStopsAnsweringIsLostNotAHang) {
   emu_->setFault(Fault::NoResponse);
   auto r = bounded([&] { return reader_->readPages(0, 4); });
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::ReaderLost) << r.error().message;
+  EXPECT_EQ(r.error().code, ReaderErrc::ReaderLost) << r.error().message;
   auto card = bounded([&] { return reader_->waitForCard(1s); });
   ASSERT_FALSE(card);
-  EXPECT_EQ(card.error().code, Errc::ReaderLost) << card.error().message;
+  EXPECT_EQ(card.error().code, ReaderErrc::ReaderLost) << card.error().message;
 }
 
 TEST_F(LibnfcReaderTest, SilentReaderIsLostNotAHang) {
   emu_->setFault(Fault::Silent);
   auto card = bounded([&] { return reader_->waitForCard(1s); });
   ASSERT_FALSE(card);
-  EXPECT_EQ(card.error().code, Errc::ReaderLost) << card.error().message;
+  EXPECT_EQ(card.error().code, ReaderErrc::ReaderLost) << card.error().message;
 }
 
 TEST_F(LibnfcReaderTest, SelectThatNeverAnswersIsAbortedByTheGuard) {
@@ -217,7 +218,7 @@ TEST_F(LibnfcReaderTest, SelectThatNeverAnswersIsAbortedByTheGuard) {
   emu_->setFault(Fault::NoResponse, 0x4A);  // only InListPassiveTarget goes unanswered
   auto card = bounded([&] { return reader_->waitForCard(5s); });
   ASSERT_FALSE(card);
-  EXPECT_EQ(card.error().code, Errc::ReaderLost) << card.error().message;
+  EXPECT_EQ(card.error().code, ReaderErrc::ReaderLost) << card.error().message;
   EXPECT_NE(card.error().message.find("stopped answering"), std::string::npos)
       << card.error().message;
 }
@@ -228,10 +229,10 @@ TEST_F(LibnfcReaderTest, UnpluggedReaderIsLost) {
   emu_->unplug();
   auto r = bounded([&] { return reader_->readPages(0, 4); });
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::ReaderLost);
+  EXPECT_EQ(r.error().code, ReaderErrc::ReaderLost);
   auto card = bounded([&] { return reader_->waitForCard(200ms); });
   ASSERT_FALSE(card);
-  EXPECT_EQ(card.error().code, Errc::ReaderLost);
+  EXPECT_EQ(card.error().code, ReaderErrc::ReaderLost);
   reader_->close();
   auto reopened = reader_->open();
   EXPECT_FALSE(reopened);
@@ -297,10 +298,10 @@ TEST(LibnfcReaderOpen, MissingDeviceIsReaderLost) {
   LibnfcReader r(LibnfcOptions{.connstring = "pn532_uart:/nonexistent/tty"});
   auto opened = r.open();
   ASSERT_FALSE(opened);
-  EXPECT_EQ(opened.error().code, Errc::ReaderLost);
+  EXPECT_EQ(opened.error().code, ReaderErrc::ReaderLost);
   auto card = r.waitForCard(10ms);
   ASSERT_FALSE(card);
-  EXPECT_EQ(card.error().code, Errc::ReaderLost);
+  EXPECT_EQ(card.error().code, ReaderErrc::ReaderLost);
 }
 
 }  // namespace

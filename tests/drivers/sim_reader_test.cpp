@@ -1,4 +1,5 @@
 #include "sim/sim_reader.h"
+#include "reader.h"
 
 #include <gtest/gtest.h>
 
@@ -75,7 +76,7 @@ TEST(SimReader, RemovalAndReadAfterRemoval) {
   EXPECT_FALSE(*r.cardPresent());
   auto pages = r.readPages(0, 4);
   ASSERT_FALSE(pages);
-  EXPECT_EQ(pages.error().code, Errc::ReadError);
+  EXPECT_EQ(pages.error().code, ReaderErrc::ReadError);
 }
 
 TEST(SimReader, WritesChangeTheImage) {
@@ -97,7 +98,7 @@ TEST(SimReader, UnplugIsReaderLostUntilReplug) {
   r.unplug();
   auto c = fut.get();
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, Errc::ReaderLost);
+  EXPECT_EQ(c.error().code, ReaderErrc::ReaderLost);
   r.close();
   EXPECT_FALSE(r.open());
   r.replug();

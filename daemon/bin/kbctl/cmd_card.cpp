@@ -8,12 +8,14 @@
 #include "card/card_check.h"
 #include "card/card_image.h"
 #include "card/credential.h"
+#include "card/errors.h"
 #include "card/ndef.h"
 #include "card/originality.h"
 #include "common/encoding.h"
 #include "common/files.h"
 #include "common/time.h"
 #include "libnfc/libnfc_reader.h"
+#include "reader.h"
 #include "trust/trust.h"
 
 namespace kb::cli {
@@ -95,7 +97,7 @@ Result<reader::CardPresence> waitForCard(reader::Reader& r, std::chrono::millise
   auto card = r.waitForCard(wait);
   if (!card) return std::unexpected(card.error());
   if (!*card)
-    return fail(Errc::NoCard,
+    return fail(ReaderErrc::NoCard,
                 "no card on the reader within " + std::to_string(wait.count() / 1000) + " s");
   return **card;
 }
@@ -180,7 +182,7 @@ Result<int> cardRead(const Words& words) {
   else
     std::cout << textReport(*tap);
   if (tap->verdict.check == card::CardCheck::ReadError)
-    return fail(Errc::ReadError, tap->verdict.reason);
+    return fail(ReaderErrc::ReadError, tap->verdict.reason);
   return 0;
 }
 
@@ -214,25 +216,25 @@ Result<int> cardWrite(const Words& words) {
   auto presence = waitForCard(r, *wait);
   if (!presence) return std::unexpected(presence.error());
   if (!card::isNtag21x(*presence))
-    return fail(Errc::WrongChip,
+    return fail(CardErrc::WrongChip,
                 "the card is not an NTAG213/215/216 (" + hexEncode(presence->atqa_sak) + ")");
   if (want_chip && *want_chip != presence->chip)
-    return fail(Errc::WrongChip, "the card is an " +
-                                     std::string(card::chipLayout(presence->chip)->name) +
-                                     ", not an " + chip_name);
+    return fail(CardErrc::WrongChip, "the card is an " +
+                                         std::string(card::chipLayout(presence->chip)->name) +
+                                         ", not an " + chip_name);
   const card::ChipLayout& layout = *card::chipLayout(presence->chip);
 
   // Page 2 (static lock bytes), the CC and the start of user memory in one READ.
   auto head = r.readPages(2, 4);
   if (!head) return std::unexpected(head.error());
-  if (head->size() != 16) return fail(Errc::ReadError, "short read from the card");
+  if (head->size() != 16) return fail(ReaderErrc::ReadError, "short read from the card");
   if ((*head)[2] != '\0' || (*head)[3] != '\0')
-    return fail(Errc::CardNotBlank, "the card has locked pages; it cannot be personalised");
+    return fail(CardErrc::CardNotBlank, "the card has locked pages; it cannot be personalised");
   const std::string cc = head->substr(4, 4);
   const std::string want_cc{'\xE1', '\x10', static_cast<char>(layout.cc_size), '\0'};
   if (cc != want_cc && cc != std::string(4, '\0'))
-    return fail(Errc::CardNotBlank, "the card's capability container is not that of a blank " +
-                                        std::string(layout.name) + " (" + hexEncode(cc) + ")");
+    return fail(CardErrc::CardNotBlank, "the card's capability container is not that of a blank " +
+                                            std::string(layout.name) + " (" + hexEncode(cc) + ")");
   if (cc == want_cc) {
     // Conservative: anything but an empty NDEF TLV or a terminator in the first
     // bytes (NeedMore included) counts as data we must not overwrite.
@@ -242,7 +244,7 @@ Result<int> cardWrite(const Words& words) {
         scan && scan->kind == card::ndef::TlvScan::Kind::Found && scan->value_length == 0;
     const bool no_ndef = scan && scan->kind == card::ndef::TlvScan::Kind::NoNdef;
     if (!empty_ndef && !no_ndef)
-      return fail(Errc::CardNotBlank, "the card is not blank (it holds an NDEF message)");
+      return fail(CardErrc::CardNotBlank, "the card is not blank (it holds an NDEF message)");
   }
 
   auto credential = card::issueCredential(*key, *card_no, presence->uid, *issued);
@@ -262,19 +264,19 @@ Result<int> cardWrite(const Words& words) {
 
   auto back = r.readPages(card::kUserFirstPage, static_cast<int>(area.size() / 4));
   if (!back) return std::unexpected(back.error());
-  if (*back != area) return fail(Errc::VerifyFailed, "read-back differs from what was written");
+  if (*back != area) return fail(CardErrc::VerifyFailed, "read-back differs from what was written");
   // Parse what the card now holds the way a kiosk will, and check it against the key.
   auto scan = card::ndef::scanTlvs(*back, back->size());
   if (!scan || scan->kind != card::ndef::TlvScan::Kind::Found)
-    return fail(Errc::VerifyFailed, "no NDEF TLV read back");
+    return fail(CardErrc::VerifyFailed, "no NDEF TLV read back");
   auto records = card::ndef::parseMessage(
       std::string_view(*back).substr(scan->value_offset, scan->value_length));
   if (!records || records->size() != 1)
-    return fail(Errc::VerifyFailed, "NDEF message read back is not ours");
+    return fail(CardErrc::VerifyFailed, "NDEF message read back is not ours");
   auto stored = card::decodeCredential(records->front().payload);
   if (!stored || stored->uid != presence->uid ||
       !key->publicKey().verify(card::signedBytes(*stored), stored->signature))
-    return fail(Errc::VerifyFailed, "credential read back does not verify");
+    return fail(CardErrc::VerifyFailed, "credential read back does not verify");
   std::cout << "wrote card " << *card_no << " to " << layout.name << " " << hexEncode(presence->uid)
             << '\n';
   return 0;

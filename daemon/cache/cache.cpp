@@ -5,10 +5,12 @@
 #include <mutex>
 
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/record_codec.h"
 #include "cache/store.h"
 #include "cache/trust_state.h"
 #include "common/encoding.h"
+#include "trust/errors.h"
 
 namespace kb::cache {
 
@@ -48,14 +50,14 @@ struct Cache::Impl {
     auto f = openVerified(p, root);
     if (!f) return f;
     if (options.profile && f->manifest.profile != *options.profile)
-      return fail(Errc::Unverifiable,
+      return fail(CacheErrc::Unverifiable,
                   p.string() + ": holds " + std::string(profileName(f->manifest.profile)) +
                       " data, this node serves " + std::string(profileName(*options.profile)));
     if (floor && f->manifest.serial < floor->serial)
-      return fail(Errc::Rollback, p.string() + ": holds serial " +
-                                      std::to_string(f->manifest.serial) +
-                                      ", below the highest serial this node accepted, " +
-                                      std::to_string(floor->serial));
+      return fail(TrustErrc::Rollback, p.string() + ": holds serial " +
+                                           std::to_string(f->manifest.serial) +
+                                           ", below the highest serial this node accepted, " +
+                                           std::to_string(floor->serial));
     return f;
   }
 
@@ -92,7 +94,7 @@ struct Cache::Impl {
         reason = "FALLBACK: serving the previous state: " + current.error().message;
       } else {
         const bool rollback =
-            current.error().code == Errc::Rollback || prev.error().code == Errc::Rollback;
+            current.error().code == TrustErrc::Rollback || prev.error().code == TrustErrc::Rollback;
         const bool none = !std::filesystem::exists(db_path) &&
                           !std::filesystem::exists(withSuffix(db_path, ".prev"));
         refuse(rollback ? kCodeRollback
@@ -214,7 +216,7 @@ CacheInfo Cache::info(UnixSeconds now) const {
 
 Result<void> Cache::checkAll() {
   std::lock_guard lock(impl_->mu);
-  if (!impl_->file) return fail(Errc::Unverifiable, impl_->reason);
+  if (!impl_->file) return fail(CacheErrc::Unverifiable, impl_->reason);
   return checkAllBuckets(*impl_->file);
 }
 

@@ -11,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cache/errors.h"
 #include "common/files.h"
 #include "tpm/counter.h"
+#include "trust/errors.h"
 
 namespace kb::cache {
 namespace {
@@ -37,7 +39,7 @@ Error ioError(const std::filesystem::path& p, std::string_view what) {
 }
 
 Error broken(const std::filesystem::path& p, const std::string& why) {
-  return Error{Errc::Unverifiable, p.string() + ": trust state " + why};
+  return Error{CacheErrc::Unverifiable, p.string() + ": trust state " + why};
 }
 
 Result<TrustState> parseState(const std::filesystem::path& path, std::string_view text) {
@@ -185,28 +187,28 @@ Result<void> checkRootChain(const TrustState& state, const trust::TrustRoot& roo
                             const std::filesystem::path& chain_dir) {
   if (state.root_version == 0) return {};  // nothing pinned: this root starts the chain
   if (root.version() < state.root_version)
-    return fail(Errc::Rollback, "trust root version " + std::to_string(root.version()) +
-                                    " is older than the trusted version " +
-                                    std::to_string(state.root_version));
+    return fail(TrustErrc::Rollback, "trust root version " + std::to_string(root.version()) +
+                                         " is older than the trusted version " +
+                                         std::to_string(state.root_version));
   if (root.version() == state.root_version) {
     if (root.text() == state.root_text) return {};
-    return fail(Errc::UnknownKey, "trust root version " + std::to_string(root.version()) +
-                                      " is not the one this node trusts");
+    return fail(TrustErrc::UnknownKey, "trust root version " + std::to_string(root.version()) +
+                                           " is not the one this node trusts");
   }
   // The pinned root may have expired meanwhile: it is only the chain's start.
   auto current = trust::TrustRoot::parse(state.root_text, 0);
   if (!current)
-    return fail(Errc::Unverifiable, "the pinned trust root does not parse: " +
-                                        std::string(codeName(current.error().code)) + ": " +
-                                        current.error().message);
+    return fail(CacheErrc::Unverifiable, "the pinned trust root does not parse: " +
+                                             std::string(codeName(current.error().code)) + ": " +
+                                             current.error().message);
   for (int v = current->version() + 1; v < root.version(); ++v) {
     const auto file = chain_dir / ("root-" + std::to_string(v) + ".json");
     auto text = readFile(file, 1024 * 1024);
     if (!text)
-      return fail(Errc::UnknownKey, "trust root version " + std::to_string(root.version()) +
-                                        " needs version " + std::to_string(v) + " (" +
-                                        file.string() + ") to chain from the trusted version " +
-                                        std::to_string(state.root_version));
+      return fail(TrustErrc::UnknownKey,
+                  "trust root version " + std::to_string(root.version()) + " needs version " +
+                      std::to_string(v) + " (" + file.string() +
+                      ") to chain from the trusted version " + std::to_string(state.root_version));
     auto next = current->update(*text, 0);  // an old link may have expired since
     if (!next)
       return fail(next.error().code,

@@ -11,6 +11,7 @@
 #include "common/encoding.h"
 #include "common/files.h"
 #include "crypto/crypto.h"
+#include "roster/errors.h"
 #include "roster/roster.h"
 #include "synthetic/synthetic.h"
 
@@ -188,7 +189,7 @@ Result<std::unique_ptr<Demo>> Demo::prepare(const fs::path& state_dir, reader::S
   roster_options.profile = roster::Profile::Kiosk;
   auto roster = roster::parseRoster(csv.str(), "demo-roster.csv", roster_options);
   if (!roster)
-    return fail(Errc::BadRoster,
+    return fail(RosterErrc::BadRoster,
                 roster.error().empty() ? "demo roster" : roster.error().front().format());
   std::vector<roster::CardRecord> records = std::move(roster->cards);
 

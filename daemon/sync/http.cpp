@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 
+#include "sync/errors.h"
+
 namespace kb::sync {
 namespace {
 
@@ -123,12 +125,14 @@ CurlPtr makeHandle(const std::string& url, const HttpOptions& o, char* errbuf, S
 
 Error mapError(CURLcode rc, CURL* h, const Sink& sink, const std::string& url, const char* errbuf) {
   std::string detail = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-  auto err = [&](Errc code, const std::string& what) { return Error{code, url + ": " + what}; };
+  auto err = [&](std::error_code code, const std::string& what) {
+    return Error{code, url + ": " + what};
+  };
   switch (rc) {
     case CURLE_HTTP_RETURNED_ERROR: {
       long status = 0;
       curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-      return err(Errc::HttpStatus, "HTTP status " + std::to_string(status));
+      return err(SyncErrc::HttpStatus, "HTTP status " + std::to_string(status));
     }
     case CURLE_OPERATION_TIMEDOUT:
       return err(Errc::Timeout, detail);
@@ -137,14 +141,14 @@ Error mapError(CURLcode rc, CURL* h, const Sink& sink, const std::string& url, c
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-      return err(Errc::TlsUntrusted, detail);
+      return err(SyncErrc::TlsUntrusted, detail);
     case CURLE_SSL_CACERT_BADFILE:
       return err(Errc::Config, "the CA file cannot be used: " + detail);
     case CURLE_FILESIZE_EXCEEDED:
-      return err(Errc::LengthMismatch, "longer than the timestamp says");
+      return err(SyncErrc::LengthMismatch, "longer than the timestamp says");
     case CURLE_WRITE_ERROR:
       if (sink.stop == Sink::Stop::TooLong)
-        return err(sink.text ? Errc::TooLarge : Errc::LengthMismatch,
+        return err(sink.text ? std::error_code(Errc::TooLarge) : SyncErrc::LengthMismatch,
                    "more than the " + std::to_string(sink.limit) + " bytes expected");
       if (sink.stop == Sink::Stop::Disk)
         return err(Errc::DiskFull, std::string("writing the download: ") + std::strerror(sink.err));
@@ -155,7 +159,7 @@ Error mapError(CURLcode rc, CURL* h, const Sink& sink, const std::string& url, c
     case CURLE_URL_MALFORMAT:
       return err(Errc::Config, detail);
     default:
-      return err(Errc::MirrorUnreachable, detail);
+      return err(SyncErrc::MirrorUnreachable, detail);
   }
 }
 
@@ -216,16 +220,18 @@ Result<DownloadResult> download(const std::string& url, const std::filesystem::p
     long status = 0;
     curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &status);
     // Bytes that can never become the announced file are not kept to resume.
-    if (e.code == Errc::LengthMismatch || status == 416) drop();
-    if (status == 416) e = Error{Errc::LengthMismatch, url + ": shorter than the timestamp says"};
+    if (e.code == SyncErrc::LengthMismatch || status == 416) drop();
+    if (status == 416)
+      e = Error{SyncErrc::LengthMismatch, url + ": shorter than the timestamp says"};
     return std::unexpected(e);
   }
   if (::fsync(f.fd) != 0) return fail(Errc::Io, part.string() + ": fsync failed");
   const std::uint64_t total = result.resumed_from + result.downloaded;
   if (total != length) {
     drop();
-    return fail(Errc::LengthMismatch, url + ": " + std::to_string(total) +
-                                          " bytes, the timestamp says " + std::to_string(length));
+    return fail(SyncErrc::LengthMismatch, url + ": " + std::to_string(total) +
+                                              " bytes, the timestamp says " +
+                                              std::to_string(length));
   }
   return result;
 }

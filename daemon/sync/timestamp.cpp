@@ -6,6 +6,8 @@
 
 #include "cache/bundle.h"
 #include "common/encoding.h"
+#include "sync/errors.h"
+#include "trust/errors.h"
 
 namespace kb::sync {
 namespace {
@@ -152,13 +154,13 @@ Result<Timestamp> parseTimestamp(std::string_view text, const trust::TrustRoot& 
   if (auto r = root.verify(trust::Role::Timestamp, *doc); !r)
     return fail(r.error().code, "timestamp: " + r.error().message);
   if (now > ts.expires_at)
-    return fail(Errc::Freeze, "the mirror's timestamp (serial " + std::to_string(ts.serial) +
-                                  ") expired at " + formatUtc(ts.expires_at) +
-                                  ": no newer data is reaching this kiosk");
+    return fail(SyncErrc::Freeze, "the mirror's timestamp (serial " + std::to_string(ts.serial) +
+                                      ") expired at " + formatUtc(ts.expires_at) +
+                                      ": no newer data is reaching this kiosk");
   if (ts.serial < floor_serial)
-    return fail(Errc::Rollback, "the mirror offers serial " + std::to_string(ts.serial) +
-                                    ", below serial " + std::to_string(floor_serial) +
-                                    " already accepted");
+    return fail(TrustErrc::Rollback, "the mirror offers serial " + std::to_string(ts.serial) +
+                                         ", below serial " + std::to_string(floor_serial) +
+                                         " already accepted");
   ts.text = std::string(text);
   return ts;
 }

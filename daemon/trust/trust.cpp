@@ -7,6 +7,7 @@
 
 #include "common/encoding.h"
 #include "common/files.h"
+#include "trust/errors.h"
 
 namespace kb::trust {
 namespace {
@@ -145,7 +146,7 @@ Result<void> TrustRoot::verify(Role role, const SignedDocument& doc) const {
   bool unknown = false;
   for (const auto& s : doc.signatures) {
     if (!seen.insert(s.keyid).second)
-      return fail(Errc::DuplicateSignature,
+      return fail(TrustErrc::DuplicateSignature,
                   "key " + s.keyid + " signed twice; a key counts once towards a threshold");
     const crypto::PublicKey* k = key(role, s.keyid);
     if (!k) {
@@ -158,13 +159,14 @@ Result<void> TrustRoot::verify(Role role, const SignedDocument& doc) const {
   }
   if (valid >= rk.threshold) return {};
   std::string role_s(roleName(role));
-  if (bad) return fail(Errc::BadSignature, "a signature by a " + role_s + " key does not verify");
+  if (bad)
+    return fail(TrustErrc::BadSignature, "a signature by a " + role_s + " key does not verify");
   if (unknown && valid == 0)
-    return fail(Errc::UnknownKey,
+    return fail(TrustErrc::UnknownKey,
                 "signed by a key the trust root does not list for role " + role_s);
-  return fail(Errc::ThresholdNotMet, std::to_string(valid) + " valid " + role_s +
-                                         " signature(s), " + std::to_string(rk.threshold) +
-                                         " required");
+  return fail(TrustErrc::ThresholdNotMet, std::to_string(valid) + " valid " + role_s +
+                                              " signature(s), " + std::to_string(rk.threshold) +
+                                              " required");
 }
 
 const crypto::PublicKey* TrustRoot::key(Role role, std::string_view keyid) const {
@@ -181,8 +183,8 @@ Result<TrustRoot> TrustRoot::parse(std::string_view text, UnixSeconds now) {
   if (!root) return root;
   if (auto r = root->verify(Role::Root, *doc); !r) return std::unexpected(r.error());
   if (now > root->expires_)
-    return fail(Errc::RootExpired, "trust root version " + std::to_string(root->version_) +
-                                       " expired at " + formatUtc(root->expires_));
+    return fail(TrustErrc::RootExpired, "trust root version " + std::to_string(root->version_) +
+                                            " expired at " + formatUtc(root->expires_));
   return root;
 }
 
@@ -200,14 +202,16 @@ Result<TrustRoot> TrustRoot::update(std::string_view next_text, UnixSeconds now)
   auto next = fromBody(doc->body, std::string(next_text));
   if (!next) return next;
   if (next->version_ <= version_)
-    return fail(Errc::Rollback, "root version " + std::to_string(next->version_) +
-                                    " is not newer than installed " + std::to_string(version_));
+    return fail(TrustErrc::Rollback, "root version " + std::to_string(next->version_) +
+                                         " is not newer than installed " +
+                                         std::to_string(version_));
   if (next->version_ != version_ + 1)
     return fail(Errc::Malformed, "root versions must be installed one at a time");
   // Both the outgoing and the incoming root keys must agree on the new root.
   if (auto r = verify(Role::Root, *doc); !r) return std::unexpected(r.error());
   if (auto r = next->verify(Role::Root, *doc); !r) return std::unexpected(r.error());
-  if (now > next->expires_) return fail(Errc::RootExpired, "the new trust root is already expired");
+  if (now > next->expires_)
+    return fail(TrustErrc::RootExpired, "the new trust root is already expired");
   return next;
 }
 

@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/record_codec.h"
 #include "common/encoding.h"
 #include "fixtures.h"
+#include "trust/errors.h"
 #include "trust/trust.h"
 
 namespace kb::cache {
@@ -29,7 +31,9 @@ class BundleTest : public ::testing::Test {
     auto src = memorySource(bytes);
     return readBundle(*src, root, now, options);
   }
-  static Errc code(const Result<Manifest>& r) { return r ? Errc::Internal : r.error().code; }
+  static std::error_code code(const Result<Manifest>& r) {
+    return r ? make_error_code(Errc::Internal) : r.error().code;
+  }
 
   // The envelope of `bytes`' manifest, to edit signatures.
   nlohmann::json envelope(const std::string& manifest) { return nlohmann::json::parse(manifest); }
@@ -58,25 +62,25 @@ TEST_F(BundleTest, BadSignature) {
   auto sig = base64Decode(env["signatures"][0]["sig"].get<std::string>()).value();
   sig[10] = static_cast<char>(sig[10] ^ 1);
   env["signatures"][0]["sig"] = base64Encode(sig);
-  EXPECT_EQ(code(read(build(env.dump(), parts.entries))), Errc::BadSignature);
+  EXPECT_EQ(code(read(build(env.dump(), parts.entries))), TrustErrc::BadSignature);
 }
 
 TEST_F(BundleTest, EditedManifestFieldBreaksTheSignature) {
   std::string manifest = signManifest(parts.spec, parts.entries, {keys.snapshot});
   auto env = envelope(manifest);
   env["signed"]["expires_at"] = formatUtc(kNow + 3000 * kDay);
-  EXPECT_EQ(code(read(build(env.dump(), parts.entries))), Errc::BadSignature);
+  EXPECT_EQ(code(read(build(env.dump(), parts.entries))), TrustErrc::BadSignature);
 }
 
 TEST_F(BundleTest, UnknownKey) {
-  EXPECT_EQ(code(read(build(parts, {keys.stranger}))), Errc::UnknownKey);
+  EXPECT_EQ(code(read(build(parts, {keys.stranger}))), TrustErrc::UnknownKey);
   EXPECT_EQ(code(read(build(parts, {keys.root}))),
-            Errc::UnknownKey);  // a root key is not a snapshot key
+            TrustErrc::UnknownKey);  // a root key is not a snapshot key
 }
 
 TEST_F(BundleTest, ThresholdNotMet) {
   root = makeRoot(keys, kNow, /*snapshot_threshold=*/2);
-  EXPECT_EQ(code(read(build(parts, {keys.snapshot}))), Errc::ThresholdNotMet);
+  EXPECT_EQ(code(read(build(parts, {keys.snapshot}))), TrustErrc::ThresholdNotMet);
   EXPECT_TRUE(read(build(parts, {keys.snapshot, keys.snapshot2})));
 }
 
@@ -84,20 +88,20 @@ TEST_F(BundleTest, DuplicateSignatureIsNotCountedTwice) {
   root = makeRoot(keys, kNow, 2);
   auto env = envelope(signManifest(parts.spec, parts.entries, {keys.snapshot}));
   env["signatures"].push_back(env["signatures"][0]);
-  EXPECT_EQ(code(read(build(env.dump(), parts.entries))), Errc::DuplicateSignature);
+  EXPECT_EQ(code(read(build(env.dump(), parts.entries))), TrustErrc::DuplicateSignature);
 }
 
 TEST_F(BundleTest, ExpiredSnapshot) {
   std::string bytes = build(parts, {keys.snapshot});
   EXPECT_TRUE(read(bytes, parts.spec.expires_at));
-  EXPECT_EQ(code(read(bytes, parts.spec.expires_at + 1)), Errc::Expired);
+  EXPECT_EQ(code(read(bytes, parts.spec.expires_at + 1)), CacheErrc::Expired);
 }
 
 TEST_F(BundleTest, ExpiredRootIsRefusedWhenLoaded) {
   std::string text = rootText(keys, kNow - 1);
   auto r = trust::TrustRoot::parse(text, kNow);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::RootExpired);
+  EXPECT_EQ(r.error().code, TrustErrc::RootExpired);
 }
 
 TEST_F(BundleTest, MixAndMatchBodyIsDigestMismatch) {
@@ -107,13 +111,13 @@ TEST_F(BundleTest, MixAndMatchBodyIsDigestMismatch) {
   std::string b = build(a_manifest, other.entries);
   ASSERT_EQ(b.size(), build(parts, {keys.snapshot}).size());
   auto r = read(b);
-  EXPECT_EQ(code(r), Errc::DigestMismatch) << r.error().message;
+  EXPECT_EQ(code(r), CacheErrc::DigestMismatch) << r.error().message;
 }
 
 TEST_F(BundleTest, SignedContentDigestMustMatchEntries) {
   Parts p = parts;
   p.spec.content_digest = crypto::sha256("something else");
-  EXPECT_EQ(code(read(build(p, {keys.snapshot}))), Errc::DigestMismatch);
+  EXPECT_EQ(code(read(build(p, {keys.snapshot}))), CacheErrc::DigestMismatch);
   ReadOptions no_digest;
   no_digest.check_content_digest = false;  // import checks it later, from the stored rows
   EXPECT_TRUE(read(build(p, {keys.snapshot}), kNow, no_digest));
@@ -299,7 +303,7 @@ TEST_F(CompressedBundleTest, UnsignedBombInPlaceOfTheBodyIsDigestMismatch) {
   ASSERT_LT(bomb.size(), stored.size());
   bomb.resize(stored.size(), '\0');  // same length as the signed body
   std::string swapped = bytes.substr(0, bytes.size() - stored.size()) + bomb;
-  EXPECT_EQ(code(read(swapped)), Errc::DigestMismatch);
+  EXPECT_EQ(code(read(swapped)), CacheErrc::DigestMismatch);
 }
 
 TEST_F(CompressedBundleTest, CorruptOrCutStreams) {
@@ -311,7 +315,7 @@ TEST_F(CompressedBundleTest, CorruptOrCutStreams) {
        {bytes.size() - stored.size() + 10, bytes.size() - stored.size() / 2, bytes.size() - 1}) {
     std::string bad = bytes;
     bad[at] = static_cast<char>(bad[at] ^ 0x20);
-    EXPECT_EQ(code(read(bad)), Errc::DigestMismatch) << "at " << at;
+    EXPECT_EQ(code(read(bad)), CacheErrc::DigestMismatch) << "at " << at;
   }
   // A cut file.
   EXPECT_EQ(code(read(std::string_view(bytes).substr(0, bytes.size() - 100))), Errc::Truncated);

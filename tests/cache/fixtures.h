@@ -15,7 +15,9 @@
 
 namespace kb {
 /// GoogleTest prints error codes by name.
-inline void PrintTo(Errc e, std::ostream* os) {
+template <class E>
+requires std::is_error_code_enum_v<E>
+void PrintTo(const E& e, std::ostream* os) {
   *os << codeName(e);
 }
 }  // namespace kb

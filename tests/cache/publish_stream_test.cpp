@@ -12,6 +12,7 @@
 #include "cache/bundle.h"
 #include "cache/publish.h"
 #include "fixtures.h"
+#include "roster/errors.h"
 #include "roster/roster.h"
 #include "synthetic/synthetic.h"
 
@@ -61,7 +62,7 @@ class PublishStream : public ::testing::Test {
   // In memory, as kbctl publish did before streaming.
   Result<PublishResult> inMemory(const std::string& csv, const PublishOptions& o) {
     auto parsed = roster::parseRoster(csv, "roster.csv", {});
-    if (!parsed) return fail(Errc::BadRoster, parsed.error()[0].format());
+    if (!parsed) return fail(RosterErrc::BadRoster, parsed.error()[0].format());
     return publish(std::move(parsed->cards), root, {keys.snapshot}, o);
   }
   Result<PublishResult> streamed(const std::string& csv, const PublishOptions& o,
@@ -149,7 +150,7 @@ TEST_F(PublishStream, ConflictingRowsFarApartAreCaughtWithTheirLines) {
     std::vector<roster::RosterIssue> issues;
     auto got = streamed(csv, options(1, "out"), part, &issues, all);
     ASSERT_FALSE(got);
-    EXPECT_EQ(got.error().code, Errc::BadRoster);
+    EXPECT_EQ(got.error().code, RosterErrc::BadRoster);
     ASSERT_EQ(issues.size(), want.error().size());
     for (std::size_t i = 0; i < issues.size(); ++i)
       EXPECT_EQ(issues[i].format(), want.error()[i].format());
@@ -178,6 +179,35 @@ TEST_F(PublishStream, HeaderProblemsAreReportedOnce) {
   ASSERT_FALSE(got);
   ASSERT_EQ(issues.size(), 1u);
   EXPECT_NE(issues[0].reason.find("empty file"), std::string::npos);
+}
+
+TEST_F(PublishStream, AnyNumberOfThreadsGivesTheSameBundleAndIssues) {
+  const std::string csv = shuffledRows(synthCsv(3000));
+  auto want = inMemory(csv, options(1, "mem"));
+  ASSERT_TRUE(want) << want.error().message;
+  for (std::size_t threads : {1u, 2u, 4u, 7u}) {
+    SCOPED_TRACE(threads);
+    auto o = options(1, "t" + std::to_string(threads));
+    o.threads = threads;
+    auto got = streamed(csv, o, 8192);  // 64 partitions shared among the threads
+    ASSERT_TRUE(got) << got.error().message;
+    EXPECT_EQ(testing::readAll(got->snapshot), testing::readAll(want->snapshot));
+  }
+  // A bad row: the same first issue, whichever thread parsed its partition.
+  std::string bad = csv;
+  auto nik = bad.find(",15710", bad.find("KB-1571-0000200"));
+  ASSERT_NE(nik, std::string::npos);
+  bad.replace(nik + 1, 16, "15710x0000000000");
+  std::vector<roster::RosterIssue> one, four;
+  auto o1 = options(1, "b1");
+  o1.threads = 1;
+  auto o4 = options(1, "b4");
+  o4.threads = 4;
+  ASSERT_FALSE(streamed(bad, o1, 8192, &one));
+  ASSERT_FALSE(streamed(bad, o4, 8192, &four));
+  ASSERT_EQ(one.size(), 1u);
+  ASSERT_EQ(four.size(), 1u);
+  EXPECT_EQ(one[0].format(), four[0].format());
 }
 
 }  // namespace

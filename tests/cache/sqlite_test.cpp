@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/errors.h"
 #include "cache/publish.h"
 #include "cache/store.h"
 #include "fixtures.h"
@@ -164,7 +165,7 @@ TEST(Migration, ASchemaNewerThanThisBuildIsAnError) {
   }
   auto r = migrateFile(dir / "m.db");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Errc::Unverifiable);
+  EXPECT_EQ(r.error().code, CacheErrc::Unverifiable);
   EXPECT_NE(r.error().message.find("newer"), std::string::npos) << r.error().message;
 }
 
@@ -188,7 +189,7 @@ TEST(Migration, AFileClaimingSchema2WithoutItsColumnIsNotServed) {
   }
   auto f = openVerified(dir / "c.db", root);
   ASSERT_FALSE(f);
-  EXPECT_EQ(f.error().code, Errc::Unverifiable);
+  EXPECT_EQ(f.error().code, CacheErrc::Unverifiable);
   EXPECT_NE(f.error().message.find("bundle_sha256"), std::string::npos) << f.error().message;
 }
 

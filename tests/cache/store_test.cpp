@@ -8,9 +8,11 @@
 
 #include "cache/cache.h"
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/publish.h"
 #include "common/encoding.h"
 #include "fixtures.h"
+#include "trust/errors.h"
 
 namespace kb::cache {
 namespace {
@@ -59,7 +61,9 @@ class StoreTest : public ::testing::Test {
 
   Cache open(UnixSeconds now = kNow) { return Cache::open(db, root, now); }
 
-  static Errc code(const Result<ImportResult>& r) { return r ? Errc::Internal : r.error().code; }
+  static std::error_code code(const Result<ImportResult>& r) {
+    return r ? make_error_code(Errc::Internal) : r.error().code;
+  }
 };
 
 TEST_F(StoreTest, ImportThenLookupGivesVerdicts) {
@@ -108,8 +112,8 @@ TEST_F(StoreTest, RollbackIsRefused) {
   auto s1 = publishSnapshot(syntheticCards(50), 1);
   auto s2 = publishSnapshot(syntheticCards(50, 1), 2);
   ASSERT_TRUE(import(s2));
-  EXPECT_EQ(code(import(s1)), Errc::Rollback);
-  EXPECT_EQ(code(import(s2)), Errc::Rollback);  // the same serial again
+  EXPECT_EQ(code(import(s1)), TrustErrc::Rollback);
+  EXPECT_EQ(code(import(s2)), TrustErrc::Rollback);  // the same serial again
 }
 
 // Kiosk and staff bundles are signed by the same snapshot keys and their
@@ -128,7 +132,7 @@ TEST_F(StoreTest, ImportKeepsTheInstalledProfile) {
   ASSERT_TRUE(staff) << staff.error().message;
   auto r = import(staff->snapshot);
   ASSERT_FALSE(r) << "a staff bundle replaced the kiosk cache";
-  EXPECT_EQ(r.error().code, Errc::WrongProfile) << r.error().message;
+  EXPECT_EQ(r.error().code, CacheErrc::WrongProfile) << r.error().message;
   EXPECT_EQ(open().info(kNow).profile, roster::Profile::Kiosk);
   EXPECT_EQ(open().info(kNow).snapshot->serial, 1);
 }
@@ -138,7 +142,7 @@ TEST_F(StoreTest, ClockBehindNewestSignedTimeIsRefused) {
   ASSERT_TRUE(import(s1, kNow));
   auto s2 = publishSnapshot(syntheticCards(50, 1), 2, kNow - 2 * kDay);  // validly signed earlier
   // The clock says two days ago: earlier than serial 1's signing time, which we saw.
-  EXPECT_EQ(code(import(s2, kNow - kDay)), Errc::ClockBehind);
+  EXPECT_EQ(code(import(s2, kNow - kDay)), CacheErrc::ClockBehind);
   EXPECT_TRUE(import(s2, kNow));
 }
 
@@ -147,9 +151,9 @@ TEST_F(StoreTest, DeltaOnWrongBaseIsRefused) {
   std::filesystem::path d12, d23;
   auto s2 = publishSnapshot(syntheticCards(200, 1), 2, kNow - 3600, s1, &d12);
   publishSnapshot(syntheticCards(200, 2), 3, kNow - 3600, s2, &d23);
-  EXPECT_EQ(code(import(d23)), Errc::WrongBase);  // nothing installed
+  EXPECT_EQ(code(import(d23)), CacheErrc::WrongBase);  // nothing installed
   ASSERT_TRUE(import(s1));
-  EXPECT_EQ(code(import(d23)), Errc::WrongBase);  // installed is 1, delta wants 2
+  EXPECT_EQ(code(import(d23)), CacheErrc::WrongBase);  // installed is 1, delta wants 2
   ASSERT_TRUE(import(d12));
   EXPECT_TRUE(import(d23));
 }
@@ -167,7 +171,7 @@ TEST_F(StoreTest, DeltaOnSameSerialButOtherContentIsWrongBase) {
   auto fork = publish(syntheticCards(200, 2), root, {keys.snapshot}, o);
   ASSERT_TRUE(fork);
   ASSERT_TRUE(import(fork->snapshot));
-  EXPECT_EQ(code(import(d12)), Errc::WrongBase);
+  EXPECT_EQ(code(import(d12)), CacheErrc::WrongBase);
 }
 
 TEST_F(StoreTest, DeltaGivesTheSameStateAsTheSnapshot) {
@@ -212,11 +216,11 @@ TEST_F(StoreTest, FailedImportLeavesTheServedFileByteIdentical) {
   Parts p = snapshotParts(syntheticCards(300, 1), 2, kNow - 60, kNow + kDay);
   p.spec.content_digest = crypto::sha256("not the state");
   writeFile(dir / "bad.kbs", build(p, {keys.snapshot}));
-  EXPECT_EQ(code(import(dir / "bad.kbs")), Errc::DigestMismatch);
+  EXPECT_EQ(code(import(dir / "bad.kbs")), CacheErrc::DigestMismatch);
   // And one that fails at the signature.
   writeFile(dir / "stranger.kbs",
             build(snapshotParts(syntheticCards(10), 3, kNow - 60, kNow + kDay), {keys.stranger}));
-  EXPECT_EQ(code(import(dir / "stranger.kbs")), Errc::UnknownKey);
+  EXPECT_EQ(code(import(dir / "stranger.kbs")), TrustErrc::UnknownKey);
 
   EXPECT_EQ(readAll(db), before);
   EXPECT_FALSE(std::filesystem::exists(withSuffix(db, ".staging")));
@@ -240,7 +244,7 @@ TEST_F(StoreTest, CorruptCutOrBombCompressedBundleKeepsTheOldCacheServing) {
   std::string flipped = good;
   flipped[good.size() - 40] = static_cast<char>(flipped[good.size() - 40] ^ 1);
   writeFile(dir / "flipped.kbs", flipped);
-  EXPECT_EQ(code(import(dir / "flipped.kbs")), Errc::DigestMismatch);
+  EXPECT_EQ(code(import(dir / "flipped.kbs")), CacheErrc::DigestMismatch);
   writeFile(dir / "cut.kbs", good.substr(0, good.size() - 500));
   EXPECT_EQ(code(import(dir / "cut.kbs")), Errc::Truncated);
   // A declared decompressed size beyond the importer's limit.

@@ -24,14 +24,17 @@
 #include <thread>
 
 #include "cache/cache.h"
+#include "cache/errors.h"
 #include "cache/publish.h"
 #include "cache/trust_state.h"
 #include "common/files.h"
 #include "fixtures.h"
 #include "nginx.h"
 #include "publisher.h"
+#include "sync/errors.h"
 #include "sync/timestamp.h"
 #include "sync/worker.h"
+#include "trust/errors.h"
 
 extern char** environ;
 
@@ -137,8 +140,8 @@ TempDir* SyncTest::base_ = nullptr;
 testing::Pki* SyncTest::pki_ = nullptr;
 testing::Nginx* SyncTest::nginx_ = nullptr;
 
-Errc code(const Result<SyncReport>& r) {
-  return r ? Errc::Internal : r.error().code;
+std::error_code code(const Result<SyncReport>& r) {
+  return r ? make_error_code(Errc::Internal) : r.error().code;
 }
 
 TEST_F(SyncTest, FirstSyncTakesTheSnapshotThenIsCurrent) {
@@ -177,7 +180,7 @@ TEST_F(SyncTest, InstalledSerialTakesTheDelta) {
 class SyncFault;
 struct Fault {
   std::string name;
-  Errc code;
+  std::error_code code;
   std::string says;  ///< in the error message, if not empty
   std::function<SyncOptions(SyncFault&)> arrange;
   std::function<void(SyncFault&)> repair;
@@ -229,13 +232,13 @@ std::string refusedUrl() {
 }
 
 const Fault kFaults[] = {
-    {"ConnectionRefused", Errc::MirrorUnreachable, "",
+    {"ConnectionRefused", SyncErrc::MirrorUnreachable, "",
      [](SyncFault& f) {
        f.publishNext();
        return f.opts({refusedUrl()});
      },
      nullptr},
-    {"UntrustedCertificate", Errc::TlsUntrusted, "",
+    {"UntrustedCertificate", SyncErrc::TlsUntrusted, "",
      [](SyncFault& f) {
        f.publishNext();
        auto o = f.opts({f.goodUrl()});
@@ -243,26 +246,26 @@ const Fault kFaults[] = {
        return o;
      },
      nullptr},
-    {"NotFound", Errc::HttpStatus, "404",
+    {"NotFound", SyncErrc::HttpStatus, "404",
      [](SyncFault& f) {
        f.publishNext();
        return f.opts({f.nginx()->url("e404/")});
      },
      nullptr},
-    {"ServerError", Errc::HttpStatus, "500",
+    {"ServerError", SyncErrc::HttpStatus, "500",
      [](SyncFault& f) {
        f.publishNext();
        return f.opts({f.nginx()->url("e500/")});
      },
      nullptr},
-    {"AnnouncedFileMissing", Errc::HttpStatus, "404",
+    {"AnnouncedFileMissing", SyncErrc::HttpStatus, "404",
      [](SyncFault& f) {
        f.publishNext();
        fs::rename(f.delta(), f.pub().dir / "hidden");
        return f.opts({f.goodUrl()});
      },
      [](SyncFault& f) { fs::rename(f.pub().dir / "hidden", f.delta()); }},
-    {"FileShorterThanAnnounced", Errc::LengthMismatch, "",
+    {"FileShorterThanAnnounced", SyncErrc::LengthMismatch, "",
      [](SyncFault& f) {
        f.publishNext();
        f.saved = cache::testing::readAll(f.delta());
@@ -270,7 +273,7 @@ const Fault kFaults[] = {
        return f.opts({f.goodUrl()});
      },
      [](SyncFault& f) { cache::testing::writeFile(f.delta(), f.saved); }},
-    {"FileLongerThanAnnounced", Errc::LengthMismatch, "",
+    {"FileLongerThanAnnounced", SyncErrc::LengthMismatch, "",
      [](SyncFault& f) {
        f.publishNext();
        f.saved = cache::testing::readAll(f.delta());
@@ -279,7 +282,7 @@ const Fault kFaults[] = {
      },
      [](SyncFault& f) { cache::testing::writeFile(f.delta(), f.saved); }},
     // A mirror serving the older, validly signed timestamp (and its files).
-    {"OldTimestampIsRollback", Errc::Rollback, "",
+    {"OldTimestampIsRollback", TrustErrc::Rollback, "",
      [](SyncFault& f) {
        const std::string old_ts = cache::testing::readAll(f.pub().dir / "timestamp.json");
        f.publishNext();
@@ -290,7 +293,7 @@ const Fault kFaults[] = {
      },
      [](SyncFault& f) { f.pub().stamp(); }},
     // Validly signed, but its expiry has passed: the mirror is frozen at serial 2.
-    {"ExpiredTimestampIsFreeze", Errc::Freeze, "",
+    {"ExpiredTimestampIsFreeze", SyncErrc::Freeze, "",
      [](SyncFault& f) {
        f.pub().publish(2, true);
        const UnixSeconds now = nowSeconds();
@@ -301,7 +304,7 @@ const Fault kFaults[] = {
      },
      [](SyncFault& f) { f.pub().stamp(); }},
     // Another validly signed delta of the same length under the announced name.
-    {"DeltaNotMatchingTimestampIsDigestMismatch", Errc::DigestMismatch, "SHA-256",
+    {"DeltaNotMatchingTimestampIsDigestMismatch", CacheErrc::DigestMismatch, "SHA-256",
      [](SyncFault& f) {
        f.publishNext();
        f.saved = cache::testing::readAll(f.delta());
@@ -349,7 +352,7 @@ TEST_P(SyncFault, OldCacheServesErrorIsTypedNextSyncWorks) {
   EXPECT_EQ(trustState(), state);
   EXPECT_EQ(trusted_.version(), root_version);
   EXPECT_FALSE(fs::exists(cache::withSuffix(db_, ".staging")));
-  if (fault.code == Errc::LengthMismatch || fault.code == Errc::DigestMismatch) {
+  if (fault.code == SyncErrc::LengthMismatch || fault.code == CacheErrc::DigestMismatch) {
     EXPECT_FALSE(fs::exists(workDir() / "delta-1-2.kbs.part"))
         << "bytes that did not match the timestamp were kept";
   }
@@ -385,7 +388,7 @@ TEST_F(SyncTest, RootChainIsWalkedAndABreakIsRefused) {
   pub_->stamp();
   const std::string state = trustState();
   auto r = sync();
-  EXPECT_EQ(code(r), Errc::ThresholdNotMet) << (r ? "" : r.error().message);
+  EXPECT_EQ(code(r), TrustErrc::ThresholdNotMet) << (r ? "" : r.error().message);
   EXPECT_EQ(trustState(), state);
   EXPECT_EQ(trusted_.version(), 1);
   EXPECT_FALSE(fs::exists(kiosk_.path() / "root-2.json"));
@@ -411,8 +414,8 @@ TEST_F(SyncTest, FirstMirrorFailingSecondGood) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->mirror, good());
   ASSERT_EQ(r->failed_mirrors.size(), 2u);
-  EXPECT_EQ(r->failed_mirrors[0].code, Errc::MirrorUnreachable);
-  EXPECT_EQ(r->failed_mirrors[1].code, Errc::HttpStatus);
+  EXPECT_EQ(r->failed_mirrors[0].code, SyncErrc::MirrorUnreachable);
+  EXPECT_EQ(r->failed_mirrors[1].code, SyncErrc::HttpStatus);
   EXPECT_EQ(serving(), 1);
 }
 
@@ -451,7 +454,7 @@ pid_t syncInChild(const SyncOptions& o, trust::TrustRoot root,
     before();
     auto r = syncOnce(o, root, nowSeconds());
     if (!r) std::fprintf(stderr, "child: %s\n", r.error().message.c_str());
-    ::_exit(r ? 100 : static_cast<int>(r.error().code));
+    ::_exit(r ? 100 : r.error().code.value());
   }
   return pid;
 }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "fixtures.h"
+#include "sync/errors.h"
+#include "trust/errors.h"
 
 namespace kb::sync {
 namespace {
@@ -42,7 +44,9 @@ class TimestampTest : public ::testing::Test {
     return t;
   }
 
-  static Errc code(const Result<Timestamp>& r) { return r ? Errc::Internal : r.error().code; }
+  static std::error_code code(const Result<Timestamp>& r) {
+    return r ? make_error_code(Errc::Internal) : r.error().code;
+  }
 };
 
 TEST_F(TimestampTest, SignedTimestampParsesBack) {
@@ -62,35 +66,37 @@ TEST_F(TimestampTest, SignedTimestampParsesBack) {
 
 TEST_F(TimestampTest, ExpiredTimestampIsFreeze) {
   const std::string text = signTimestamp(sample(), {ts_key});
-  EXPECT_EQ(code(parseTimestamp(text, root(), kNow + 3601, 0)), Errc::Freeze);
+  EXPECT_EQ(code(parseTimestamp(text, root(), kNow + 3601, 0)), SyncErrc::Freeze);
   EXPECT_TRUE(parseTimestamp(text, root(), kNow + 3600, 0));
 }
 
 TEST_F(TimestampTest, SerialBelowTheAcceptedOneIsRollback) {
   const std::string text = signTimestamp(sample(), {ts_key});
-  EXPECT_EQ(code(parseTimestamp(text, root(), kNow, 8)), Errc::Rollback);
+  EXPECT_EQ(code(parseTimestamp(text, root(), kNow, 8)), TrustErrc::Rollback);
   EXPECT_TRUE(parseTimestamp(text, root(), kNow, 7));  // the same serial: current, not refused
 }
 
 TEST_F(TimestampTest, SignatureAndThresholdAreChecked) {
   const auto r = root();
   // Signed by the snapshot key, which is not a timestamp key.
-  EXPECT_EQ(code(parseTimestamp(signTimestamp(sample(), {snap}), r, kNow, 0)), Errc::UnknownKey);
+  EXPECT_EQ(code(parseTimestamp(signTimestamp(sample(), {snap}), r, kNow, 0)),
+            TrustErrc::UnknownKey);
   // No signature at all.
-  EXPECT_EQ(code(parseTimestamp(signTimestamp(sample(), {}), r, kNow, 0)), Errc::ThresholdNotMet);
+  EXPECT_EQ(code(parseTimestamp(signTimestamp(sample(), {}), r, kNow, 0)),
+            TrustErrc::ThresholdNotMet);
   // A root without a timestamp role trusts no timestamp.
   EXPECT_EQ(code(parseTimestamp(signTimestamp(sample(), {ts_key}), root(false), kNow, 0)),
-            Errc::UnknownKey);
+            TrustErrc::UnknownKey);
   // One signed byte changed (the snapshot length) keeps the signature of the original.
   std::string text = signTimestamp(sample(), {ts_key});
   auto at = text.find("123456");
   ASSERT_NE(at, std::string::npos);
   text[at] = '9';
-  EXPECT_EQ(code(parseTimestamp(text, r, kNow, 0)), Errc::BadSignature);
+  EXPECT_EQ(code(parseTimestamp(text, r, kNow, 0)), TrustErrc::BadSignature);
   // The same key twice.
   auto doc = nlohmann::json::parse(signTimestamp(sample(), {ts_key}));
   doc["signatures"].push_back(doc["signatures"][0]);
-  EXPECT_EQ(code(parseTimestamp(doc.dump(), r, kNow, 0)), Errc::DuplicateSignature);
+  EXPECT_EQ(code(parseTimestamp(doc.dump(), r, kNow, 0)), TrustErrc::DuplicateSignature);
 }
 
 TEST_F(TimestampTest, ShapeIsChecked) {

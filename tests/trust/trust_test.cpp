@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
+#include "trust/errors.h"
 
 namespace kb::trust {
 namespace {
@@ -45,14 +46,14 @@ TEST(TrustRoot, RejectsRootBelowItsOwnThreshold) {
   Keys k;
   auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1}), kNow);
   ASSERT_FALSE(root);
-  EXPECT_EQ(root.error().code, Errc::ThresholdNotMet);
+  EXPECT_EQ(root.error().code, TrustErrc::ThresholdNotMet);
 }
 
 TEST(TrustRoot, RejectsExpiredRoot) {
   Keys k;
   auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow + 2 * 86400);
   ASSERT_FALSE(root);
-  EXPECT_EQ(root.error().code, Errc::RootExpired);
+  EXPECT_EQ(root.error().code, TrustErrc::RootExpired);
 }
 
 TEST(TrustRoot, RejectsEditedRoot) {
@@ -67,7 +68,7 @@ TEST(TrustRoot, RejectsEditedRoot) {
   auto evil = newKey().publicKey();
   doc["signed"]["keys"][evil.keyId()] = {{"alg", "ed25519"}, {"public", base64Encode(evil.raw())}};
   doc["signed"]["roles"]["snapshot"]["keyids"].push_back(evil.keyId());
-  EXPECT_EQ(TrustRoot::parse(doc.dump(), kNow).error().code, Errc::BadSignature);
+  EXPECT_EQ(TrustRoot::parse(doc.dump(), kNow).error().code, TrustErrc::BadSignature);
 }
 
 TEST(TrustRoot, CardRoleThresholdIsOne) {
@@ -93,9 +94,9 @@ TEST(Verify, ThresholdOfRoleKeys) {
   auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
   EXPECT_TRUE(root.verify(Role::Snapshot, signedBy({k.snap})));
   // A card key cannot sign snapshots, even though the root lists it.
-  EXPECT_EQ(root.verify(Role::Snapshot, signedBy({k.card})).error().code, Errc::UnknownKey);
-  EXPECT_EQ(root.verify(Role::Snapshot, signedBy({newKey()})).error().code, Errc::UnknownKey);
-  EXPECT_EQ(root.verify(Role::Root, signedBy({k.r1})).error().code, Errc::ThresholdNotMet);
+  EXPECT_EQ(root.verify(Role::Snapshot, signedBy({k.card})).error().code, TrustErrc::UnknownKey);
+  EXPECT_EQ(root.verify(Role::Snapshot, signedBy({newKey()})).error().code, TrustErrc::UnknownKey);
+  EXPECT_EQ(root.verify(Role::Root, signedBy({k.r1})).error().code, TrustErrc::ThresholdNotMet);
   EXPECT_TRUE(root.verify(Role::Root, signedBy({k.r1, k.r2})));
 }
 
@@ -105,7 +106,7 @@ TEST(Verify, BadSignature) {
   auto doc = signedBy({k.snap});
   doc.body["serial"] = 8;
   doc.canonical = canonicalJson(doc.body);
-  EXPECT_EQ(root.verify(Role::Snapshot, doc).error().code, Errc::BadSignature);
+  EXPECT_EQ(root.verify(Role::Snapshot, doc).error().code, TrustErrc::BadSignature);
 }
 
 TEST(Verify, DuplicateSignatureIsNeverCountedTwice) {
@@ -113,7 +114,7 @@ TEST(Verify, DuplicateSignatureIsNeverCountedTwice) {
   auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
   auto doc = signedBy({k.r1});
   doc.signatures.push_back(doc.signatures.front());  // threshold 2 "met" by one key twice
-  EXPECT_EQ(root.verify(Role::Root, doc).error().code, Errc::DuplicateSignature);
+  EXPECT_EQ(root.verify(Role::Root, doc).error().code, TrustErrc::DuplicateSignature);
 }
 
 TEST(Verify, RejectsFloatsAndMissingParts) {
@@ -135,15 +136,17 @@ TEST(Rotation, NextRootNeedsOldAndNewThresholds) {
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->version(), 2);
   // Only the new keys: the old root never agreed.
-  EXPECT_EQ(root.update(makeRoot(next, {k.r2, k.r3}), kNow).error().code, Errc::ThresholdNotMet);
+  EXPECT_EQ(root.update(makeRoot(next, {k.r2, k.r3}), kNow).error().code,
+            TrustErrc::ThresholdNotMet);
   // Only the old keys: the new root is not self-signed by its threshold.
-  EXPECT_EQ(root.update(makeRoot(next, {k.r1, k.r2}), kNow).error().code, Errc::ThresholdNotMet);
+  EXPECT_EQ(root.update(makeRoot(next, {k.r1, k.r2}), kNow).error().code,
+            TrustErrc::ThresholdNotMet);
 }
 
 TEST(Rotation, RejectsOlderOrSameVersionAndSkips) {
   Keys k;
   auto root = TrustRoot::parse(makeRoot(spec(k), {k.r1, k.r2}), kNow).value();
-  EXPECT_EQ(root.update(makeRoot(spec(k), {k.r1, k.r2}), kNow).error().code, Errc::Rollback);
+  EXPECT_EQ(root.update(makeRoot(spec(k), {k.r1, k.r2}), kNow).error().code, TrustErrc::Rollback);
   RootSpec skip = spec(k);
   skip.version = 3;
   EXPECT_EQ(root.update(makeRoot(skip, {k.r1, k.r2}), kNow).error().code, Errc::Malformed);

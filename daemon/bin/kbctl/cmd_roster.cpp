@@ -11,6 +11,7 @@
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
 #include "common/files.h"
+#include "roster/errors.h"
 #include "roster/nik_key.h"
 #include "roster/roster.h"
 #include "synthetic/synthetic.h"
@@ -142,9 +143,9 @@ Result<int> runCheck(const Words& words) {
   if (!parsed) {
     for (const auto& issue : parsed.error()) std::cerr << issue.format() << '\n';
     if (report)
-      return fail(Errc::BadRoster, *path + ": " + std::to_string(parsed.error().size()) +
-                                       " problem(s), nothing accepted");
-    return fail(Errc::BadRoster,
+      return fail(RosterErrc::BadRoster, *path + ": " + std::to_string(parsed.error().size()) +
+                                             " problem(s), nothing accepted");
+    return fail(RosterErrc::BadRoster,
                 *path + ": bad row, nothing accepted (--report lists every bad row)");
   }
   for (const auto& w : parsed->warnings) std::cerr << "warning: " << w << '\n';

@@ -12,6 +12,7 @@
 #include "sync/timestamp.h"
 #include "sync/usb.h"
 #include "tpm/counter.h"
+#include "trust/errors.h"
 
 namespace kb::cli {
 namespace {
@@ -39,8 +40,8 @@ Result<int> timestampCmd(const Words& words) {
     auto key = crypto::SigningKey::fromPem(*pem);
     if (!key) return fail(key.error().code, path + ": " + key.error().message);
     if (!root->key(trust::Role::Timestamp, key->publicKey().keyId()))
-      return fail(Errc::UnknownKey, path + ": key " + key->publicKey().keyId() +
-                                        " is not listed for role timestamp in the trust root");
+      return fail(TrustErrc::UnknownKey, path + ": key " + key->publicKey().keyId() +
+                                             " is not listed for role timestamp in the trust root");
     keys.push_back(std::move(*key));
   }
   // The mirror carries every root version, so a kiosk can walk the chain.

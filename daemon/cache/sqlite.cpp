@@ -3,14 +3,16 @@
 #include <cerrno>
 #include <utility>
 
+#include "cache/errors.h"
+
 namespace kb::cache::sql {
 namespace {
 // The code of a failed call on `db` whose result code was `rc`: a full disk
 // (SQLITE_FULL, or a write refused with ENOSPC, EDQUOT or EFBIG: a file size
 // limit) is DISK_FULL, a damaged file UNVERIFIABLE, anything else IO.
-Errc codeOf(sqlite3* db, int rc) {
+std::error_code codeOf(sqlite3* db, int rc) {
   const int base = rc & 0xff;
-  if (base == SQLITE_CORRUPT || base == SQLITE_NOTADB) return Errc::Unverifiable;
+  if (base == SQLITE_CORRUPT || base == SQLITE_NOTADB) return CacheErrc::Unverifiable;
   const int err = db ? sqlite3_system_errno(db) : 0;
   if (base == SQLITE_FULL ||
       (base == SQLITE_IOERR && (err == ENOSPC || err == EDQUOT || err == EFBIG)))
@@ -157,7 +159,7 @@ Result<std::int64_t> Db::scalar(const std::string& sql) {
   if (!s) return std::unexpected(s.error());
   auto row = s->step();
   if (!row) return std::unexpected(row.error());
-  if (!*row) return fail(Errc::Unverifiable, "no row for: " + sql);
+  if (!*row) return fail(CacheErrc::Unverifiable, "no row for: " + sql);
   return s->integer(0);
 }
 

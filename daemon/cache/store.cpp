@@ -20,10 +20,12 @@
 #include <thread>
 
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/record_codec.h"
 #include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
+#include "trust/errors.h"
 
 namespace kb::cache {
 namespace {
@@ -47,9 +49,9 @@ Result<void> migrate(sql::Db& db, int target) {
   auto current = db.scalar("PRAGMA user_version");
   if (!current) return std::unexpected(current.error());
   if (*current > schemaVersion())
-    return fail(Errc::Unverifiable, "schema version " + std::to_string(*current) +
-                                        " is newer than this build's " +
-                                        std::to_string(schemaVersion()));
+    return fail(CacheErrc::Unverifiable, "schema version " + std::to_string(*current) +
+                                             " is newer than this build's " +
+                                             std::to_string(schemaVersion()));
   for (const auto& m : kMigrations) {
     const int n = migrationNumber(m);
     if (n <= 0) return fail(Errc::Internal, std::string(m.name) + ": migration without a number");
@@ -70,7 +72,7 @@ Result<void> migrate(sql::Db& db, int target) {
 }
 
 Error unverifiable(const std::filesystem::path& p, const std::string& why) {
-  return Error{Errc::Unverifiable, p.string() + ": " + why};
+  return Error{CacheErrc::Unverifiable, p.string() + ": " + why};
 }
 
 // Keeps the whole-file SHA-256 of a bundle as it streams past (stored in meta).
@@ -234,7 +236,7 @@ Result<StoredBucket> hashStoredBucket(sql::Stmt& select, std::uint32_t bucket) {
     std::string_view row_card = select.text(0), body = select.text(1);
     if (peekCardNo(body) != row_card) {
       select.reset();
-      return fail(Errc::DigestMismatch, "staging database holds a row under the wrong key");
+      return fail(CacheErrc::DigestMismatch, "staging database holds a row under the wrong key");
     }
     len.clear();
     appendU32(len, static_cast<std::uint32_t>(body.size()));
@@ -416,8 +418,9 @@ struct Staging {
         auto before = hashStoredBucket(*select_bucket, e.bucket);
         if (!before) return std::unexpected(before.error());
         if (before->digest != base->bucket_digests[e.bucket])
-          return fail(Errc::WrongBase, "the installed file's bucket " + std::to_string(e.bucket) +
-                                           " does not hold the signed base state");
+          return fail(CacheErrc::WrongBase, "the installed file's bucket " +
+                                                std::to_string(e.bucket) +
+                                                " does not hold the signed base state");
         rows_before += before->rows;
         open_bucket = e.bucket;
       }
@@ -505,7 +508,7 @@ Result<void> finishStaging(Staging& st, const Manifest& m, UnixSeconds newest_se
   if (!state) return std::unexpected(state.error());
   auto& [digests, rows] = *state;
   if (stateDigest(digests) != m.content_digest)
-    return fail(Errc::DigestMismatch,
+    return fail(CacheErrc::DigestMismatch,
                 "the imported records do not hash to the manifest's content_digest");
   if (rows != m.record_count)
     return fail(Errc::Malformed, "manifest says " + std::to_string(m.record_count) +
@@ -553,7 +556,7 @@ Result<void> finishStaging(Staging& st, const Manifest& m, UnixSeconds newest_se
   auto row = check->step();
   if (!row) return std::unexpected(row.error());
   if (!*row || check->text(0) != "ok")
-    return fail(Errc::Unverifiable,
+    return fail(CacheErrc::Unverifiable,
                 "staging database failed quick_check: " + std::string(*row ? check->text(0) : ""));
   return {};
 }
@@ -648,7 +651,8 @@ Result<BucketRead> readBucket(sql::Stmt& stmt, std::uint32_t bucket, std::string
     // renamed key cannot hide a card behind NOT_FOUND.
     if (peekCardNo(body) != row_card) {
       stmt.reset();
-      return fail(Errc::Unverifiable, "integrity: a row's card_no differs from its signed body");
+      return fail(CacheErrc::Unverifiable,
+                  "integrity: a row's card_no differs from its signed body");
     }
     len.clear();
     appendU32(len, static_cast<std::uint32_t>(body.size()));
@@ -673,14 +677,14 @@ Result<void> checkAllBuckets(VerifiedFile& f) {
     if (bucket < 0 || bucket >= f.manifest.bucket_count ||
         peekCardNo(all->text(2)) != all->text(1) ||
         bucketOf(all->text(1), f.manifest.bucket_count) != bucket)
-      return fail(Errc::Unverifiable,
+      return fail(CacheErrc::Unverifiable,
                   "integrity: a row is in the wrong bucket or under the wrong key");
     digester.add(static_cast<std::uint32_t>(bucket), all->text(2));
   }
   auto digests = digester.finish();
   for (std::size_t b = 0; b < digests.size(); ++b)
     if (digests[b] != f.bucket_digests[b])
-      return fail(Errc::Unverifiable,
+      return fail(CacheErrc::Unverifiable,
                   "integrity: bucket " + std::to_string(b) + " does not match its digest");
   return {};
 }
@@ -735,32 +739,33 @@ Result<ImportResult> importBundle(const std::filesystem::path& db_path,
         options.profile ? options.profile
                         : (installed ? std::optional(installed->manifest.profile) : std::nullopt);
     if (want && m.profile != *want)
-      return fail(Errc::WrongProfile, "bundle is for the " + std::string(profileName(m.profile)) +
-                                          " profile, this cache holds the " +
-                                          std::string(profileName(*want)) + " profile");
+      return fail(CacheErrc::WrongProfile, "bundle is for the " +
+                                               std::string(profileName(m.profile)) +
+                                               " profile, this cache holds the " +
+                                               std::string(profileName(*want)) + " profile");
     newest_seen = std::max({installed ? installed->newest_signed_seen : 0,
                             floor ? floor->newest_signed_at : 0, m.signed_at});
     if (now + options.clock_tolerance < newest_seen)
-      return fail(Errc::ClockBehind, "system clock " + formatUtc(now) +
-                                         " is earlier than the newest signed time seen, " +
-                                         formatUtc(newest_seen));
+      return fail(CacheErrc::ClockBehind, "system clock " + formatUtc(now) +
+                                              " is earlier than the newest signed time seen, " +
+                                              formatUtc(newest_seen));
     // Equal to the floor is allowed only with nothing installed at it: re-importing
     // the same signed snapshot after its cache file was lost.
     if (floor && m.serial < floor->serial)
-      return fail(Errc::Rollback, "serial " + std::to_string(m.serial) +
-                                      " is below the highest serial this node accepted, " +
-                                      std::to_string(floor->serial));
+      return fail(TrustErrc::Rollback, "serial " + std::to_string(m.serial) +
+                                           " is below the highest serial this node accepted, " +
+                                           std::to_string(floor->serial));
     if (installed && m.serial <= installed->manifest.serial)
-      return fail(Errc::Rollback, "serial " + std::to_string(m.serial) +
-                                      " is not newer than the installed " +
-                                      std::to_string(installed->manifest.serial));
+      return fail(TrustErrc::Rollback, "serial " + std::to_string(m.serial) +
+                                           " is not newer than the installed " +
+                                           std::to_string(installed->manifest.serial));
     if (m.type == BundleType::Delta) {
       if (!installed)
-        return fail(Errc::WrongBase, "a delta needs an installed base; none verifies");
+        return fail(CacheErrc::WrongBase, "a delta needs an installed base; none verifies");
       const Manifest& base = installed->manifest;
       if (m.base_serial != base.serial || m.base_content_digest != base.content_digest ||
           m.profile != base.profile || m.bucket_count != base.bucket_count)
-        return fail(Errc::WrongBase,
+        return fail(CacheErrc::WrongBase,
                     "delta applies to serial " + std::to_string(m.base_serial) +
                         ", installed is serial " + std::to_string(base.serial) +
                         (m.base_serial == base.serial ? " with another content digest" : ""));

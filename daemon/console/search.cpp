@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cache/errors.h"
 #include "common/encoding.h"
 #include "console/name_key.h"
 #include "crypto/crypto.h"
@@ -45,7 +46,7 @@ Searcher::~Searcher() {
 Result<void> Searcher::prepare(UnixSeconds now) {
   cache_.refresh();
   const auto info = cache_.info(now);
-  if (!info.serving) return fail(Errc::Unverifiable, info.reason);
+  if (!info.serving) return fail(CacheErrc::Unverifiable, info.reason);
   {
     std::lock_guard lock(mu_);
     if (index_ && index_->stats().content_digest == info.content_digest) return {};
@@ -93,15 +94,16 @@ Result<std::shared_ptr<SearchIndex>> Searcher::currentIndex(UnixSeconds now) {
   maintain(now);
   std::lock_guard lock(mu_);
   if (index_) return index_;
-  if (building_) return fail(Errc::Unverifiable, "the search index is being built; try again soon");
-  return fail(Errc::Unverifiable,
+  if (building_)
+    return fail(CacheErrc::Unverifiable, "the search index is being built; try again soon");
+  return fail(CacheErrc::Unverifiable,
               build_error_.empty() ? "no search index" : "search index: " + build_error_);
 }
 
 Result<bool> Searcher::accept(const std::string& card_no, const SearchQuery& q,
                               const std::string& nik_hash, UnixSeconds now, SearchAnswer& out) {
   auto v = cache_.lookup(card_no, now);
-  if (v.verdict == cache::VerdictCode::Unverifiable) return fail(Errc::Unverifiable, v.reason);
+  if (v.verdict == cache::VerdictCode::Unverifiable) return fail(CacheErrc::Unverifiable, v.reason);
   if (!v.card) return false;  // the index is older than the cache: not a match any more
   const auto& c = *v.card;
   switch (q.kind) {

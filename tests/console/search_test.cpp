@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "cache/errors.h"
 #include "cache/publish.h"
 #include "cache/record_codec.h"
 #include "cache/sqlite.h"
@@ -241,7 +242,7 @@ TEST_F(SearchTest, AnEditedCacheRowIsNeverAnswered) {
   ASSERT_TRUE(q);
   auto a = searcher_->search(*q, kNow);
   ASSERT_FALSE(a);
-  EXPECT_EQ(a.error().code, Errc::Unverifiable);
+  EXPECT_EQ(a.error().code, CacheErrc::Unverifiable);
 }
 
 TEST_F(SearchTest, AnEditedIndexCannotPutSomeoneElseInTheAnswer) {

@@ -614,42 +614,20 @@ std::string bundleBytes(std::string_view manifest, const std::vector<std::string
 
 Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view manifest,
                              const std::vector<std::string>& entries) {
-  auto tmp = path;
-  tmp += ".tmp";
-  // A fresh file, never one planted under the temporary name (see writeFileAtomic).
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(Errc::Io, ioMessage(tmp, "cannot create"));
-  std::string buf(kBundleMagic);
-  appendU32(buf, static_cast<std::uint32_t>(manifest.size()));
-  buf.append(manifest);
-  auto flush = [&]() -> bool {
-    std::size_t off = 0;
-    while (off < buf.size()) {
-      ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return false;
-      off += static_cast<std::size_t>(n);
+  return writeFileAtomicStreamed(path, [&](const FileSink& write) -> Result<void> {
+    std::string buf(kBundleMagic);
+    appendU32(buf, static_cast<std::uint32_t>(manifest.size()));
+    buf.append(manifest);
+    for (const auto& e : entries) {
+      appendU32(buf, static_cast<std::uint32_t>(e.size()));
+      buf.append(e);
+      if (buf.size() >= (1u << 20)) {
+        if (auto r = write(buf); !r) return r;
+        buf.clear();
+      }
     }
-    buf.clear();
-    return true;
-  };
-  bool ok = true;
-  for (const auto& e : entries) {
-    appendU32(buf, static_cast<std::uint32_t>(e.size()));
-    buf.append(e);
-    if (buf.size() >= (1u << 20) && !(ok = flush())) break;
-  }
-  ok = ok && flush() && ::fsync(fd) == 0;
-  std::string err = ok ? "" : ioMessage(tmp, "cannot write");
-  ::close(fd);
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return fail(Errc::Io, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return fail(Errc::Io, ioMessage(path, "cannot rename"));
-  return syncDirectory(path.parent_path());
+    return write(buf);
+  });
 }
 
 namespace {
@@ -678,6 +656,11 @@ class FileBodyWriter final : public BodyWriter {
       cctx_.reset(ZSTD_createCCtx());
       ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, level);
       ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1);
+      // Compression on a zstd worker thread while the caller prepares the next
+      // entries (a publish is CPU-bound). The output depends only on the
+      // parameters, not on timing; a libzstd without threads refuses this and
+      // compresses on the caller's thread.
+      ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_nbWorkers, 1);
     }
   }
   ~FileBodyWriter() override {
@@ -789,47 +772,24 @@ Result<void> writeBundleFile(const std::filesystem::path& path, std::string_view
                              const std::filesystem::path& body_file) {
   int in = ::open(body_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (in < 0) return fail(Errc::Io, ioMessage(body_file, "cannot open"));
-  auto tmp = path;
-  tmp += ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    ::close(in);
-    return fail(Errc::Io, ioMessage(tmp, "cannot create"));
-  }
-  std::string buf(kBundleMagic);
-  appendU32(buf, static_cast<std::uint32_t>(manifest.size()));
-  buf.append(manifest);
-  bool ok = writeAll(fd, buf);
-  std::string err = ok ? "" : ioMessage(tmp, "cannot write");
-  buf.resize(1 << 20);
-  while (ok) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ok = false;
-      err = ioMessage(body_file, "cannot read");
-      break;
+  struct CloseIn {
+    int fd;
+    ~CloseIn() { ::close(fd); }
+  } close_in{in};
+  return writeFileAtomicStreamed(path, [&](const FileSink& write) -> Result<void> {
+    std::string buf(kBundleMagic);
+    appendU32(buf, static_cast<std::uint32_t>(manifest.size()));
+    buf.append(manifest);
+    if (auto r = write(buf); !r) return r;
+    buf.resize(1 << 20);
+    for (;;) {
+      ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(Errc::Io, ioMessage(body_file, "cannot read"));
+      if (n == 0) return {};
+      if (auto r = write(std::string_view(buf.data(), static_cast<std::size_t>(n))); !r) return r;
     }
-    if (n == 0) break;
-    if (!writeAll(fd, std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
-      ok = false;
-      err = ioMessage(tmp, "cannot write");
-    }
-  }
-  ::close(in);
-  if (ok && ::fsync(fd) != 0) {
-    ok = false;
-    err = ioMessage(tmp, "cannot write");
-  }
-  ::close(fd);
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return fail(Errc::Io, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return fail(Errc::Io, ioMessage(path, "cannot rename"));
-  return syncDirectory(path.parent_path());
+  });
 }
 
 }  // namespace kb::cache

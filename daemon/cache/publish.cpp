@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <queue>
 #include <set>
+#include <thread>
 
 #include "cache/digest.h"
 #include "cache/record_codec.h"
@@ -89,6 +92,30 @@ class VectorStream final : public ItemStream {
   std::size_t at_ = 0;
 };
 
+// Runs job(0) ... job(count - 1) on up to `threads` threads, each index once,
+// lowest first. After a failed job no new one starts; the error returned is
+// that of the lowest failed index, as a loop would have returned.
+Result<void> forEachIndex(std::size_t count, std::size_t threads,
+                          const std::function<Result<void>(std::size_t)>& job) {
+  std::vector<std::optional<Error>> errors(count);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    for (std::size_t i; !failed && (i = next++) < count;)
+      if (auto r = job(i); !r) {
+        errors[i] = r.error();
+        failed = true;
+      }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < std::min(threads, count); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) return std::unexpected(*e);
+  return {};
+}
+
 // ---- spill files: u32 hash, u32 card length, u32 json length, bytes ----
 
 struct FileCloser {
@@ -148,13 +175,15 @@ Result<bool> readItem(std::FILE* f, Item& i, const std::filesystem::path& path) 
 // Partition files of encoded records; sorted one at a time, then merged.
 class RunStream final : public ItemStream {
  public:
-  RunStream(std::vector<std::filesystem::path> runs, std::uint64_t n)
-      : runs_(std::move(runs)), n_(n) {}
+  RunStream(std::vector<std::filesystem::path> runs, std::uint64_t n, std::size_t threads)
+      : runs_(std::move(runs)), n_(n), threads_(threads) {}
   std::uint64_t size() const override { return n_; }
 
   Result<void> arrange(std::uint32_t count) override {
     if (count == arranged_) return {};
-    for (const auto& path : runs_) {
+    // Each run is sorted alone, so the runs are shared among the threads.
+    auto sorted = forEachIndex(runs_.size(), threads_, [&](std::size_t r) -> Result<void> {
+      const auto& path = runs_[r];
       std::vector<Item> items;
       {
         auto f = openFile(path, "rb");
@@ -180,7 +209,9 @@ class RunStream final : public ItemStream {
       std::error_code ec;
       std::filesystem::rename(tmp, path, ec);
       if (ec) return fail(Errc::Io, path.string() + ": " + ec.message());
-    }
+      return {};
+    });
+    if (!sorted) return sorted;
     arranged_ = count;
     return {};
   }
@@ -235,6 +266,7 @@ class RunStream final : public ItemStream {
 
   std::vector<std::filesystem::path> runs_;
   std::uint64_t n_;
+  std::size_t threads_;
   std::uint32_t arranged_ = 0;
   std::vector<Reader> readers_;
   std::priority_queue<std::size_t, std::vector<std::size_t>, Greater> heap_{Greater{&readers_}};
@@ -464,6 +496,12 @@ constexpr std::size_t kMaxPartitions = 512;
 constexpr std::size_t kMaxRecordBytes = 64u << 20;
 constexpr std::size_t kReadBlock = 4u << 20;
 
+// Each thread holds one partition in memory, so at most 4 (peak RSS).
+std::size_t publishThreads(const PublishOptions& o) {
+  if (o.threads) return o.threads;
+  return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+}
+
 // Field `index` of one CSV record, or nullopt when a quote (or the record's
 // end) comes before it ends: then the CSV reader decides.
 std::optional<std::string_view> unquotedField(std::string_view rec, std::size_t index) {
@@ -627,13 +665,20 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
   }
 
   // Pass 2: each partition through the roster parser (every row of a card is
-  // in it), encoded records to a run file.
-  std::vector<std::filesystem::path> runs;
-  std::uint64_t n = 0;
-  std::set<std::string> seen_warnings;
-  const std::size_t max_issues = std::max<std::size_t>(ropt.max_issues, 1);
+  // in it), encoded records to a run file. Partitions are independent, so they
+  // are shared among the threads; their results are taken in partition order,
+  // as one thread would have produced them.
+  struct Parsed {
+    std::vector<roster::RosterIssue> issues;
+    std::vector<std::string> warnings;
+    std::optional<std::filesystem::path> run;
+    std::uint64_t records = 0;
+  };
+  std::vector<Parsed> parsed_parts(parts);
+  std::atomic<bool> any_issue{false};
   const long header_lines = static_cast<long>(std::count(header.begin(), header.end(), '\n'));
-  for (std::size_t p = 0; p < parts; ++p) {
+  auto parsePartition = [&](std::size_t p) -> Result<void> {
+    Parsed& out = parsed_parts[p];
     std::string csv = header;
     std::vector<long> map(1, 0);
     for (long k = 0; k < header_lines; ++k) map.push_back(header_line + k);
@@ -657,7 +702,8 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
         for (long k = 0; k < static_cast<long>(lines); ++k) map.push_back(at + k);
       }
     }
-    std::filesystem::remove(raw[p].path, ec);
+    std::error_code rm;
+    std::filesystem::remove(raw[p].path, rm);
     map.push_back(map.back() + 1);  // one past the end (an unterminated quote at the end)
     roster::RosterOptions po = ropt;
     po.line_map = &map;
@@ -665,12 +711,12 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
     csv.clear();
     csv.shrink_to_fit();
     if (!parsed) {
-      for (auto& i : parsed.error()) issues.push_back(std::move(i));
-      continue;
+      out.issues = std::move(parsed.error());
+      any_issue = true;
+      return {};
     }
-    for (auto& w : parsed->warnings)
-      if (seen_warnings.insert(w).second) warnings.push_back(std::move(w));
-    if (!issues.empty()) continue;  // still checking the rest, nothing more to encode
+    out.warnings = std::move(parsed->warnings);
+    if (any_issue) return {};  // still checking the rest, nothing more to encode
     std::filesystem::path run = work.path / ("run-" + std::to_string(p));
     auto f = openFile(run, "wb");
     if (!f) return std::unexpected(f.error());
@@ -678,10 +724,24 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
       auto i = encodeItem(card, o.profile);
       if (!i) return std::unexpected(i.error());
       if (auto w = writeItem(f->get(), *i, run); !w) return std::unexpected(w.error());
-      ++n;
+      ++out.records;
     }
     if (std::fflush(f->get()) != 0) return fail(Errc::Io, run.string() + ": write failed");
-    runs.push_back(std::move(run));
+    out.run = std::move(run);
+    return {};
+  };
+  const std::size_t threads = publishThreads(o);
+  if (auto r = forEachIndex(parts, threads, parsePartition); !r) return std::unexpected(r.error());
+  std::vector<std::filesystem::path> runs;
+  std::uint64_t n = 0;
+  std::set<std::string> seen_warnings;
+  const std::size_t max_issues = std::max<std::size_t>(ropt.max_issues, 1);
+  for (auto& part : parsed_parts) {
+    for (auto& i : part.issues) issues.push_back(std::move(i));
+    for (auto& w : part.warnings)
+      if (seen_warnings.insert(w).second) warnings.push_back(std::move(w));
+    if (part.run) runs.push_back(std::move(*part.run));
+    n += part.records;
   }
   if (!issues.empty()) {
     // Earliest first, as the whole-file parser reports them; a header issue is
@@ -699,7 +759,7 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
                                      ? issues[0].format()
                                      : std::to_string(issues.size()) + " bad row(s)");
   }
-  RunStream stream(std::move(runs), n);
+  RunStream stream(std::move(runs), n, threads);
   return publishItems(stream, root, keys, o);
 }
 

@@ -28,6 +28,10 @@ struct PublishOptions {
   /// Streaming publisher: roster bytes per partition (a partition is parsed
   /// and sorted in memory, one at a time).
   std::uint64_t partition_bytes = 16ull << 20;
+  /// Streaming publisher: partitions parsed (and runs sorted) at once, each on
+  /// its own thread and each holding one partition in memory. 0: one per core,
+  /// at most 4. The bundles do not depend on it.
+  std::size_t threads = 0;
 };
 
 struct PublishResult {

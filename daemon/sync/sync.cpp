@@ -111,7 +111,11 @@ Result<cache::ImportResult> importFile(Context& c, const fs::path& file) {
 Result<SyncReport> syncFrom(Context& c, const std::string& base) {
   SyncReport report;
   report.mirror = base;
-  auto ts_text = fetchText(base + std::string(kTimestampFile), kMaxTimestampBytes, c.o.http);
+  // Appended, not operator+: GCC 12 warns -Wstringop-overflow on the latter in
+  // the release build (a false positive, GCC bug 105329).
+  std::string ts_url = base;
+  ts_url.append(kTimestampFile);
+  auto ts_text = fetchText(ts_url, kMaxTimestampBytes, c.o.http);
   if (!ts_text) return std::unexpected(ts_text.error());
   auto target = peekRootVersion(*ts_text);
   if (!target) return fail(target.error().code, base + "timestamp.json: " + target.error().message);

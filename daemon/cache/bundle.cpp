@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/record_codec.h"
 #include "common/encoding.h"
 #include "common/files.h"
@@ -466,9 +467,9 @@ Result<Manifest> readBundle(ByteSource& source, const trust::TrustRoot& root, Un
   auto m = parseManifest(manifest_text, root);
   if (!m) return m;
   if (options.check_expiry && now > m->expires_at)
-    return fail(Errc::Expired, std::string(bundleTypeName(m->type)) + " " +
-                                   std::to_string(m->serial) + " expired at " +
-                                   formatUtc(m->expires_at));
+    return fail(CacheErrc::Expired, std::string(bundleTypeName(m->type)) + " " +
+                                        std::to_string(m->serial) + " expired at " +
+                                        formatUtc(m->expires_at));
   const std::uint64_t body_start = kHeaderBytes + manifest_len;
   if (size - body_start < m->body_bytes)
     return fail(Errc::Truncated, "bundle body is " + std::to_string(size - body_start) +
@@ -566,14 +567,14 @@ Result<Manifest> readBundle(ByteSource& source, const trust::TrustRoot& root, Un
   }
   if (auto r = body->drain(); !r) return std::unexpected(r.error());
   if (body->digest() != m->body_sha256)
-    return fail(Errc::DigestMismatch,
+    return fail(CacheErrc::DigestMismatch,
                 "body does not match the manifest's body_sha256 (not the signed body)");
   if (entry_error) return std::unexpected(*entry_error);
   if (entries != m->entry_count)
     return fail(Errc::Malformed, "body holds " + std::to_string(entries) +
                                      " entries, manifest says " + std::to_string(m->entry_count));
   if (want_digest && stateDigest(digester.finish()) != m->content_digest)
-    return fail(Errc::DigestMismatch, "records do not hash to the manifest's content_digest");
+    return fail(CacheErrc::DigestMismatch, "records do not hash to the manifest's content_digest");
   return m;
 }
 

@@ -12,8 +12,11 @@
 #include <thread>
 
 #include "cache/digest.h"
+#include "cache/errors.h"
 #include "cache/record_codec.h"
 #include "roster/csv_reader.h"
+#include "roster/errors.h"
+#include "trust/errors.h"
 
 namespace kb::cache {
 namespace {
@@ -280,12 +283,12 @@ Result<void> checkSigning(const trust::TrustRoot& root, const std::vector<crypto
   for (const auto& k : keys) {
     std::string id = k.publicKey().keyId();
     if (!root.key(trust::Role::Snapshot, id))
-      return fail(Errc::UnknownKey,
+      return fail(TrustErrc::UnknownKey,
                   "key " + id + " is not listed for role snapshot in the trust root");
     ids.insert(id);
   }
   if (static_cast<int>(ids.size()) < root.role(trust::Role::Snapshot).threshold)
-    return fail(Errc::ThresholdNotMet,
+    return fail(TrustErrc::ThresholdNotMet,
                 std::to_string(ids.size()) + " snapshot key(s) given, the trust root requires " +
                     std::to_string(root.role(trust::Role::Snapshot).threshold));
   if (o.serial < 1 || o.serial > kMaxSerial)
@@ -366,14 +369,14 @@ Result<PublishResult> publishItems(ItemStream& items, const trust::TrustRoot& ro
     bool same_geometry = false;
     ro.on_manifest = [&](const Manifest& m) -> Result<void> {
       if (m.type != BundleType::Snapshot)
-        return fail(Errc::WrongBase, "--base must be a snapshot bundle");
+        return fail(CacheErrc::WrongBase, "--base must be a snapshot bundle");
       if (m.profile != o.profile)
-        return fail(Errc::WrongBase,
+        return fail(CacheErrc::WrongBase,
                     "--base is a " + std::string(profileName(m.profile)) + " snapshot");
       if (m.serial >= o.serial)
-        return fail(Errc::Rollback, "serial " + std::to_string(o.serial) +
-                                        " is not newer than the base's " +
-                                        std::to_string(m.serial));
+        return fail(TrustErrc::Rollback, "serial " + std::to_string(o.serial) +
+                                             " is not newer than the base's " +
+                                             std::to_string(m.serial));
       bucket_count = chooseBucketCount(n, m.bucket_count);
       if (auto a = items.arrange(bucket_count); !a) return a;
       same_geometry = bucket_count == m.bucket_count;
@@ -647,7 +650,7 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
     if (buf.size() - start > kMaxRecordBytes) {
       issues.push_back({file_name, line, "-",
                         "record longer than 64 MiB (a quoted field that is never closed?)"});
-      return fail(Errc::BadRoster, issues.back().format());
+      return fail(RosterErrc::BadRoster, issues.back().format());
     }
     buf.erase(0, start);
     scan -= start;
@@ -661,7 +664,7 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
   if (!have_header) {
     auto parsed = roster::parseRoster("", file_name, ropt);
     if (!parsed) issues = parsed.error();
-    return fail(Errc::BadRoster, issues.empty() ? "empty roster" : issues[0].format());
+    return fail(RosterErrc::BadRoster, issues.empty() ? "empty roster" : issues[0].format());
   }
 
   // Pass 2: each partition through the roster parser (every row of a card is
@@ -755,9 +758,9 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
                              }),
                  issues.end());
     if (issues.size() > max_issues) issues.resize(max_issues);
-    return fail(Errc::BadRoster, issues.size() == 1
-                                     ? issues[0].format()
-                                     : std::to_string(issues.size()) + " bad row(s)");
+    return fail(RosterErrc::BadRoster, issues.size() == 1
+                                           ? issues[0].format()
+                                           : std::to_string(issues.size()) + " bad row(s)");
   }
   RunStream stream(std::move(runs), n, threads);
   return publishItems(stream, root, keys, o);

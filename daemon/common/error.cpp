@@ -31,54 +31,6 @@ class CommonCategory final : public ErrorCategory {
         return "CONFIG";
       case Errc::Internal:
         return "INTERNAL";
-      case Errc::BadSignature:
-        return "BAD_SIGNATURE";
-      case Errc::UnknownKey:
-        return "UNKNOWN_KEY";
-      case Errc::ThresholdNotMet:
-        return "THRESHOLD_NOT_MET";
-      case Errc::DuplicateSignature:
-        return "DUPLICATE_SIGNATURE";
-      case Errc::Expired:
-        return "EXPIRED";
-      case Errc::RootExpired:
-        return "ROOT_EXPIRED";
-      case Errc::Rollback:
-        return "ROLLBACK";
-      case Errc::WrongBase:
-        return "WRONG_BASE";
-      case Errc::DigestMismatch:
-        return "DIGEST_MISMATCH";
-      case Errc::ClockBehind:
-        return "CLOCK_BEHIND";
-      case Errc::BadRoster:
-        return "BAD_ROSTER";
-      case Errc::NoCard:
-        return "NO_CARD";
-      case Errc::ReadError:
-        return "READ_ERROR";
-      case Errc::ReaderLost:
-        return "READER_LOST";
-      case Errc::WrongChip:
-        return "WRONG_CHIP";
-      case Errc::CardNotBlank:
-        return "CARD_NOT_BLANK";
-      case Errc::VerifyFailed:
-        return "VERIFY_FAILED";
-      case Errc::Unverifiable:
-        return "UNVERIFIABLE";
-      case Errc::WrongProfile:
-        return "WRONG_PROFILE";
-      case Errc::MirrorUnreachable:
-        return "MIRROR_UNREACHABLE";
-      case Errc::TlsUntrusted:
-        return "TLS_UNTRUSTED";
-      case Errc::HttpStatus:
-        return "HTTP_STATUS";
-      case Errc::LengthMismatch:
-        return "LENGTH_MISMATCH";
-      case Errc::Freeze:
-        return "FREEZE";
       case Errc::DiskFull:
         return "DISK_FULL";
     }

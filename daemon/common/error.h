@@ -27,31 +27,6 @@ enum class Errc {
   Config,     ///< a setting is rejected (by the config parser or the library it configures)
   DiskFull,   ///< no space (or a file size limit) while writing a file or a download
   Internal,   ///< a broken invariant
-  // Moved to their libraries' enums (reader.h, */errors.h); kept until every caller uses those:
-  BadSignature,
-  UnknownKey,
-  ThresholdNotMet,
-  DuplicateSignature,
-  Expired,
-  RootExpired,
-  Rollback,
-  WrongBase,
-  DigestMismatch,
-  ClockBehind,
-  BadRoster,
-  NoCard,
-  ReadError,
-  ReaderLost,
-  WrongChip,
-  CardNotBlank,
-  VerifyFailed,
-  Unverifiable,
-  WrongProfile,
-  MirrorUnreachable,
-  TlsUntrusted,
-  HttpStatus,
-  LengthMismatch,
-  Freeze,
 };
 
 /// Base of every kb error category: adds the code's name in the CLI contract.

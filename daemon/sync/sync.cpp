@@ -8,10 +8,12 @@
 #include <cstring>
 #include <fstream>
 
+#include "cache/errors.h"
 #include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
 #include "crypto/crypto.h"
+#include "trust/errors.h"
 
 namespace kb::sync {
 namespace {
@@ -92,9 +94,9 @@ Result<fs::path> fetchBundle(Context& c, const std::string& base, const FileRef&
   if (!sha) return std::unexpected(sha.error());
   if (*sha != ref.sha256) {
     std::filesystem::remove(part);
-    return fail(Errc::DigestMismatch, base + ref.name + ": SHA-256 " + hexEncode(*sha) +
-                                          " is not the " + hexEncode(ref.sha256) +
-                                          " that the timestamp names");
+    return fail(CacheErrc::DigestMismatch, base + ref.name + ": SHA-256 " + hexEncode(*sha) +
+                                               " is not the " + hexEncode(ref.sha256) +
+                                               " that the timestamp names");
   }
   fs::rename(part, done, ec);
   if (ec) return fail(Errc::Io, done.string() + ": " + ec.message());
@@ -120,9 +122,9 @@ Result<SyncReport> syncFrom(Context& c, const std::string& base) {
   auto target = peekRootVersion(*ts_text);
   if (!target) return fail(target.error().code, base + "timestamp.json: " + target.error().message);
   if (*target < c.root.version())
-    return fail(Errc::Rollback, base + "timestamp.json is for root version " +
-                                    std::to_string(*target) + ", older than trusted version " +
-                                    std::to_string(c.root.version()));
+    return fail(TrustErrc::Rollback, base + "timestamp.json is for root version " +
+                                         std::to_string(*target) + ", older than trusted version " +
+                                         std::to_string(c.root.version()));
   // Walk the chain one version at a time; each accepted root is kept locally.
   while (c.root.version() < *target) {
     const std::string name = rootName(c.root.version() + 1);
@@ -161,7 +163,7 @@ Result<SyncReport> syncFrom(Context& c, const std::string& base) {
         report.previous_serial = r->previous_serial;
         return report;
       }
-      if (r.error().code != Errc::WrongBase)
+      if (r.error().code != CacheErrc::WrongBase)
         return fail(r.error().code, base + d.name + ": " + r.error().message);
       break;  // installed state is not the delta's base after all: take the snapshot
     }

@@ -5,15 +5,18 @@
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
 #include "cache/cache.h"
+#include "cache/errors.h"
 #include "cache/publish.h"
 #include "cache/record_codec.h"
 #include "cache/store.h"
 #include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
+#include "roster/errors.h"
 #include "roster/nik_key.h"
 #include "roster/roster.h"
 #include "tpm/counter.h"
+#include "trust/errors.h"
 
 namespace kb::cli {
 namespace {
@@ -81,8 +84,8 @@ Result<int> publishCmd(const Words& words) {
     if (!key) return fail(key.error().code, path + ": " + key.error().message);
     // Refuse before reading a large roster: the key must be one the kiosks trust.
     if (!root->key(trust::Role::Snapshot, key->publicKey().keyId()))
-      return fail(Errc::UnknownKey, path + ": key " + key->publicKey().keyId() +
-                                        " is not listed for role snapshot in the trust root");
+      return fail(TrustErrc::UnknownKey, path + ": key " + key->publicKey().keyId() +
+                                             " is not listed for role snapshot in the trust root");
     keys.push_back(std::move(*key));
   }
 
@@ -113,10 +116,12 @@ Result<int> publishCmd(const Words& words) {
   std::vector<roster::RosterIssue> issues;
   std::vector<std::string> warnings;
   auto result = cache::publishRoster(*roster_path, ropt, *root, keys, po, issues, warnings);
-  if (!result && result.error().code == Errc::BadRoster && !issues.empty()) {
-    if (issues.size() == 1 && !a->has("report")) return fail(Errc::BadRoster, issues[0].format());
+  if (!result && result.error().code == RosterErrc::BadRoster && !issues.empty()) {
+    if (issues.size() == 1 && !a->has("report"))
+      return fail(RosterErrc::BadRoster, issues[0].format());
     for (const auto& i : issues) std::cerr << i.format() << '\n';
-    return fail(Errc::BadRoster, std::to_string(issues.size()) + " bad row(s); nothing written");
+    return fail(RosterErrc::BadRoster,
+                std::to_string(issues.size()) + " bad row(s); nothing written");
   }
   for (const auto& w : warnings) std::cerr << "warning: " << w << '\n';
   if (!result) return std::unexpected(result.error());
@@ -233,7 +238,7 @@ Result<int> lookupCmd(const Words& words) {
       }
     }
   }
-  if (v.verdict == cache::VerdictCode::Unverifiable) return fail(Errc::Unverifiable, v.reason);
+  if (v.verdict == cache::VerdictCode::Unverifiable) return fail(CacheErrc::Unverifiable, v.reason);
   return 0;
 }
 

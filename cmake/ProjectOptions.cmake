@@ -143,5 +143,7 @@ function(kb_use_asio_pch)
     endif()
     target_compile_definitions(${target} PRIVATE ${kb_asio_pch_macros})
     target_precompile_headers(${target} REUSE_FROM ${helper})
+    # The header includes Asio's SSL error codes, which call into libssl.
+    target_link_libraries(${target} PRIVATE OpenSSL::SSL)
   endforeach()
 endfunction()

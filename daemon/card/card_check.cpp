@@ -7,8 +7,8 @@
 #include "card/credential.h"
 #include "card/ndef.h"
 #include "common/encoding.h"
-#include "trust/trust.h"
 #include "reader.h"
+#include "trust/trust.h"
 
 namespace kb::card {
 namespace {

@@ -1,5 +1,4 @@
 #include "libnfc/libnfc_reader.h"
-#include "reader.h"
 
 #include <nfc/nfc.h>
 
@@ -12,6 +11,8 @@
 #include <optional>
 #include <thread>
 #include <utility>
+
+#include "reader.h"
 
 namespace kb::reader {
 

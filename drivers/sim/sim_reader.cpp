@@ -1,7 +1,8 @@
 #include "sim/sim_reader.h"
-#include "reader.h"
 
 #include <utility>
+
+#include "reader.h"
 
 namespace kb::reader {
 

@@ -12,8 +12,8 @@
 #include "card/originality.h"
 #include "common/encoding.h"
 #include "common/files.h"
-#include "trust/trust.h"
 #include "reader.h"
+#include "trust/trust.h"
 
 namespace {
 

@@ -1,10 +1,11 @@
 #include "sim/sim_reader.h"
-#include "reader.h"
 
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
+
+#include "reader.h"
 
 namespace kb::reader {
 namespace {

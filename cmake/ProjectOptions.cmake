@@ -48,21 +48,37 @@ elseif(KB_SANITIZE)
 endif()
 
 # kb_add_library(NAME SOURCES... [DEPS ...]) -> target kb_NAME, alias kb::NAME.
-# Every library of ours gets warnings-as-errors and the hardening flags. Headers
-# are included as "concern/file.h" from daemon/; a library under drivers/ also
-# puts drivers/ on the path of what links it ("reader.h", "sim/sim_reader.h"), and
-# only of that.
+# Every library of ours gets warnings-as-errors and the hardening flags.
+#
+# Headers are included as "concern/file.h" ("cache/store.h", "sim/sim_reader.h";
+# the reader library at drivers/ itself: "reader.h"). Each library puts only its
+# own folder on the include path of what links it, through an include root of its
+# own in the build tree that holds one link named as its includes spell it
+# (build/include/kb_cache/cache -> daemon/cache). So a target sees the headers of
+# the libraries it links and of no others, and the compiler refuses the rest.
 function(kb_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
   add_library(kb_${name} STATIC ${ARG_SOURCES})
   add_library(kb::${name} ALIAS kb_${name})
-  target_include_directories(kb_${name} PUBLIC ${PROJECT_SOURCE_DIR}/daemon)
-  string(FIND "${CMAKE_CURRENT_SOURCE_DIR}/" "${PROJECT_SOURCE_DIR}/drivers/" kb_drivers_at)
-  if(kb_drivers_at EQUAL 0)
-    target_include_directories(kb_${name} PUBLIC ${PROJECT_SOURCE_DIR}/drivers)
-  endif()
   target_link_libraries(kb_${name} PUBLIC ${ARG_DEPS} kb::sanitize
                         PRIVATE ${ARG_PRIVATE_DEPS} kb::warnings kb::hardening)
+  file(RELATIVE_PATH folder ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  if(NOT folder MATCHES "^(daemon|drivers)(/|$)")
+    return()  # test support libraries put their own folder on the path
+  endif()
+  string(REGEX REPLACE "^(daemon|drivers)/?" "" concern "${folder}")
+  set(root ${PROJECT_BINARY_DIR}/include/kb_${name})
+  file(MAKE_DIRECTORY ${root})
+  if(concern STREQUAL "")  # drivers/ itself: its headers one by one
+    file(GLOB headers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
+    foreach(header ${headers})
+      get_filename_component(header_name ${header} NAME)
+      file(CREATE_LINK ${header} ${root}/${header_name} SYMBOLIC)
+    endforeach()
+  else()
+    file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR} ${root}/${concern} SYMBOLIC)
+  endif()
+  target_include_directories(kb_${name} PUBLIC ${root})
 endfunction()
 
 # kb_add_test(NAME SOURCES... DEPS ...) -> one GoogleTest binary per library.

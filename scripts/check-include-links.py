@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Every "concern/file.h" a target includes belongs to a library that target links.
 
-Each library of ours puts daemon/ on its PUBLIC include path, so the compiler does
-not catch a library (or a test, or a binary) that includes another library's header
-without linking that library. This check does, from the CMakeLists and the sources:
+Each library of ours puts only its own folder on its users' include path (its
+include root in the build tree, cmake/ProjectOptions.cmake), so the compiler refuses
+a header of a library that is not linked at all. This check also sees what the
+compiler cannot (a header that includes a PRIVATE dependency compiles inside its
+own library; kbctl has all of daemon/ on its path), from the CMakeLists and the
+sources:
 
 - a library's own sources may include the headers of what it links (DEPS and
   PRIVATE_DEPS, and what those link PUBLIC);

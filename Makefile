@@ -15,7 +15,7 @@ test-deps:
 	@scripts/install-ui-deps.sh
 
 configure: deps
-	@[ -f $(BUILD)/build.ninja ] || cmake --preset $(PRESET) >/dev/null
+	@scripts/configure.sh $(PRESET)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -28,7 +28,7 @@ test: test-deps build
 
 # The hardened release build the packages come from (only the two programs).
 release: deps
-	@[ -f build/release/build.ninja ] || cmake --preset release >/dev/null
+	@scripts/configure.sh release
 	cmake --build build/release --target kartu-bahagiad kbctl -j $(JOBS)
 
 # build/deb/kartu-bahagia_<v>_amd64.deb and kartu-bahagia-kiosk_<v>_all.deb, lintian-checked.

@@ -8,7 +8,7 @@ set -euo pipefail
 seconds=${1:-60}
 jobs=${KB_FUZZ_JOBS:-$(nproc)}
 cd "$(dirname "$0")/.."
-[ -f build/fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+scripts/configure.sh fuzz
 cmake --build build/fuzz -j "$(nproc)" --target fuzz_all
 # One target: its output in build/fuzz/NAME.log, its exit status in NAME.rc,
 # its last two lines printed in one piece when it ends.

@@ -4,31 +4,24 @@ namespace kb {
 
 namespace {
 
-class Category final : public ErrorCategory {
- public:
-  const char* name() const noexcept override { return "kb.reader"; }
-  std::string_view codeName(int value) const noexcept override {
-    switch (static_cast<ReaderErrc>(value)) {
-      case ReaderErrc::NoCard:
-        return "NO_CARD";
-      case ReaderErrc::ReadError:
-        return "READ_ERROR";
-      case ReaderErrc::ReaderLost:
-        return "READER_LOST";
-    }
-    return "INTERNAL";
+std::string_view nameOf(ReaderErrc code) noexcept {
+  switch (code) {
+    case ReaderErrc::NoCard:
+      return "NO_CARD";
+    case ReaderErrc::ReadError:
+      return "READ_ERROR";
+    case ReaderErrc::ReaderLost:
+      return "READER_LOST";
   }
-};
+  return {};
+}
+
+constinit const EnumCategory<ReaderErrc, nameOf> kCategory("kb.reader");
 
 }  // namespace
 
-const ErrorCategory& readerCategory() noexcept {
-  static const Category category;
-  return category;
-}
-
 std::error_code make_error_code(ReaderErrc code) noexcept {
-  return {static_cast<int>(code), readerCategory()};
+  return kCategory.code(code);
 }
 
 }  // namespace kb

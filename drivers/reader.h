@@ -24,7 +24,6 @@ enum class ReaderErrc {
   ReaderLost,  ///< READER_LOST: the reader went away or stopped answering
 };
 
-const ErrorCategory& readerCategory() noexcept;
 std::error_code make_error_code(ReaderErrc code) noexcept;
 
 }  // namespace kb

@@ -18,7 +18,6 @@ enum class CacheErrc {
   WrongProfile,    ///< WRONG_PROFILE: a bundle or cache of the other profile (kiosk vs staff)
 };
 
-const ErrorCategory& cacheCategory() noexcept;
 std::error_code make_error_code(CacheErrc code) noexcept;
 
 }  // namespace kb

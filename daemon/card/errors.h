@@ -17,7 +17,6 @@ enum class CardErrc {
                   ///< verify)
 };
 
-const ErrorCategory& cardCategory() noexcept;
 std::error_code make_error_code(CardErrc code) noexcept;
 
 }  // namespace kb

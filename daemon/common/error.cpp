@@ -8,45 +8,38 @@ std::string ErrorCategory::message(int value) const {
 
 namespace {
 
-class CommonCategory final : public ErrorCategory {
- public:
-  const char* name() const noexcept override { return "kb.common"; }
-  std::string_view codeName(int value) const noexcept override {
-    switch (static_cast<Errc>(value)) {
-      case Errc::Usage:
-        return "USAGE";
-      case Errc::Io:
-        return "IO";
-      case Errc::Malformed:
-        return "MALFORMED";
-      case Errc::Truncated:
-        return "TRUNCATED";
-      case Errc::TooLarge:
-        return "TOO_LARGE";
-      case Errc::NotFound:
-        return "NOT_FOUND";
-      case Errc::Timeout:
-        return "TIMEOUT";
-      case Errc::Config:
-        return "CONFIG";
-      case Errc::Internal:
-        return "INTERNAL";
-      case Errc::DiskFull:
-        return "DISK_FULL";
-    }
-    return "INTERNAL";
+std::string_view nameOf(Errc code) noexcept {
+  switch (code) {
+    case Errc::Usage:
+      return "USAGE";
+    case Errc::Io:
+      return "IO";
+    case Errc::Malformed:
+      return "MALFORMED";
+    case Errc::Truncated:
+      return "TRUNCATED";
+    case Errc::TooLarge:
+      return "TOO_LARGE";
+    case Errc::NotFound:
+      return "NOT_FOUND";
+    case Errc::Timeout:
+      return "TIMEOUT";
+    case Errc::Config:
+      return "CONFIG";
+    case Errc::Internal:
+      return "INTERNAL";
+    case Errc::DiskFull:
+      return "DISK_FULL";
   }
-};
+  return {};
+}
+
+constinit const EnumCategory<Errc, nameOf> kCategory("kb.common");
 
 }  // namespace
 
-const ErrorCategory& commonCategory() noexcept {
-  static const CommonCategory category;
-  return category;
-}
-
 std::error_code make_error_code(Errc code) noexcept {
-  return {static_cast<int>(code), commonCategory()};
+  return kCategory.code(code);
 }
 
 std::string_view codeName(const std::error_code& code) noexcept {

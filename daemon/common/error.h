@@ -4,7 +4,7 @@
 /// in card/errors.h, TrustErrc in trust/errors.h, RosterErrc in roster/errors.h,
 /// CacheErrc in cache/errors.h, SyncErrc in sync/errors.h), so this layer knows none of
 /// them. Here are only the generic codes every layer produces (kb::Errc). Every category
-/// derives from kb::ErrorCategory and names its codes for the `error: CODE:` prefix that
+/// is a kb::EnumCategory (below): it names its codes for the `error: CODE:` prefix that
 /// kbctl and the daemon print (docs/contracts.md §2).
 
 #include <expected>
@@ -38,7 +38,28 @@ class ErrorCategory : public std::error_category {
   std::string message(int value) const override;
 };
 
-const ErrorCategory& commonCategory() noexcept;
+/// The category of one library's error enum E (the only kind there is). `Name` names E's codes:
+/// one function per enum with one `switch (code)` and no `default:`, so an enumerator without a
+/// name fails the build (-Wswitch is an error in the dev preset); it returns "" for a value that
+/// is no enumerator, which reads as INTERNAL. A library defines one, constinit, in its errors.cpp:
+///   constinit const EnumCategory<CacheErrc, nameOf> kCategory("kb.cache");
+///   std::error_code make_error_code(CacheErrc code) noexcept { return kCategory.code(code); }
+template <class E, std::string_view (*Name)(E) noexcept>
+requires std::is_enum_v<E>
+class EnumCategory final : public ErrorCategory {
+ public:
+  explicit constexpr EnumCategory(const char* name) noexcept : name_(name) {}
+  const char* name() const noexcept override { return name_; }
+  std::string_view codeName(int value) const noexcept override {
+    const std::string_view n = Name(static_cast<E>(value));
+    return n.empty() ? std::string_view("INTERNAL") : n;
+  }
+  std::error_code code(E e) const noexcept { return {static_cast<int>(e), *this}; }
+
+ private:
+  const char* name_;
+};
+
 std::error_code make_error_code(Errc code) noexcept;
 
 }  // namespace kb

@@ -13,7 +13,6 @@ enum class RosterErrc {
   BadRoster = 1,  ///< BAD_ROSTER: roster CSV rejected (file:line: column: reason)
 };
 
-const ErrorCategory& rosterCategory() noexcept;
 std::error_code make_error_code(RosterErrc code) noexcept;
 
 }  // namespace kb

@@ -18,7 +18,6 @@ enum class SyncErrc {
   Freeze,          ///< FREEZE: the mirror's timestamp has expired: no newer data is reaching us
 };
 
-const ErrorCategory& syncCategory() noexcept;
 std::error_code make_error_code(SyncErrc code) noexcept;
 
 }  // namespace kb

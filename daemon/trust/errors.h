@@ -18,7 +18,6 @@ enum class TrustErrc {
   Rollback,            ///< ROLLBACK: a root version or serial not newer than the installed one
 };
 
-const ErrorCategory& trustCategory() noexcept;
 std::error_code make_error_code(TrustErrc code) noexcept;
 
 }  // namespace kb

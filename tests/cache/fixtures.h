@@ -67,6 +67,9 @@ std::string build(const Parts& parts, const std::vector<crypto::SigningKey>& key
 std::string build(std::string_view manifest, const std::vector<std::string>& entries);
 
 void writeFile(const std::filesystem::path& p, std::string_view bytes);
+/// Runs `sql` against a cache file the way an attacker with file access would; a statement
+/// that fails fails the calling test (a GoogleTest fatal failure).
+void tamper(const std::filesystem::path& db, const std::string& sql);
 std::string readAll(const std::filesystem::path& p);
 
 }  // namespace kb::cache::testing

@@ -48,17 +48,6 @@ std::vector<std::string> rows(const std::filesystem::path& db, const std::string
   return out;
 }
 
-void tamper(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(raw);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
-}
-
 class StoreDelta : public ::testing::Test {
  protected:
   TempDir dir;

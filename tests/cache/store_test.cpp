@@ -4,7 +4,6 @@
 #include "cache/store.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "cache/cache.h"
 #include "cache/digest.h"
@@ -18,18 +17,6 @@ namespace kb::cache {
 namespace {
 
 using namespace testing;
-
-// Runs SQL against a cache file the way an attacker with file access would.
-void tamper(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(raw);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
-}
 
 class StoreTest : public ::testing::Test {
  protected:

@@ -35,6 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using kb::cache::testing::tamper;
 using kb::testing::binaryPath;
 using kb::testing::ChildProcess;
 using kb::testing::httpGet;
@@ -42,17 +43,6 @@ using kb::testing::runToEnd;
 
 std::string daemon() {
   return binaryPath("kartu-bahagiad");
-}
-
-void sql(const fs::path& db, const std::string& statements) {
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(raw, statements.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(raw);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
 }
 
 // A writer that dies mid-transaction: its rollback journal stays behind "hot",
@@ -115,7 +105,7 @@ struct Attack {
 std::vector<Attack> attacks() {
   return {
       {"manifest emptied",
-       [](const fs::path& db, const fs::path&) { sql(db, "UPDATE meta SET manifest = ''"); }},
+       [](const fs::path& db, const fs::path&) { tamper(db, "UPDATE meta SET manifest = ''"); }},
       {"hot journal", [](const fs::path& db, const fs::path&) { plantHotJournal(db); }},
       {"truncated",
        [](const fs::path& db, const fs::path&) { fs::resize_file(db, fs::file_size(db) / 2); }},

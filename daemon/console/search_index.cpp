@@ -90,8 +90,10 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
   auto db =
       sql::Db::open(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!db) return std::unexpected(db.error());
-  for (const char* s : {"PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", kSchema, "BEGIN"})
+  for (const char* s : {"PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", kSchema})
     if (auto r = db->exec(s); !r) return std::unexpected(r.error());
+  auto tx = db->begin();
+  if (!tx) return std::unexpected(tx.error());
   auto all = file->db.prepare("SELECT bucket, card_no, body FROM records ORDER BY bucket, card_no");
   auto person =
       db->prepare("INSERT INTO people (id, card_no, nik_hash, terms) VALUES (?1, ?2, ?3, ?4)");
@@ -166,8 +168,7 @@ Result<void> build(const std::filesystem::path& tmp, const std::filesystem::path
   name.value() = sql::Stmt();
   kelname.value() = sql::Stmt();
   meta.value() = sql::Stmt();
-  if (auto r = db->exec("COMMIT"); !r) return std::unexpected(r.error());
-  return {};
+  return tx->commit();
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "cache/digest.h"
 #include "cache/errors.h"
@@ -22,6 +24,30 @@ std::pair<dev_t, ino_t> fileIdentity(const std::filesystem::path& p) {
   if (::stat(p.c_str(), &st) != 0) return {0, 0};
   return {st.st_dev, st.st_ino};
 }
+// SQLite's page cache per connection: enough for every interior page of the
+// records tree at 10^6 records (about 3 MiB with 8 KiB pages), so a lookup
+// reads only its leaf pages from the file.
+constexpr int kReaderCacheKiB = 8 * 1024;
+
+// One more read-only connection to the served file with its bucket statement;
+// a lookup uses one at a time, so lookups on several threads run in parallel.
+struct Reader {
+  sql::Db db;
+  sql::Stmt select_bucket;  // finalized before db is closed (member order)
+};
+
+Result<std::unique_ptr<Reader>> openReader(const std::filesystem::path& p) {
+  auto db = sql::Db::open(p.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  if (!db) return std::unexpected(db.error());
+  if (auto r = db->exec("PRAGMA cache_size = -" + std::to_string(kReaderCacheKiB)); !r)
+    return std::unexpected(r.error());
+  auto s = db->prepare(kSelectBucketSql);
+  if (!s) return std::unexpected(s.error());
+  return std::make_unique<Reader>(Reader{std::move(*db), std::move(*s)});
+}
+
+constexpr std::size_t kMaxIdleReaders = 8;
+
 }  // namespace
 
 struct Cache::Impl {
@@ -32,19 +58,38 @@ struct Cache::Impl {
   trust::TrustRoot root;
   CacheOptions options;
   mutable std::mutex mu;
-  // Guarded by mu.
-  std::optional<VerifiedFile> file;
-  std::optional<sql::Stmt> select_bucket;  // destroyed before file (reset order in close())
+  // Guarded by mu. A lookup holds its own reference to `file` and a reader
+  // taken from `idle` while it reads without the lock; a reader goes back only
+  // if `file` is still the one it reads.
+  std::shared_ptr<VerifiedFile> file;
+  std::vector<std::unique_ptr<Reader>> idle;  // connections to file, not in use
   std::string reason;
   std::pair<dev_t, ino_t> loaded_identity{0, 0};
 
   void close() {
-    select_bucket.reset();
+    idle.clear();
     file.reset();
+  }
+
+  // A reader of `file` (lock held): an idle one, or a new connection. A new
+  // one is opened by path, so it is used only if the path still names the
+  // file loaded (after a swap the caller's refresh() reloads instead).
+  Result<std::unique_ptr<Reader>> takeReader() {
+    if (!idle.empty()) {
+      auto r = std::move(idle.back());
+      idle.pop_back();
+      return r;
+    }
+    auto r = openReader(file->path);
+    if (!r) return r;
+    if (fileIdentity(db_path) != loaded_identity && file->path == db_path)
+      return fail(CacheErrc::Unverifiable, db_path.string() + ": replaced while opening");
+    return r;
   }
 
   std::string code;
   std::optional<CacheFloor> floor;
+  bool raise_pending = false;  ///< the served file's serial is not in the trust state yet
 
   Result<VerifiedFile> tryOpen(const std::filesystem::path& p) {
     auto f = openVerified(p, root);
@@ -71,6 +116,7 @@ struct Cache::Impl {
     close();
     code.clear();
     floor.reset();
+    raise_pending = false;
     // Taken before opening: a swap in between only causes one more reload.
     loaded_identity = fileIdentity(db_path);
     if (options.trust_state) {
@@ -84,12 +130,12 @@ struct Cache::Impl {
     }
     auto current = tryOpen(db_path);
     if (current) {
-      file.emplace(std::move(*current));
+      file = std::make_shared<VerifiedFile>(std::move(*current));
       reason = "current state verified";
     } else {
       auto prev = tryOpen(withSuffix(db_path, ".prev"));
       if (prev) {
-        file.emplace(std::move(*prev));
+        file = std::make_shared<VerifiedFile>(std::move(*prev));
         code = kCodeFallback;
         reason = "FALLBACK: serving the previous state: " + current.error().message;
       } else {
@@ -104,24 +150,36 @@ struct Cache::Impl {
         return;
       }
     }
-    auto s = file->db.prepare(kSelectBucketSql);
-    if (!s)
+    auto first = openReader(file->path);
+    if (!first)
       return refuse(kCodeUnverifiable,
-                    "cannot read " + file->path.string() + ": " + s.error().message);
-    select_bucket.emplace(std::move(*s));
-    if (options.trust_state && options.raise_trust_state) {
-      // Start-up and every reload: what is served now is the floor from here on.
-      TrustRaise raise{db_path, file->manifest.serial,
-                       std::max(file->newest_signed_seen, file->manifest.signed_at), &root};
-      if (auto r = raiseTrustState(*options.trust_state, raise); !r) {
-        code = kCodeTrustState;
-        reason =
-            std::string(kCodeTrustState) + ": cannot raise the trust state: " + r.error().message;
-      } else if (auto t = raiseTpmCounter(options.tpm_tcti, file->manifest.serial); !t) {
-        code = kCodeTrustState;
-        reason =
-            std::string(kCodeTrustState) + ": cannot raise the TPM counter: " + t.error().message;
-      }
+                    "cannot read " + file->path.string() + ": " + first.error().message);
+    idle.push_back(std::move(*first));
+    raise_pending = options.trust_state && options.raise_trust_state;
+    raiseServed();
+  }
+
+  // Start-up and every reload: what is served now is the floor from here on.
+  // Never waits for the trust state's lock: load() runs where taps are
+  // answered, and an import (the daemon's sync thread, kbctl, a USB stick)
+  // holds that lock across its write and fsyncs, seconds on a busy disk. While
+  // it is held the raise stays pending and refresh() tries again; the importer
+  // is raising the state to what it installed meanwhile.
+  void raiseServed() {
+    if (!raise_pending || !file) return;
+    TrustRaise raise{db_path, file->manifest.serial,
+                     std::max(file->newest_signed_seen, file->manifest.signed_at), &root};
+    auto r = tryRaiseTrustState(*options.trust_state, raise);
+    if (r && !*r) return;  // busy: next refresh()
+    raise_pending = false;
+    if (!r) {
+      code = kCodeTrustState;
+      reason =
+          std::string(kCodeTrustState) + ": cannot raise the trust state: " + r.error().message;
+    } else if (auto t = raiseTpmCounter(options.tpm_tcti, file->manifest.serial); !t) {
+      code = kCodeTrustState;
+      reason =
+          std::string(kCodeTrustState) + ": cannot raise the TPM counter: " + t.error().message;
     }
   }
 
@@ -160,29 +218,50 @@ void Cache::reopen(trust::TrustRoot root, UnixSeconds now) {
 
 bool Cache::refresh() {
   std::lock_guard lock(impl_->mu);
-  if (fileIdentity(impl_->db_path) == impl_->loaded_identity) return false;
+  if (fileIdentity(impl_->db_path) == impl_->loaded_identity) {
+    impl_->raiseServed();  // a raise an import's lock put off, if any
+    return false;
+  }
   impl_->load();
   return true;
 }
 
 Verdict Cache::lookup(std::string_view card_no, UnixSeconds now) {
   refresh();  // one stat(): a tap right after an import already sees the new data
-  std::lock_guard lock(impl_->mu);
   Impl& d = *impl_;
-  const auto& policy = d.options.freshness;
-  if (!d.file) return unverifiable(d.reason, std::nullopt, now, policy);
-  const SnapshotInfo snap = d.snapshot();
-  // A daemon runs for months: the root it loaded at start can expire under it.
-  if (now > d.root.expires())
-    return unverifiable("trust root expired at " + formatUtc(d.root.expires()), snap, now, policy);
-  const auto bucket = bucketOf(card_no, d.file->manifest.bucket_count);
-  auto read = readBucket(*d.select_bucket, bucket, card_no);
+  const auto& policy = d.options.freshness;  // set at open, never changed
+  std::shared_ptr<const VerifiedFile> file;
+  std::unique_ptr<Reader> reader;
+  SnapshotInfo snap;
+  {
+    // Only to take the file and a connection: the read and the hashing below
+    // run without the lock, on as many threads as look up at once.
+    std::lock_guard lock(d.mu);
+    if (!d.file) return unverifiable(d.reason, std::nullopt, now, policy);
+    snap = d.snapshot();
+    // A daemon runs for months: the root it loaded at start can expire under it.
+    if (now > d.root.expires())
+      return unverifiable("trust root expired at " + formatUtc(d.root.expires()), snap, now,
+                          policy);
+    auto r = d.takeReader();
+    if (!r)
+      return unverifiable("cannot read " + d.file->path.string() + ": " + r.error().message, snap,
+                          now, policy);
+    reader = std::move(*r);
+    file = d.file;
+  }
+  const auto bucket = bucketOf(card_no, file->manifest.bucket_count);
+  auto read = readBucket(reader->select_bucket, bucket, card_no);
+  {
+    std::lock_guard lock(d.mu);
+    if (d.file == file && d.idle.size() < kMaxIdleReaders) d.idle.push_back(std::move(reader));
+  }
   if (!read) return unverifiable("integrity: " + read.error().message, snap, now, policy);
-  if (read->digest != d.file->bucket_digests[bucket])
+  if (read->digest != file->bucket_digests[bucket])
     return unverifiable("integrity: stored records differ from the signed data", snap, now, policy);
   std::optional<roster::CardRecord> card;
   if (read->body) {
-    auto rec = decodeRecord(*read->body, d.file->manifest.profile);
+    auto rec = decodeRecord(*read->body, file->manifest.profile);
     if (!rec || rec->card_no != card_no)
       return unverifiable("integrity: stored record does not decode", snap, now, policy);
     card = std::move(*rec);

@@ -19,7 +19,7 @@
 namespace kb::cache {
 namespace {
 
-using json = nlohmann::json;
+using nlohmann::json;
 constexpr std::string_view kFormat = "kartu-bahagia/trust-state";
 constexpr std::size_t kMaxStateBytes = 256 * 1024;
 
@@ -155,15 +155,22 @@ Result<TrustState> loadTrustState(const std::filesystem::path& path) {
   return parseState(path, text);
 }
 
-Result<TrustState> raiseTrustState(const std::filesystem::path& path, const TrustRaise& raise) {
+namespace {
+// The raise with the lock taken (`wait`) or tried: nullopt when tried and busy.
+Result<std::optional<TrustState>> raiseLocked(const std::filesystem::path& path,
+                                              const TrustRaise& raise, bool wait) {
   auto lock_path = path;
   lock_path += ".lock";
   // Read-only is enough for flock, so a daemon can lock a file root created.
   Fd lock(::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (lock.fd < 0) return std::unexpected(ioError(lock_path, "cannot open lock file"));
-  if (::flock(lock.fd, LOCK_EX) != 0) return std::unexpected(ioError(lock_path, "cannot lock"));
+  while (::flock(lock.fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    if (errno == EINTR) continue;
+    if (!wait && errno == EWOULDBLOCK) return std::optional<TrustState>();
+    return std::unexpected(ioError(lock_path, "cannot lock"));
+  }
   auto state = loadTrustState(path);
-  if (!state) return state;
+  if (!state) return std::unexpected(state.error());
   bool changed = false;
   if (raise.db) {
     auto [it, added] = state->caches.try_emplace(raise.db->filename().string());
@@ -180,7 +187,19 @@ Result<TrustState> raiseTrustState(const std::filesystem::path& path, const Trus
   if (changed)
     if (auto r = writeFileAtomic(path, serialize(*state), 0644, FileOwner::DirectoryOwner); !r)
       return std::unexpected(r.error());
-  return state;
+  return std::optional<TrustState>(std::move(*state));
+}
+}  // namespace
+
+Result<TrustState> raiseTrustState(const std::filesystem::path& path, const TrustRaise& raise) {
+  auto r = raiseLocked(path, raise, true);
+  if (!r) return std::unexpected(r.error());
+  return std::move(**r);
+}
+
+Result<std::optional<TrustState>> tryRaiseTrustState(const std::filesystem::path& path,
+                                                     const TrustRaise& raise) {
+  return raiseLocked(path, raise, false);
 }
 
 Result<void> checkRootChain(const TrustState& state, const trust::TrustRoot& root,

@@ -60,6 +60,14 @@ struct TrustRaise {
 /// Returns the state now stored.
 Result<TrustState> raiseTrustState(const std::filesystem::path& path, const TrustRaise& raise);
 
+/// As raiseTrustState, but never waits for the lock: nullopt (nothing done)
+/// while someone else holds it. An importer holds it across a write and two
+/// fsyncs, which take seconds on a busy disk; the daemon's reload of a swapped
+/// cache runs where taps are answered, so it tries and retries later instead
+/// of queueing behind the import (the importer raises to what it installed).
+Result<std::optional<TrustState>> tryRaiseTrustState(const std::filesystem::path& path,
+                                                     const TrustRaise& raise);
+
 /// Checks `root` against the root pinned in `state`: the same document, or a
 /// newer version chained from it (each step signed by a threshold of the
 /// previous version's root keys and its own). Intermediate versions are read

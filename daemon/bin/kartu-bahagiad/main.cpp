@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -298,15 +299,17 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
 
   kiosk::ReaderLoop reader_loop(*reader, trust_root, originality_keys, kiosk, log);
   if (syncer)
-    syncer->onAttempt([&kiosk, &syncer, &cache,
+    syncer->onAttempt([&kiosk, &syncer, &cache, &kiosk_strand,
                        served = syncer->root().version()]() mutable {  // as the cache opened
-      // A sync that walked to a newer root: reopen the cache with it (on this thread,
-      // the worker's; the cache is thread-safe), or the new root's bundles never verify.
+      // A sync that walked to a newer root: reopen the cache with it, or the new root's
+      // bundles never verify. On the kiosk's strand, not here: the worker thread runs in
+      // the background class, and a reopen holds the lock every tap's lookup takes.
       if (syncer->root().version() > served) {
         served = syncer->root().version();
-        cache->reopen(syncer->root(), nowSeconds());
+        net::post(kiosk_strand,
+                  [&cache, newer = syncer->root()] { cache->reopen(newer, nowSeconds()); });
       }
-      kiosk.refreshData();
+      kiosk.refreshData();  // after the reopen: the strand runs them in order
     });
   if (syncer)
     registry.addCollector(

@@ -1,6 +1,6 @@
 #include "sync/worker.h"
 
-#include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,15 +44,21 @@ std::string metricsText(const SyncStatus& s) {
 }
 
 Result<void> lowerThreadPriority() {
-  // On Linux the policy calls with pid 0 act on the calling thread only.
-  sched_param param{};
-  param.sched_priority = 0;
-  if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0)
-    return fail(Errc::Io, std::string("cannot set SCHED_IDLE: ") + std::strerror(errno));
+  // nice +10 on this thread only (Linux: a thread id with PRIO_PROCESS names one
+  // thread). Never below where it already is: lowering a nice value needs a privilege.
+  const auto tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int now = ::getpriority(PRIO_PROCESS, tid);
+  if (now == -1 && errno != 0)
+    return fail(Errc::Io, std::string("cannot read the nice value: ") + std::strerror(errno));
+  if (::setpriority(PRIO_PROCESS, tid, std::max(now, kBackgroundNice)) != 0)
+    return fail(Errc::Io, std::string("cannot set nice ") + std::to_string(kBackgroundNice) + ": " +
+                              std::strerror(errno));
   // ioprio_set has no glibc wrapper. IOPRIO_WHO_PROCESS with a thread id names
-  // that thread; class idle (3) sits in the top bits of the value.
-  constexpr int kWhoProcess = 1, kClassIdle = 3, kClassShift = 13;
-  ::syscall(SYS_ioprio_set, kWhoProcess, static_cast<int>(::gettid()), kClassIdle << kClassShift);
+  // that thread; the class sits in the top bits of the value, the level below.
+  constexpr int kWhoProcess = 1, kClassShift = 13;
+  ::syscall(SYS_ioprio_set, kWhoProcess, static_cast<int>(tid),
+            (kIoClassBestEffort << kClassShift) | kBackgroundIoLevel);
   return {};
 }
 

@@ -7,7 +7,10 @@
 /// The thread runs in the background class (see lowerThreadPriority): on a
 /// 2-core kiosk a full import would otherwise take CPU and disk from the taps.
 /// (KB_SYNC_PRIORITY=normal in the environment keeps the normal class, for
-/// benchmarks that compare the two.)
+/// benchmarks that compare the two.) Nothing a tap waits for is held by this
+/// thread across slow work: the cache it imports into is a separate file
+/// renamed in, the trust state lock is only tried by the kiosk, and a reopen
+/// with a newer root runs on the kiosk's strand (docs/architecture.md).
 
 #include <chrono>
 #include <condition_variable>
@@ -46,10 +49,20 @@ void recordMetrics(const SyncStatus& s, metrics::Registry& registry);
 std::string metricsText(const SyncStatus& s);
 
 /// Puts the calling thread (and threads it starts later) in the background:
-/// CPU policy SCHED_IDLE (it runs only when no normal thread wants the core)
-/// and I/O class idle (served when the disk has nothing else to do, under the
-/// bfq scheduler; the others ignore it). Neither needs a privilege. IO if the
-/// kernel refuses the CPU policy; a refused I/O class is not an error.
+/// nice +10 and I/O class best-effort at level 7, the lowest level of the
+/// normal class. Neither needs a privilege. Not SCHED_IDLE and the idle I/O
+/// class, which this used before: they invert. A SCHED_IDLE thread gets about
+/// 0.3 % of a core next to one busy normal thread, and idle-class I/O waits
+/// until the disk has nothing else to do (mq-deadline: up to its 10 s aging,
+/// per request), so whatever the thread holds meanwhile (the trust state lock
+/// across a write and two fsyncs) stays held for seconds on a busy machine,
+/// and whoever waits for it waits as long. nice +10 leaves a normal thread
+/// about ten times its CPU share, best-effort 7 is served after the other
+/// best-effort levels (bfq) or with them (mq-deadline), never starved. IO if
+/// the kernel refuses the nice value; a refused I/O class is not an error.
+inline constexpr int kBackgroundNice = 10;
+inline constexpr int kIoClassBestEffort = 2;
+inline constexpr int kBackgroundIoLevel = 7;
 Result<void> lowerThreadPriority();
 
 class SyncWorker {

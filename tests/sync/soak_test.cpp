@@ -13,15 +13,18 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "bounded_http.h"
 #include "card/card_image.h"
 #include "card/credential.h"
 #include "card/originality.h"
@@ -49,10 +52,11 @@ std::string validTo(std::int64_t serial) {
   return formatUtc(1798761600 + serial * 86400).substr(0, 10);  // 2027-01-01 + serial days
 }
 
+// /api/state, or null when the daemon did not answer within 10 s (its strand is stuck).
 nlohmann::json state(unsigned short port) {
-  auto r = kb::testing::httpGet(port, "/api/state");
-  if (r.status != 200) return {};
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  auto body = testing::boundedGet(port, "/api/state");
+  if (!body) return {};
+  auto j = nlohmann::json::parse(*body, nullptr, false);
   return j.is_discarded() ? nlohmann::json() : j;
 }
 
@@ -206,6 +210,46 @@ class Mirror {
   std::map<std::int64_t, roster::CardRecord> published_;
 };
 
+// The daemon's pid: the process whose command line names `config`.
+pid_t pidOf(const std::string& config) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find("kartu-bahagiad") != std::string::npos && cmd.find(config) != std::string::npos)
+      return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+// Each thread of `pid` as the kernel sees it: state, where it sleeps (wchan), nice
+// and scheduling policy (0 normal, 5 SCHED_IDLE): who waits for whom when a tap
+// goes unanswered.
+std::string threadDump(pid_t pid) {
+  std::string out;
+  std::error_code ec;
+  const fs::path task = fs::path("/proc") / std::to_string(pid) / "task";
+  for (const auto& t : fs::directory_iterator(task, ec)) {
+    std::ifstream stat_in(t.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_in)), std::istreambuf_iterator<char>());
+    std::ifstream wchan_in(t.path() / "wchan");
+    std::string wchan;
+    std::getline(wchan_in, wchan);
+    // After "(comm) ": state is field 3, nice 19, policy 41 (proc(5)).
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::vector<std::string> f((std::istream_iterator<std::string>(fields)),
+                               std::istream_iterator<std::string>());
+    if (f.size() < 39) continue;
+    out += "\n    tid " + t.path().filename().string() + " state " + f[0] + " nice " + f[16] +
+           " policy " + f[38] + " wchan " + (wchan.empty() ? "-" : wchan);
+  }
+  return out;
+}
+
 long envSeconds(const char* name, long fallback) {
   const char* v = std::getenv(name);
   return v && std::atol(v) > 0 ? std::atol(v) : fallback;
@@ -257,22 +301,30 @@ TEST(SyncSoak, TapsMatchASignedSerialWhileTheMirrorChangesAndFails) {
       << "\noriginality_key = " << hexEncode(signer->publicKey().point())
       << "\nui_dir = " << (dir / "ui").string() << "\nmirror = " << nginx.url("flaky/mirror/")
       << "\nmirror_ca = " << pki.ca_cert.string()
-      << "\nsync_interval_minutes = 1\nremoval_timeout_ms = 100\nerror_timeout_ms = 100\n";
+      << "\nsync_interval_minutes = 1\nremoval_timeout_ms = 100\nerror_timeout_ms = 100\n"
+      << "log_level = debug\n";  // card arrived/removed too: what a failed tap's log shows
   kb::testing::ChildProcess d(kb::testing::binaryPath("kartu-bahagiad"),
                               {"--config", (dir / "kiosk.conf").string()});
   auto m = d.waitForOutput(std::regex(R"(listening on http://127\.0\.0\.1:([0-9]+)/)"), 30s);
   ASSERT_TRUE(m) << d.err();
   const auto port = static_cast<unsigned short>(std::stoi((*m)[1].str()));
+  // What the last poll saw: the screen, or that the daemon did not answer at all
+  // (its strand blocked: /api/state is served from it).
+  std::string last_seen;
   auto waitState = [&](const std::function<bool(const nlohmann::json&)>& ok,
                        std::chrono::milliseconds bound) {
     const auto until = Clock::now() + bound;
     while (Clock::now() < until) {
       auto s = state(port);
+      last_seen = s.is_object() ? "screen " + s["screen"].dump() + " reader " + s["reader"].dump()
+                                : std::string("no HTTP answer");
       if (s.is_object() && ok(s)) return s;
       std::this_thread::sleep_for(20ms);
     }
     return nlohmann::json();
   };
+  const pid_t daemon_pid = pidOf((dir / "kiosk.conf").string());
+  const auto soak_start = Clock::now();
   ASSERT_TRUE(waitState([](const auto& s) { return s["data"]["serial"] == 1; }, 60s).is_object())
       << d.err();
 
@@ -307,6 +359,7 @@ TEST(SyncSoak, TapsMatchASignedSerialWhileTheMirrorChangesAndFails) {
       d.signal(SIGHUP);
       last_hup = Clock::now();
     }
+    const std::size_t log_at = d.err().size();
     (*emu)->insert(tapped);
     auto shown = waitState(
         [](const auto& s) { return s["screen"] == "status" || s["screen"] == "error"; }, 10s);
@@ -315,7 +368,8 @@ TEST(SyncSoak, TapsMatchASignedSerialWhileTheMirrorChangesAndFails) {
     const auto published = mirror.published();
     std::string problem;
     if (!shown.is_object()) {
-      problem = "no answer within 10 s";
+      problem = "no answer within 10 s (last poll: " + last_seen + ")";
+      if (problems.size() < 10) problem += "; daemon threads:" + threadDump(daemon_pid);
     } else if (shown["screen"] != "status") {
       problem = "error screen " + shown["error"].dump();
     } else {
@@ -338,7 +392,14 @@ TEST(SyncSoak, TapsMatchASignedSerialWhileTheMirrorChangesAndFails) {
     }
     if (!problem.empty()) {
       ++mismatches;
-      if (problems.size() < 10) problems.push_back("tap " + std::to_string(taps) + ": " + problem);
+      if (problems.size() < 10) {
+        // When, and what the daemon logged during this tap.
+        const auto at = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - soak_start);
+        std::string logged = d.err().substr(log_at);
+        if (logged.size() > 2000) logged = "..." + logged.substr(logged.size() - 2000);
+        problems.push_back("tap " + std::to_string(taps) + " at " + std::to_string(at.count()) +
+                           " s: " + problem + "\n  daemon log meanwhile:\n" + logged);
+      }
     }
     waitState([](const auto& s) { return s["screen"] == "idle"; }, 10s);
     (void)d.err();  // keep the daemon's stderr pipe drained

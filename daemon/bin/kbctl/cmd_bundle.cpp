@@ -4,6 +4,7 @@
 
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
+#include "bin/kbctl/keys.h"
 #include "cache/cache.h"
 #include "cache/errors.h"
 #include "cache/publish.h"
@@ -16,12 +17,9 @@
 #include "roster/nik_key.h"
 #include "roster/roster.h"
 #include "tpm/counter.h"
-#include "trust/errors.h"
 
 namespace kb::cli {
 namespace {
-
-constexpr std::uint64_t kMaxKeyBytes = 64 << 10;
 
 Result<std::string> onePositional(const Args& a, const char* what) {
   if (a.positional().size() != 1)
@@ -76,18 +74,9 @@ Result<int> publishCmd(const Words& words) {
   auto root = loadRoot(*a, now);
   if (!root) return std::unexpected(root.error());
 
-  std::vector<crypto::SigningKey> keys;
-  for (const auto& path : a->all("key")) {
-    auto pem = readFile(path, kMaxKeyBytes);
-    if (!pem) return std::unexpected(pem.error());
-    auto key = crypto::SigningKey::fromPem(*pem);
-    if (!key) return fail(key.error().code, path + ": " + key.error().message);
-    // Refuse before reading a large roster: the key must be one the kiosks trust.
-    if (!root->key(trust::Role::Snapshot, key->publicKey().keyId()))
-      return fail(TrustErrc::UnknownKey, path + ": key " + key->publicKey().keyId() +
-                                             " is not listed for role snapshot in the trust root");
-    keys.push_back(std::move(*key));
-  }
+  // Refuse before reading a large roster: each key must be one the kiosks trust.
+  auto keys = loadRoleKeys(a->all("key"), *root, trust::Role::Snapshot);
+  if (!keys) return std::unexpected(keys.error());
 
   roster::RosterOptions ropt;
   ropt.profile = *profile;
@@ -115,7 +104,7 @@ Result<int> publishCmd(const Words& words) {
   // Streaming: the roster is never held in memory whole (docs/PERFORMANCE.md).
   std::vector<roster::RosterIssue> issues;
   std::vector<std::string> warnings;
-  auto result = cache::publishRoster(*roster_path, ropt, *root, keys, po, issues, warnings);
+  auto result = cache::publishRoster(*roster_path, ropt, *root, *keys, po, issues, warnings);
   if (!result && result.error().code == RosterErrc::BadRoster && !issues.empty()) {
     if (issues.size() == 1 && !a->has("report"))
       return fail(RosterErrc::BadRoster, issues[0].format());

@@ -5,6 +5,7 @@
 
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
+#include "bin/kbctl/keys.h"
 #include "card/card_check.h"
 #include "card/card_image.h"
 #include "card/credential.h"
@@ -20,8 +21,6 @@
 
 namespace kb::cli {
 namespace {
-
-constexpr std::uint64_t kMaxKeyFile = 64 * 1024;
 
 const char* const kEncodeUsage =
     "usage: kbctl card encode --card-no N --uid HEX --key C.key --chip ntag213|ntag215|ntag216\n"
@@ -52,14 +51,6 @@ const char* const kWriteUsage =
     "as is one that is not an NTAG21x or not the --chip asked for (WRONG_CHIP); a card\n"
     "that does not read back what was written is VERIFY_FAILED. The TLV's first page is\n"
     "written last, so a card lifted mid-write still reads as blank.\n";
-
-Result<crypto::SigningKey> loadSigningKey(const std::string& path) {
-  auto pem = readFile(path, kMaxKeyFile);
-  if (!pem) return std::unexpected(pem.error());
-  auto key = crypto::SigningKey::fromPem(*pem);
-  if (!key) return fail(key.error().code, path + ": " + key.error().message);
-  return key;
-}
 
 Result<EpochDay> issuedDay(const Args& args) {
   auto text = args.get("issued");
@@ -162,7 +153,7 @@ Result<int> cardRead(const Words& words) {
   if (!nxp) return std::unexpected(nxp.error());
   keys.push_back(*nxp);
   for (const auto& path : args->all("originality-key")) {
-    auto pem = readFile(path, kMaxKeyFile);
+    auto pem = readFile(path, kMaxKeyBytes);
     if (!pem) return std::unexpected(pem.error());
     auto key = card::OriginalityKey::fromPem(*pem);
     if (!key) return fail(key.error().code, path + ": " + key.error().message);

@@ -6,56 +6,13 @@
 
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
+#include "bin/kbctl/keys.h"
 #include "common/files.h"
 #include "crypto/pin.h"
 #include "trust/trust.h"
 
 namespace kb::cli {
 namespace {
-
-constexpr std::uint64_t kMaxKeyBytes = 16 * 1024;
-
-Result<crypto::SigningKey> loadSigningKey(const std::string& path) {
-  auto pem = readFile(path, kMaxKeyBytes);
-  if (!pem) return std::unexpected(pem.error());
-  auto key = crypto::SigningKey::fromPem(*pem);
-  if (!key) return fail(key.error().code, path + ": " + key.error().message);
-  return key;
-}
-
-Result<crypto::PublicKey> loadPublicKey(const std::string& path) {
-  auto pem = readFile(path, kMaxKeyBytes);
-  if (!pem) return std::unexpected(pem.error());
-  // A private key file is accepted too: its public half is what the root lists.
-  if (pem->find("PRIVATE KEY") != std::string::npos) {
-    auto key = crypto::SigningKey::fromPem(*pem);
-    if (!key) return fail(key.error().code, path + ": " + key.error().message);
-    return key->publicKey();
-  }
-  auto key = crypto::PublicKey::fromPem(*pem);
-  if (!key) return fail(key.error().code, path + ": " + key.error().message);
-  return key;
-}
-
-Result<std::vector<crypto::PublicKey>> loadPublicKeys(const std::vector<std::string>& paths) {
-  std::vector<crypto::PublicKey> keys;
-  for (const auto& p : paths) {
-    auto k = loadPublicKey(p);
-    if (!k) return std::unexpected(k.error());
-    keys.push_back(std::move(*k));
-  }
-  return keys;
-}
-
-Result<std::vector<crypto::SigningKey>> loadSigningKeys(const std::vector<std::string>& paths) {
-  std::vector<crypto::SigningKey> keys;
-  for (const auto& p : paths) {
-    auto k = loadSigningKey(p);
-    if (!k) return std::unexpected(k.error());
-    keys.push_back(std::move(*k));
-  }
-  return keys;
-}
 
 Result<int> keygen(const Words& words) {
   auto args = Args::parse(words, {"out"}, {});

@@ -5,6 +5,7 @@
 
 #include "bin/kbctl/args.h"
 #include "bin/kbctl/commands.h"
+#include "bin/kbctl/keys.h"
 #include "cache/trust_state.h"
 #include "common/encoding.h"
 #include "common/files.h"
@@ -12,12 +13,9 @@
 #include "sync/timestamp.h"
 #include "sync/usb.h"
 #include "tpm/counter.h"
-#include "trust/errors.h"
 
 namespace kb::cli {
 namespace {
-
-constexpr std::uint64_t kMaxKeyBytes = 64 << 10;
 
 Result<int> timestampCmd(const Words& words) {
   auto a = Args::parse(words, {"root", "key", "dir", "expires-hours"}, {});
@@ -33,17 +31,8 @@ Result<int> timestampCmd(const Words& words) {
   const UnixSeconds now = nowSeconds();
   auto root = trust::TrustRoot::load(*root_path, now);
   if (!root) return std::unexpected(root.error());
-  std::vector<crypto::SigningKey> keys;
-  for (const auto& path : a->all("key")) {
-    auto pem = readFile(path, kMaxKeyBytes);
-    if (!pem) return std::unexpected(pem.error());
-    auto key = crypto::SigningKey::fromPem(*pem);
-    if (!key) return fail(key.error().code, path + ": " + key.error().message);
-    if (!root->key(trust::Role::Timestamp, key->publicKey().keyId()))
-      return fail(TrustErrc::UnknownKey, path + ": key " + key->publicKey().keyId() +
-                                             " is not listed for role timestamp in the trust root");
-    keys.push_back(std::move(*key));
-  }
+  auto keys = loadRoleKeys(a->all("key"), *root, trust::Role::Timestamp);
+  if (!keys) return std::unexpected(keys.error());
   // The mirror carries every root version, so a kiosk can walk the chain.
   const std::filesystem::path root_copy =
       std::filesystem::path(*dir) / sync::rootName(root->version());
@@ -58,7 +47,7 @@ Result<int> timestampCmd(const Words& words) {
   }
   auto ts = sync::describeMirror(*dir, *root, now, now + *hours * 3600);
   if (!ts) return std::unexpected(ts.error());
-  std::string text = sync::signTimestamp(*ts, keys);
+  std::string text = sync::signTimestamp(*ts, *keys);
   // Re-read as a kiosk would: a timestamp that could never be accepted is not written.
   if (auto check = sync::parseTimestamp(text, *root, now, 0); !check)
     return std::unexpected(check.error());

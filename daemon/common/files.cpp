@@ -7,14 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fd.h"
+
 namespace kb {
 namespace {
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 Error ioError(const std::filesystem::path& p, std::string_view what) {
   return Error{Errc::Io, p.string() + ": " + std::string(what) + ": " + std::strerror(errno)};
@@ -24,15 +20,15 @@ Error ioError(const std::filesystem::path& p, std::string_view what) {
 Result<std::string> readFile(const std::filesystem::path& path, std::uint64_t max_bytes) {
   // O_NONBLOCK so that a FIFO (or a device) named by mistake or by an attacker
   // cannot hang the reader in open(); only regular files are read.
-  Fd f{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
-  if (f.fd < 0) return std::unexpected(ioError(path, "cannot open"));
+  UniqueFd f{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  if (f.get() < 0) return std::unexpected(ioError(path, "cannot open"));
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return std::unexpected(ioError(path, "cannot stat"));
+  if (::fstat(f.get(), &st) != 0) return std::unexpected(ioError(path, "cannot stat"));
   if (!S_ISREG(st.st_mode)) return fail(Errc::Io, path.string() + ": not a regular file");
   std::string data;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(f.fd, buf, sizeof buf);
+    ssize_t n = ::read(f.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::unexpected(ioError(path, "cannot read"));
@@ -47,8 +43,9 @@ Result<std::string> readFile(const std::filesystem::path& path, std::uint64_t ma
 }
 
 Result<void> syncDirectory(const std::filesystem::path& dir) {
-  Fd d{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0 || ::fsync(d.fd) != 0) return std::unexpected(ioError(dir, "cannot sync directory"));
+  UniqueFd d{::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.get() < 0 || ::fsync(d.get()) != 0)
+    return std::unexpected(ioError(dir, "cannot sync directory"));
   return {};
 }
 
@@ -72,17 +69,17 @@ Result<void> writeFileAtomicStreamed(const std::filesystem::path& path,
     // A leftover or planted temporary (possibly a symlink) is removed, never
     // written through: O_EXCL also refuses one re-created in between.
     ::unlink(tmp.c_str());
-    Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
-    if (f.fd < 0) return std::unexpected(ioError(tmp, "cannot create"));
+    UniqueFd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)};
+    if (f.get() < 0) return std::unexpected(ioError(tmp, "cannot create"));
     auto written = [&]() -> Result<void> {
       // umask must not widen or narrow a key file's mode
-      if (::fchmod(f.fd, mode) != 0) return std::unexpected(ioError(tmp, "cannot set mode"));
+      if (::fchmod(f.get(), mode) != 0) return std::unexpected(ioError(tmp, "cannot set mode"));
       if (owner == FileOwner::DirectoryOwner)
-        if (auto r = chownToDirectoryOwner(f.fd, tmp); !r) return r;
+        if (auto r = chownToDirectoryOwner(f.get(), tmp); !r) return r;
       const FileSink sink = [&](std::string_view data) -> Result<void> {
         std::size_t off = 0;
         while (off < data.size()) {
-          ssize_t n = ::write(f.fd, data.data() + off, data.size() - off);
+          ssize_t n = ::write(f.get(), data.data() + off, data.size() - off);
           if (n < 0) {
             if (errno == EINTR) continue;
             return std::unexpected(ioError(tmp, "cannot write"));
@@ -92,7 +89,7 @@ Result<void> writeFileAtomicStreamed(const std::filesystem::path& path,
         return {};
       };
       if (auto r = produce(sink); !r) return r;
-      if (::fsync(f.fd) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
+      if (::fsync(f.get()) != 0) return std::unexpected(ioError(tmp, "cannot sync"));
       return {};
     }();
     if (!written) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/fd.h"
 #include "roster/csv_reader.h"  // isValidUtf8
 
 extern char** environ;
@@ -20,19 +21,6 @@ extern char** environ;
 namespace kb::speech {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
 
 std::uint32_t le32(std::string_view s, std::size_t at) {
   return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at])) |
@@ -115,15 +103,15 @@ Result<std::string> synthesize(std::string_view text, std::string_view lang,
   std::array<int, 2> in{-1, -1}, out{-1, -1};
   if (::pipe2(in.data(), O_CLOEXEC) != 0)
     return fail(Errc::Io, "pipe: " + std::string(std::strerror(errno)));
-  Fd in_r(in[0]), in_w(in[1]);
+  UniqueFd in_r(in[0]), in_w(in[1]);
   if (::pipe2(out.data(), O_CLOEXEC) != 0)
     return fail(Errc::Io, "pipe: " + std::string(std::strerror(errno)));
-  Fd out_r(out[0]), out_w(out[1]);
+  UniqueFd out_r(out[0]), out_w(out[1]);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_r.fd, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_w.fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   const std::string wpm = std::to_string(options.words_per_minute);
   const std::string voice(lang);
@@ -153,7 +141,7 @@ Result<std::string> synthesize(std::string_view text, std::string_view lang,
   // The text is small (bounded above): one write fits the pipe, then EOF.
   std::size_t written = 0;
   while (written < input.size()) {
-    ssize_t n = ::write(in_w.fd, input.data() + written, input.size() - written);
+    ssize_t n = ::write(in_w.get(), input.data() + written, input.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       reap(true);
@@ -174,11 +162,11 @@ Result<std::string> synthesize(std::string_view text, std::string_view lang,
       return fail(Errc::Timeout,
                   "speech took longer than " + std::to_string(options.timeout.count()) + " ms");
     }
-    pollfd p{out_r.fd, POLLIN, 0};
+    pollfd p{out_r.get(), POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) continue;  // the deadline check above ends it
-    ssize_t n = ::read(out_r.fd, buf.data(), buf.size());
+    ssize_t n = ::read(out_r.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       reap(true);

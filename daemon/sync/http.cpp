@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/fd.h"
 #include "sync/errors.h"
 
 namespace kb::sync {
@@ -19,13 +20,6 @@ struct CurlDeleter {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
 };
 using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 void globalInit() {
   static std::once_flag once;
@@ -183,15 +177,14 @@ Result<std::string> fetchText(const std::string& url, std::uint64_t max_bytes,
 
 Result<DownloadResult> download(const std::string& url, const std::filesystem::path& part,
                                 std::uint64_t length, const HttpOptions& options) {
-  Fd f;
-  f.fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (f.fd < 0) return fail(Errc::Io, part.string() + ": " + std::strerror(errno));
+  UniqueFd f(::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (f.get() < 0) return fail(Errc::Io, part.string() + ": " + std::strerror(errno));
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode))
+  if (::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode))
     return fail(Errc::Io, part.string() + ": not a regular file");
   auto have = static_cast<std::uint64_t>(st.st_size);
   if (have > length) {
-    if (::ftruncate(f.fd, 0) != 0) return fail(Errc::Io, part.string() + ": cannot truncate");
+    if (::ftruncate(f.get(), 0) != 0) return fail(Errc::Io, part.string() + ": cannot truncate");
     have = 0;
   }
   DownloadResult result;
@@ -199,7 +192,7 @@ Result<DownloadResult> download(const std::string& url, const std::filesystem::p
   if (have == length) return result;
 
   Sink sink;
-  sink.fd = f.fd;
+  sink.fd = f.get();
   sink.limit = length - have;
   sink.full_length = length;
   sink.restart = have > 0;
@@ -225,7 +218,7 @@ Result<DownloadResult> download(const std::string& url, const std::filesystem::p
       e = Error{SyncErrc::LengthMismatch, url + ": shorter than the timestamp says"};
     return std::unexpected(e);
   }
-  if (::fsync(f.fd) != 0) return fail(Errc::Io, part.string() + ": fsync failed");
+  if (::fsync(f.get()) != 0) return fail(Errc::Io, part.string() + ": fsync failed");
   const std::uint64_t total = result.resumed_from + result.downloaded;
   if (total != length) {
     drop();

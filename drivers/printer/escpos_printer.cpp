@@ -9,23 +9,21 @@
 #include <cstring>
 #include <optional>
 
+#include "common/fd.h"
+
 namespace kb::printer {
 
 namespace {
 
+// The ASCII names the ESC/POS manual writes its commands with ("GS ( k").
+// NOLINTBEGIN(readability-identifier-naming)
 constexpr char ESC = 0x1B;
 constexpr char GS = 0x1D;
 constexpr char DLE = 0x10;
 constexpr char EOT = 0x04;
+// NOLINTEND(readability-identifier-naming)
 
 using Clock = std::chrono::steady_clock;
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 std::vector<std::string> wrap(const std::string& text, unsigned columns) {
   std::vector<std::string> lines;
@@ -65,17 +63,17 @@ void bold(std::string& out, bool on) {
 }
 
 void qr(std::string& out, const std::string& data) {
-  auto fn = [&](char cn, char fn_, std::string body) {
+  auto command = [&](char cn, char fn, std::string body) {
     const std::size_t len = body.size() + 2;
-    out += {GS, '(', 'k', static_cast<char>(len & 0xFF), static_cast<char>((len >> 8) & 0xFF),
-            cn, fn_};
+    out +=
+        {GS, '(', 'k', static_cast<char>(len & 0xFF), static_cast<char>((len >> 8) & 0xFF), cn, fn};
     out += body;
   };
-  fn(49, 65, std::string{50, 0});      // model 2
-  fn(49, 67, std::string{6});          // module size 6 dots
-  fn(49, 69, std::string{49});         // error correction M
-  fn(49, 80, std::string{48} + data);  // store the data
-  fn(49, 81, std::string{48});         // print it
+  command(49, 65, std::string{50, 0});      // model 2
+  command(49, 67, std::string{6});          // module size 6 dots
+  command(49, 69, std::string{49});         // error correction M
+  command(49, 80, std::string{48} + data);  // store the data
+  command(49, 81, std::string{48});         // print it
 }
 
 std::expected<void, PrintFailure> failure(PrintError kind, std::string message) {
@@ -220,28 +218,28 @@ std::string_view printErrorName(PrintError e) {
 std::expected<void, PrintFailure> printSlip(const Slip& slip, const PrinterOptions& options) {
   if (options.device.empty()) return failure(PrintError::Unplugged, "no printer configured");
   const auto deadline = Clock::now() + options.job_timeout;
-  Fd fd{::open(options.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)};
-  if (fd.fd < 0)
+  UniqueFd fd{::open(options.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)};
+  if (fd.get() < 0)
     return failure(PrintError::Unplugged, options.device + ": " + std::strerror(errno));
-  if (::isatty(fd.fd)) {  // a serial printer (or the test pty): raw bytes, no echo
+  if (::isatty(fd.get())) {  // a serial printer (or the test pty): raw bytes, no echo
     termios tio{};
-    if (::tcgetattr(fd.fd, &tio) == 0) {
+    if (::tcgetattr(fd.get(), &tio) == 0) {
       ::cfmakeraw(&tio);
-      ::tcsetattr(fd.fd, TCSANOW, &tio);
+      ::tcsetattr(fd.get(), TCSANOW, &tio);
     }
   }
   // Paper first: DLE EOT 4 answers the roll sensor; bits 5 and 6 set = paper end.
   bool gone = false;
-  auto paper = status(fd.fd, 4, options.status_timeout, gone);
+  auto paper = status(fd.get(), 4, options.status_timeout, gone);
   if (gone) return failure(PrintError::Unplugged, "the printer does not answer");
   if (paper && (*paper & 0x60) == 0x60) return failure(PrintError::PaperOut, "paper out");
-  if (auto r = writeAll(fd.fd, renderSlip(slip, options.columns), deadline); !r) return r;
+  if (auto r = writeAll(fd.get(), renderSlip(slip, options.columns), deadline); !r) return r;
   // A one-way printer (no answer to the paper question) cannot confirm: the slip is sent.
   if (!paper) return {};
   // Confirmation: the printer answers its status (DLE EOT 1) once it has taken the slip.
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   if (left.count() <= 0) return failure(PrintError::Slow, "the printer is too slow");
-  auto done = status(fd.fd, 1, left, gone);
+  auto done = status(fd.get(), 1, left, gone);
   if (gone) return failure(PrintError::Unplugged, "the printer went away");
   if (!done && paper)
     return failure(PrintError::Slow, "the printer did not confirm the slip in time");

@@ -11,8 +11,9 @@ echo "clang-format: ${#files[@]} files clean"
 [ "${1:-}" = "--format-only" ] && exit 0
 build=${1:-build/dev}
 mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '^(daemon|drivers)/.*\.cpp$')
-# clang-tidy 16 (Debian 12) reads GCC's compile commands; these arguments let it
-# parse C++23 with libstdc++ 12 (std::expected needs the concepts level set).
+# clang-tidy 16 (Debian 12) reads GCC's compile commands, with the arguments of
+# scripts/clang-tidy-args to parse C++23 with libstdc++ 12 and Boost 1.74.
+mapfile -t tidy_args < <(grep -v -e '^#' -e '^$' scripts/clang-tidy-args)
 # GCC's precompiled header (cmake/ProjectOptions.cmake) is of no use to clang, and
 # clang stops at its .gch ("not a valid precompiled PCH file"): clang-tidy gets the
 # commands without it.
@@ -20,6 +21,5 @@ tidy_db=$(mktemp -d)
 trap 'rm -rf "$tidy_db"' EXIT
 sed -E 's# -Winvalid-pch -include [^ ]*/cmake_pch\.hxx##g' "$build/compile_commands.json" >"$tidy_db/compile_commands.json"
 printf '%s\n' "${sources[@]}" | xargs -P "$(nproc)" -n 4 clang-tidy-16 -p "$tidy_db" --quiet \
-  --extra-arg=-std=c++2b --extra-arg=-D__cpp_concepts=202002L \
-  --extra-arg=-Wno-builtin-macro-redefined --extra-arg=-Wno-sign-conversion
+  "${tidy_args[@]/#/--extra-arg=}"
 echo "clang-tidy: ${#sources[@]} files clean"

@@ -32,6 +32,8 @@ class ByteCounter {
 
  private:
   friend class boost::beast::rate_policy_access;
+  // Beast calls these by these names (its RatePolicy interface).
+  // NOLINTBEGIN(readability-identifier-naming)
   std::size_t available_read_bytes() const noexcept {
     return (std::numeric_limits<std::size_t>::max)();
   }
@@ -41,6 +43,7 @@ class ByteCounter {
   void transfer_read_bytes(std::size_t n) noexcept { read_ += n; }
   void transfer_write_bytes(std::size_t) noexcept {}
   void on_timer() noexcept {}
+  // NOLINTEND(readability-identifier-naming)
   std::uint64_t read_ = 0;
 };
 /// The TCP stream of every connection (HTTP, then WebSocket after an upgrade).

@@ -328,7 +328,7 @@ Result<PublishResult> publishItems(ItemStream& items, const trust::TrustRoot& ro
   std::uint32_t prev_bucket = 0;
   std::string prev_card;
 
-  auto startSnapshot = [&]() -> Result<void> {
+  auto start_snapshot = [&]() -> Result<void> {
     snapshot_body.path = o.out_dir / (".snapshot-" + stem + ".body.tmp");
     auto w = BodyWriter::create(snapshot_body.path, Compression::Zstd);
     if (!w) return std::unexpected(w.error());
@@ -385,7 +385,7 @@ Result<PublishResult> publishItems(ItemStream& items, const trust::TrustRoot& ro
       auto w = BodyWriter::create(delta_body.path, Compression::Zstd);
       if (!w) return std::unexpected(w.error());
       delta_w = std::move(*w);
-      return startSnapshot();
+      return start_snapshot();
     };
     // Merge join: base entries and new items share one order.
     const Item* cur = nullptr;
@@ -424,12 +424,12 @@ Result<PublishResult> publishItems(ItemStream& items, const trust::TrustRoot& ro
       }
       base = std::move(*m);
     } else {
-      if (auto a = startSnapshot(); !a) return std::unexpected(a.error());
+      if (auto a = start_snapshot(); !a) return std::unexpected(a.error());
       if (auto a = drain(); !a) return std::unexpected(a.error());
     }
   } else {
     if (auto a = items.arrange(bucket_count); !a) return std::unexpected(a.error());
-    if (auto a = startSnapshot(); !a) return std::unexpected(a.error());
+    if (auto a = start_snapshot(); !a) return std::unexpected(a.error());
     if (auto a = drain(); !a) return std::unexpected(a.error());
   }
 
@@ -680,7 +680,7 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
   std::vector<Parsed> parsed_parts(parts);
   std::atomic<bool> any_issue{false};
   const long header_lines = static_cast<long>(std::count(header.begin(), header.end(), '\n'));
-  auto parsePartition = [&](std::size_t p) -> Result<void> {
+  auto parse_partition = [&](std::size_t p) -> Result<void> {
     Parsed& out = parsed_parts[p];
     std::string csv = header;
     std::vector<long> map(1, 0);
@@ -734,7 +734,7 @@ Result<PublishResult> publishRoster(const std::filesystem::path& roster_csv,
     return {};
   };
   const std::size_t threads = publishThreads(o);
-  if (auto r = forEachIndex(parts, threads, parsePartition); !r) return std::unexpected(r.error());
+  if (auto r = forEachIndex(parts, threads, parse_partition); !r) return std::unexpected(r.error());
   std::vector<std::filesystem::path> runs;
   std::uint64_t n = 0;
   std::set<std::string> seen_warnings;

@@ -80,14 +80,14 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
 
   const TlsFiles tls_files{cfg.console_cert, cfg.console_key, cfg.console_client_ca,
                            cfg.console_crl};
-  auto crlStamp = [&tls_files]() -> std::optional<fs::file_time_type> {
+  auto crl_stamp = [&tls_files]() -> std::optional<fs::file_time_type> {
     std::error_code ec;
     if (tls_files.crl.empty()) return std::nullopt;
     auto t = fs::last_write_time(tls_files.crl, ec);
     if (ec) return std::nullopt;
     return t;
   };
-  auto crl_loaded = crlStamp();
+  auto crl_loaded = crl_stamp();
   auto tls = makeServerContext(tls_files);
   if (!tls) return failStart(tls.error());
 
@@ -121,8 +121,8 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   // (checked every 2 s), so a revoked operator certificate is refused without
   // a restart; the search index follows an import on the same tick. A CRL
   // that does not load leaves the old one in force (and is retried).
-  auto reloadTls = [&](const char* why) {
-    const auto stamp = crlStamp();
+  auto reload_tls = [&](const char* why) {
+    const auto stamp = crl_stamp();
     auto fresh = makeServerContext(tls_files);
     if (!fresh) {
       log.warning("console", std::string("CRL not reloaded (") + why +
@@ -133,27 +133,27 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
     server.replaceContext(*fresh);
     log.info("console", std::string("TLS context reloaded (") + why + "): CRL re-read");
   };
-  auto reload_strand = net::make_strand(io);  // reloadTls and the index check, one at a time
+  auto reload_strand = net::make_strand(io);  // reload_tls and the index check, one at a time
   net::signal_set hup(reload_strand, SIGHUP);
-  std::function<void()> waitHup = [&] {
+  std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      reloadTls("SIGHUP");
-      waitHup();
+      reload_tls("SIGHUP");
+      wait_hup();
     });
   };
-  waitHup();
+  wait_hup();
   net::steady_timer tick(reload_strand);
-  std::function<void()> waitTick = [&] {
+  std::function<void()> wait_tick = [&] {
     tick.expires_after(std::chrono::seconds(2));
     tick.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      if (!tls_files.crl.empty() && crlStamp() != crl_loaded) reloadTls("file changed");
+      if (!tls_files.crl.empty() && crl_stamp() != crl_loaded) reload_tls("file changed");
       searcher.maintain(nowSeconds());
-      waitTick();
+      wait_tick();
     });
   };
-  waitTick();
+  wait_tick();
 
   net::signal_set signals(io, SIGTERM, SIGINT);
   net::steady_timer guard(io);

@@ -84,7 +84,7 @@ std::string itemHtml(const json& item, const json& content, const json& dict) {
   std::string out = esc(generic(item["text"].get<std::string>(), dict));
   std::vector<std::string> notes;
   std::string refs;
-  auto addRef = [&](const json& s) {
+  auto add_ref = [&](const json& s) {
     if (s.is_number_integer() && s.get<long>() >= 0 && content.contains("sources") &&
         static_cast<std::size_t>(s.get<long>()) < content["sources"].size())
       refs += "<a href=\"#src-" + std::to_string(s.get<long>() + 1) + "\">[" +
@@ -92,9 +92,9 @@ std::string itemHtml(const json& item, const json& content, const json& dict) {
   };
   if (item.contains("source")) {
     if (item["source"].is_array())
-      for (const auto& s : item["source"]) addRef(s);
+      for (const auto& s : item["source"]) add_ref(s);
     else
-      addRef(item["source"]);
+      add_ref(item["source"]);
   }
   if (item.contains("as_of") && item["as_of"].is_string()) {
     std::string as_of = t(dict, "guidance.as_of");

@@ -181,9 +181,9 @@ std::string signTimestamp(const Timestamp& ts, const std::vector<crypto::Signing
 
 Result<Timestamp> describeMirror(const std::filesystem::path& dir, const trust::TrustRoot& root,
                                  UnixSeconds now, UnixSeconds expires_at) {
-  static const std::regex snap_re(R"(snapshot-([1-9][0-9]{0,9})\.kbs)");
-  static const std::regex delta_re(R"(delta-([1-9][0-9]{0,9})-([1-9][0-9]{0,9})\.kbs)");
-  static const std::regex root_re(R"(root-([1-9][0-9]{0,5})\.json)");
+  static const std::regex kSnapshotName(R"(snapshot-([1-9][0-9]{0,9})\.kbs)");
+  static const std::regex kDeltaName(R"(delta-([1-9][0-9]{0,9})-([1-9][0-9]{0,9})\.kbs)");
+  static const std::regex kRootName(R"(root-([1-9][0-9]{0,5})\.json)");
   std::error_code ec;
   std::int64_t newest = 0;
   int root_version = root.version();
@@ -191,11 +191,11 @@ Result<Timestamp> describeMirror(const std::filesystem::path& dir, const trust::
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
     std::smatch m;
-    if (std::regex_match(name, m, snap_re)) {
+    if (std::regex_match(name, m, kSnapshotName)) {
       newest = std::max<std::int64_t>(newest, std::stoll(m[1]));
-    } else if (std::regex_match(name, m, delta_re)) {
+    } else if (std::regex_match(name, m, kDeltaName)) {
       delta_names.emplace_back(std::stoll(m[1]), std::stoll(m[2]));
-    } else if (std::regex_match(name, m, root_re)) {
+    } else if (std::regex_match(name, m, kRootName)) {
       root_version = std::max(root_version, std::stoi(m[1]));
     }
   }

@@ -26,8 +26,8 @@ namespace {
 
 // The newest snapshot-N.kbs, else the newest delta-B-N.kbs, at the top of `dir`.
 std::optional<fs::path> newestBundle(const fs::path& dir) {
-  static const std::regex snap(R"(snapshot-([0-9]{1,18})\.kbs)"),
-      delta(R"(delta-[0-9]{1,18}-([0-9]{1,18})\.kbs)");
+  static const std::regex kSnapshotName(R"(snapshot-([0-9]{1,18})\.kbs)"),
+      kDeltaName(R"(delta-[0-9]{1,18}-([0-9]{1,18})\.kbs)");
   std::optional<fs::path> best_snap, best_delta;
   std::int64_t snap_serial = -1, delta_serial = -1;
   std::error_code ec;
@@ -35,10 +35,10 @@ std::optional<fs::path> newestBundle(const fs::path& dir) {
     if (!e.is_regular_file(ec)) continue;
     const std::string name = e.path().filename().string();
     std::smatch m;
-    if (std::regex_match(name, m, snap) && std::stoll(m[1].str()) > snap_serial) {
+    if (std::regex_match(name, m, kSnapshotName) && std::stoll(m[1].str()) > snap_serial) {
       snap_serial = std::stoll(m[1].str());
       best_snap = e.path();
-    } else if (std::regex_match(name, m, delta) && std::stoll(m[1].str()) > delta_serial) {
+    } else if (std::regex_match(name, m, kDeltaName) && std::stoll(m[1].str()) > delta_serial) {
       delta_serial = std::stoll(m[1].str());
       best_delta = e.path();
     }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "common/encoding.h"
 #include "common/files.h"
@@ -108,13 +109,24 @@ struct AuditLog::State {
   // Checkpoint notices held back until their line is durable: (seq, message).
   std::vector<std::pair<std::uint64_t, std::string>> pending_journal;
   LogStats stats;
+  // whenDurable() callbacks for the sync thread, which runs while there are any.
+  struct Waiter {
+    std::uint64_t seq;
+    DurableCallback done;
+  };
+  std::vector<Waiter> waiters;
+  std::condition_variable waiters_cv;
+  std::thread syncer;
+  bool stopping = false;
   explicit State(crypto::SigningKey k) : key(std::move(k)) {}
   ~State() {
     if (fd >= 0) ::close(fd);
   }
 };
 
-AuditLog::~AuditLog() = default;
+AuditLog::~AuditLog() {
+  if (s_) finishPending();
+}
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& path,
                                                  crypto::SigningKey node_key, LogOptions options) {
@@ -227,8 +239,8 @@ Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t
   return {};
 }
 
-Result<std::uint64_t> AuditLog::append(const Entry& e, UnixSeconds now) {
-  std::unique_lock lock(s_->mu);
+Result<std::pair<std::uint64_t, std::uint64_t>> AuditLog::writeEntry(const Entry& e,
+                                                                     UnixSeconds now) {
   State& s = *s_;
   nlohmann::json results = e.results;
   std::string body =
@@ -237,15 +249,78 @@ Result<std::uint64_t> AuditLog::append(const Entry& e, UnixSeconds now) {
       ",\"query\":" + dumpJson(e.query.is_object() ? e.query : nlohmann::json::object()) +
       ",\"results\":" + dumpJson(results) + ",\"prev\":\"" + s.head + "\"";
   auto seq = write(std::move(body), now);
-  if (!seq) return seq;
+  if (!seq) return std::unexpected(seq.error());
   std::uint64_t last = *seq;
   if (++s.since_checkpoint >= s.options.checkpoint_every) {
     auto c = checkpointLocked(now);
     if (!c) return std::unexpected(c.error());
     last = *c;
   }
-  if (auto d = durable(lock, last); !d) return std::unexpected(d.error());
-  return seq;
+  return std::pair{*seq, last};
+}
+
+Result<std::uint64_t> AuditLog::append(const Entry& e, UnixSeconds now) {
+  std::unique_lock lock(s_->mu);
+  auto w = writeEntry(e, now);
+  if (!w) return std::unexpected(w.error());
+  if (auto d = durable(lock, w->second); !d) return std::unexpected(d.error());
+  return w->first;
+}
+
+Result<std::uint64_t> AuditLog::appendPending(const Entry& e, UnixSeconds now) {
+  std::lock_guard lock(s_->mu);
+  auto w = writeEntry(e, now);
+  if (!w) return std::unexpected(w.error());
+  return w->first;
+}
+
+void AuditLog::whenDurable(std::uint64_t seq, DurableCallback done) {
+  State& s = *s_;
+  std::unique_lock lock(s.mu);
+  if (s.synced >= seq || s.broken || s.stopping) {
+    Result<void> r;
+    if (s.synced < seq)
+      r = fail(Errc::Io, s.broken ? s.broken_reason : s.path.string() + ": the log is closing");
+    lock.unlock();
+    done(std::move(r));
+    return;
+  }
+  s.waiters.push_back({seq, std::move(done)});
+  if (!s.syncer.joinable()) s.syncer = std::thread([this] { syncLoop(); });
+  s.waiters_cv.notify_one();
+}
+
+// The sync thread: one fdatasync after another while callbacks wait, each
+// covering every line written by the time it starts (so the more requests
+// arrive during a sync, the more the next one covers).
+void AuditLog::syncLoop() {
+  State& s = *s_;
+  std::unique_lock lock(s.mu);
+  for (;;) {
+    s.waiters_cv.wait(lock, [&] { return s.stopping || !s.waiters.empty(); });
+    if (s.waiters.empty()) return;  // stopping, nothing left to serve
+    std::uint64_t highest = 0;
+    for (const auto& w : s.waiters) highest = std::max(highest, w.seq);
+    const Result<void> r = durable(lock, std::max(highest, s.seq));
+    std::vector<State::Waiter> ready, later;
+    for (auto& w : s.waiters) (!r || w.seq <= s.synced ? ready : later).push_back(std::move(w));
+    s.waiters = std::move(later);
+    lock.unlock();
+    for (auto& w : ready) w.done(r);
+    lock.lock();
+  }
+}
+
+void AuditLog::finishPending() {
+  State& s = *s_;
+  std::thread t;
+  {
+    std::lock_guard lock(s.mu);
+    s.stopping = true;
+    s.waiters_cv.notify_all();
+    t = std::move(s.syncer);
+  }
+  if (t.joinable()) t.join();
 }
 
 Result<std::uint64_t> AuditLog::checkpoint(UnixSeconds now) {

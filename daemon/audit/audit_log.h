@@ -13,6 +13,12 @@
 /// sync that started after the line was written; a failed write or sync fails
 /// every append not yet acknowledged and every later one. A checkpoint reaches
 /// the journal only after it is on disk.
+///
+/// Without a thread per waiter: appendPending() writes the line and returns;
+/// whenDurable() hands a callback to the log's sync thread, which runs
+/// fdatasync back to back for whatever has been written meanwhile and calls
+/// each callback once its line is covered (the console's request coroutines
+/// wait this way, so a request waiting for the disk holds no thread).
 
 #include <cstdint>
 #include <filesystem>
@@ -69,6 +75,19 @@ class AuditLog {
   /// Appends and fsyncs one line (plus a checkpoint when due); returns its seq.
   /// After any write error the log refuses every later append (IO) until reopened.
   Result<std::uint64_t> append(const Entry& entry, UnixSeconds now);
+  /// Writes the line (plus a checkpoint when due) like append() but returns at
+  /// once with its seq: the line is not on disk yet, so nothing may act on it
+  /// (send an answer) before whenDurable(seq) reports it durable.
+  Result<std::uint64_t> appendPending(const Entry& entry, UnixSeconds now);
+  using DurableCallback = std::move_only_function<void(Result<void>)>;
+  /// Calls `done` once every line up to `seq` is on disk, or with the error
+  /// (IO) when it cannot be. Called on the log's sync thread (or here and now
+  /// when `seq` is already durable or the log is broken): keep it short, e.g.
+  /// post to an executor.
+  void whenDurable(std::uint64_t seq, DurableCallback done);
+  /// Serves every pending whenDurable() and stops the sync thread; call it
+  /// before whatever the callbacks use goes away (the destructor calls it too).
+  void finishPending();
   /// Appends a signed checkpoint now (e.g. at shutdown).
   Result<std::uint64_t> checkpoint(UnixSeconds now);
 
@@ -80,6 +99,10 @@ class AuditLog {
  private:
   AuditLog() = default;
   Result<std::uint64_t> write(std::string line_without_hash, UnixSeconds now);
+  /// Writes the entry and, when due, a checkpoint (lock held); the entry's seq
+  /// and the last seq written.
+  Result<std::pair<std::uint64_t, std::uint64_t>> writeEntry(const Entry& entry, UnixSeconds now);
+  void syncLoop();
   Result<std::uint64_t> checkpointLocked(UnixSeconds now);
   /// Waits (lock held, released while syncing or sleeping) until `seq` is durable.
   Result<void> durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq);

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -277,6 +279,114 @@ TEST_F(AuditTest, AFailedSyncFailsEveryWaitingAndLaterAppend) {
   auto later = log->append(entry(9), kNow);
   ASSERT_FALSE(later);
   EXPECT_EQ(later.error().code, Errc::Io);
+}
+
+// appendPending() writes and returns; whenDurable() reports the line only after
+// a sync that started once it was written, and lines written while a sync runs
+// share the next one. No thread waits: the callbacks come from the log's own.
+TEST_F(AuditTest, PendingAppendsAreReportedOnlyAfterTheirSync) {
+  constexpr int kLines = 6;
+  std::unique_ptr<AuditLog> log;
+  std::atomic<int> calls{0};
+  std::atomic<bool> release{false};
+  std::vector<std::uint64_t> lines_at_sync;  // written lines when each sync started
+  LogOptions o;
+  o.checkpoint_every = 1000;
+  o.sync = [&](int fd) {
+    lines_at_sync.push_back(log->stats().lines);  // the sync thread only
+    if (calls++ == 0)
+      while (!release.load()) std::this_thread::yield();  // hold the first sync open
+    return ::fdatasync(fd);
+  };
+  auto opened = AuditLog::open(path_, *key_, o);
+  ASSERT_TRUE(opened);
+  log = std::move(*opened);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::uint64_t, bool>> reported;
+  auto report = [&](std::uint64_t seq) {
+    return [&, seq](Result<void> r) {
+      std::lock_guard lock(mu);
+      reported.emplace_back(seq, r.has_value());
+      cv.notify_all();
+    };
+  };
+  auto first = log->appendPending(entry(0), kNow);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, 1u);
+  log->whenDurable(*first, report(*first));
+  while (calls.load() == 0) std::this_thread::yield();  // the first sync is running
+  for (int i = 1; i < kLines; ++i) {
+    auto seq = log->appendPending(entry(i), kNow);
+    ASSERT_TRUE(seq);
+    log->whenDurable(*seq, report(*seq));
+  }
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(reported.empty()) << "reported before any sync finished";
+  }
+  release = true;
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(
+      cv.wait_for(lock, std::chrono::seconds(30), [&] { return reported.size() == kLines; }));
+  for (const auto& [seq, ok] : reported) EXPECT_TRUE(ok) << seq;
+  EXPECT_EQ(reported.front().first, 1u) << "the first line first";
+  EXPECT_EQ(log->stats().syncs, 2u) << "one sync for the first line, one for the five behind it";
+  ASSERT_EQ(lines_at_sync.size(), 2u);
+  EXPECT_EQ(lines_at_sync[1], static_cast<std::uint64_t>(kLines));
+  lock.unlock();
+  // Already durable: reported at once, on the caller's thread.
+  bool at_once = false;
+  log->whenDurable(*first, [&](Result<void> r) { at_once = r.has_value(); });
+  EXPECT_TRUE(at_once);
+  log.reset();
+  EXPECT_EQ(brokenAt(), "ok");
+}
+
+TEST_F(AuditTest, AFailedSyncFailsEveryPendingLineAndLaterAppends) {
+  LogOptions o;
+  o.sync = [](int) {
+    errno = EIO;
+    return -1;
+  };
+  auto log = AuditLog::open(path_, *key_, o);
+  ASSERT_TRUE(log);
+  std::mutex mu;
+  std::condition_variable cv;
+  int failed = 0, succeeded = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto seq = (*log)->appendPending(entry(i), kNow);
+    ASSERT_TRUE(seq);
+    (*log)->whenDurable(*seq, [&](Result<void> r) {
+      std::lock_guard lock(mu);
+      if (!r && r.error().code == Errc::Io) ++failed;
+      if (r) ++succeeded;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(30), [&] { return failed + succeeded == 3; }));
+  }
+  EXPECT_EQ(failed, 3);
+  auto later = (*log)->appendPending(entry(9), kNow);
+  ASSERT_FALSE(later);
+  EXPECT_EQ(later.error().code, Errc::Io);
+}
+
+TEST_F(AuditTest, FinishPendingServesEveryWaiterFirst) {
+  auto log = open();
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 20; ++i) {
+    auto seq = log->appendPending(entry(i), kNow);
+    ASSERT_TRUE(seq);
+    log->whenDurable(*seq, [&](Result<void> r) { ok += r.has_value() ? 1 : 0; });
+  }
+  log->finishPending();
+  EXPECT_EQ(ok.load(), 20);
+  log.reset();
+  EXPECT_EQ(brokenAt(), "ok");
 }
 
 // A checkpoint reaches the journal only once it is on disk.

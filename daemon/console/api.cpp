@@ -2,12 +2,19 @@
 
 #include <charconv>
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "roster/nik_key.h"
 
 namespace kb::console {
 namespace {
 
 namespace http = web::http;
+namespace net = boost::asio;
 
 constexpr std::string_view kCardPrefix = "/api/console/card/";
 constexpr std::string_view kBirthCheck = "/birth-check";
@@ -42,27 +49,63 @@ nlohmann::json auditQuery(const SearchQuery& q, const Searcher& s) {
   return nlohmann::json::object();
 }
 
+web::Response auditDown() {
+  return refused(http::status::service_unavailable, "AUDIT_UNAVAILABLE",
+                 "the audit log cannot be written, so no data is shown");
+}
+
+// Completes with the outcome once audit line `seq` is on disk. The log's sync
+// thread reports it; the completion runs on the waiting coroutine's executor,
+// which counts as busy meanwhile.
+template <class Token>
+auto asyncDurable(audit::AuditLog& log, std::uint64_t seq, Token&& token) {
+  return net::async_initiate<Token, void(Result<void>)>(
+      [&log, seq](auto handler) {
+        auto ex = net::prefer(net::get_associated_executor(handler),
+                              net::execution::outstanding_work.tracked);
+        log.whenDurable(seq, [ex, h = std::move(handler)](Result<void> r) mutable {
+          net::post(ex, [h = std::move(h), r = std::move(r)]() mutable { h(std::move(r)); });
+        });
+      },
+      token);
+}
+
 }  // namespace
 
-web::Response ConsoleApi::handle(const web::Request& req, const Operator& op) {
+net::awaitable<web::Response> ConsoleApi::handle(const web::Request& req, const Operator& op) {
+  Prepared p = prepare(req, op);
+  if (p.audit_seq == 0) co_return std::move(p.response);
+  auto durable = co_await asyncDurable(audit, p.audit_seq, net::use_awaitable);
+  if (durable) co_return std::move(p.response);
+  if (log_info) log_info("audit append failed: " + durable.error().message);
+  co_return auditDown();
+}
+
+ConsoleApi::Prepared ConsoleApi::prepare(const web::Request& req, const Operator& op) {
+  Prepared p;
+  p.response = respond(req, op, p.audit_seq);
+  return p;
+}
+
+web::Response ConsoleApi::respond(const web::Request& req, const Operator& op,
+                                  std::uint64_t& audit_seq) {
   const std::string_view target = req.target();
   const std::string_view path = web::targetPath(target);
   const UnixSeconds t = now();
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return refused(http::status::method_not_allowed, "METHOD", "the console only reads");
 
-  // Appends one audit line; false if the log refused (the caller answers 503).
+  // Writes one audit line (handle() waits until it is on disk before the
+  // answer leaves); false if the log refused (the caller answers 503).
   auto record = [&](std::string action, nlohmann::json query,
                     std::vector<std::string> results) -> bool {
     audit::Entry e{op.cn, std::move(action), std::move(query), std::move(results)};
-    auto r = audit.append(e, t);
+    auto r = audit.appendPending(e, t);
     if (!r && log_info) log_info("audit append failed: " + r.error().message);
+    if (r) audit_seq = *r;
     return r.has_value();
   };
-  auto audit_down = [] {
-    return refused(http::status::service_unavailable, "AUDIT_UNAVAILABLE",
-                   "the audit log cannot be written, so no data is shown");
-  };
+  auto audit_down = [] { return auditDown(); };
 
   if (path == "/healthz") {
     auto info = cache.info(t);

@@ -11,9 +11,12 @@
 /// query, rate limit, not a supervisor), is appended to the audit log before
 /// the answer leaves; if that fails the answer is 503 and carries no data.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "audit/audit_log.h"
 #include "cache/cache.h"
@@ -37,7 +40,19 @@ struct ConsoleApi {
   std::function<void(std::string_view)> log_info;  ///< no personal data ever passes here
   std::function<UnixSeconds()> now = nowSeconds;
 
-  web::Response handle(const web::Request& req, const Operator& op);
+  /// The answer, with its audit line written but maybe not yet on disk.
+  struct Prepared {
+    web::Response response;
+    std::uint64_t audit_seq = 0;  ///< the line to wait for; 0: none was written
+  };
+  Prepared prepare(const web::Request& req, const Operator& op);
+  /// prepare(), then waits until its audit line is on disk (the coroutine is
+  /// suspended meanwhile, the thread serves other requests): the answer, or
+  /// 503 AUDIT_UNAVAILABLE without data when the line cannot be made durable.
+  boost::asio::awaitable<web::Response> handle(const web::Request& req, const Operator& op);
+
+ private:
+  web::Response respond(const web::Request& req, const Operator& op, std::uint64_t& audit_seq);
 };
 
 }  // namespace kb::console

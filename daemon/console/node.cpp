@@ -1,5 +1,6 @@
 #include "console/node.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -171,14 +172,16 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
       if (!e) io.stop();
     });
   });
-  // Lookups block on SQLite and on the audit log's shared sync (group commit):
-  // while one sync runs, the requests behind it need threads of their own to
-  // write their lines and join the next one, so there are more threads than
-  // cores. Only the waiting sleeps; the CPU work is bounded by the cores.
+  // One thread per core: a request waiting for its audit line to reach the
+  // disk is a suspended coroutine, not a blocked thread (the audit log's own
+  // sync thread runs the group commit), so more threads would only switch.
   std::vector<std::thread> threads;
-  for (int i = 0; i < 15; ++i) threads.emplace_back([&io] { io.run(); });
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 1; i < cores; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  // The waits still pending post to io: serve them while it exists.
+  (*audit_log)->finishPending();
   if (auto c = (*audit_log)->checkpoint(nowSeconds()); !c)
     log.error("audit", "final checkpoint failed: " + c.error().message);
   const auto st = (*audit_log)->stats();

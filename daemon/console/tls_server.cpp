@@ -184,7 +184,7 @@ class Session : public std::enable_shared_from_this<Session> {
         web::Request req = parser.release();
         keep_alive = req.keep_alive();
         head = req.method() == http::verb::head;
-        res = (*handler_)(req, op);
+        res = co_await (*handler_)(req, op);
       }
       if (head && !res.body().empty()) {
         const auto size = res.body().size();

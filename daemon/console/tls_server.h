@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -36,7 +37,10 @@ struct Operator {
   bool supervisor = false;
 };
 
-using ConsoleHandler = std::function<web::Response(const web::Request&, const Operator&)>;
+/// A coroutine, so that an answer can wait (for its audit line to reach the
+/// disk) without holding one of the server's threads.
+using ConsoleHandler =
+    std::function<boost::asio::awaitable<web::Response>(const web::Request&, const Operator&)>;
 
 class TlsServer {
  public:

@@ -1,9 +1,11 @@
 #pragma once
 /// The membership cache as the daemon and kbctl see it: open the verified
 /// state (falling back to the previous one), answer lookups that re-check
-/// integrity every time, report freshness. Thread-safe; an import may run in
-/// another process at any time: it renames a new file in, which lookup() and
-/// refresh() notice and open.
+/// integrity every time, report freshness. Thread-safe: concurrent lookups
+/// each read through a read-only connection of their own (a small pool), so
+/// they do not wait for one another. An import may run in another process at
+/// any time: it renames a new file in, which lookup() and refresh() notice
+/// and open.
 
 #include <filesystem>
 #include <memory>

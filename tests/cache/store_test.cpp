@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
+#include <thread>
+#include <vector>
+
 #include "cache/cache.h"
 #include "cache/digest.h"
 #include "cache/errors.h"
@@ -389,6 +394,93 @@ TEST(Migration, SchemaOneFileIsServedAndUpgradedByTheNextImport) {
   ASSERT_TRUE(f);
   EXPECT_EQ(f->db.scalar("PRAGMA user_version").value(), schemaVersion());
   EXPECT_EQ(f->bundle_sha256, hexEncode(crypto::sha256(readAll(*s2->delta))));
+}
+
+// Lookups on several threads at once, each through a pooled read-only
+// connection of its own: every one gets the right verdict, the pool follows an
+// import (no connection of the replaced file answers again), and an edit made
+// while the pool is open is caught through whichever connection reads it.
+class PooledLookupTest : public StoreTest {
+ protected:
+  static constexpr int kThreads = 6;
+  // Runs `each(thread, i)` for i < n on kThreads threads at once; the number
+  // of calls whose result was wrong.
+  int onThreads(int n, const std::function<bool(int)>& each) {
+    std::atomic<int> wrong{0};
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        ++ready;
+        while (ready.load() < kThreads) std::this_thread::yield();  // start together
+        for (int i = t; i < n; i += kThreads)
+          if (!each(i)) ++wrong;
+      });
+    for (auto& th : threads) th.join();
+    return wrong.load();
+  }
+  static VerdictCode expected(int i) {
+    if (i % 53 == 7) return VerdictCode::Blocked;
+    if (i % 11 == 5) return VerdictCode::Inactive;
+    return VerdictCode::Active;
+  }
+};
+
+TEST_F(PooledLookupTest, ConcurrentLookupsAllVerify) {
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(400), 1)));
+  auto cache = open();
+  EXPECT_EQ(onThreads(2400,
+                      [&](int i) {
+                        const auto v =
+                            cache.lookup(cardNo(static_cast<std::uint64_t>(i % 400)), kNow);
+                        return v.verdict == expected(i % 400) && v.card &&
+                               v.card->card_no == cardNo(static_cast<std::uint64_t>(i % 400));
+                      }),
+            0);
+  EXPECT_EQ(onThreads(60,
+                      [&](int) {
+                        return cache.lookup("KB-999999999", kNow).verdict == VerdictCode::NotFound;
+                      }),
+            0);
+}
+
+TEST_F(PooledLookupTest, EveryThreadSeesTheNextImport) {
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(50), 1)));
+  auto cache = open();
+  auto serial = [&](int i) {
+    return cache.lookup(cardNo(static_cast<std::uint64_t>(i % 50)), kNow).snapshot->serial;
+  };
+  EXPECT_EQ(onThreads(600, [&](int i) { return serial(i) == 1; }), 0);  // fills the pool
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(60, 1), 2)));
+  EXPECT_EQ(onThreads(600, [&](int i) { return serial(i) == 2; }), 0);
+  EXPECT_EQ(
+      onThreads(
+          60, [&](int) { return cache.lookup(cardNo(55), kNow).verdict != VerdictCode::NotFound; }),
+      0)
+      << "card 55 exists only in serial 2";
+}
+
+TEST_F(PooledLookupTest, AnEditIsCaughtThroughEveryPooledConnection) {
+  ASSERT_TRUE(import(publishSnapshot(syntheticCards(400), 1)));
+  auto cache = open();
+  EXPECT_EQ(
+      onThreads(1200,
+                [&](int i) {
+                  return cache.lookup(cardNo(static_cast<std::uint64_t>(i % 400)), kNow).verdict ==
+                         expected(i % 400);
+                }),
+      0);
+  tamper(db,
+         "UPDATE records SET body = replace(body, '\"revoked\"', '\"active\"') WHERE card_no = '" +
+             cardNo(7) + "'");
+  EXPECT_EQ(onThreads(600,
+                      [&](int) {
+                        const auto v = cache.lookup(cardNo(7), kNow);
+                        return v.verdict == VerdictCode::Unverifiable && !v.card &&
+                               v.reason.find("integrity") != std::string::npos;
+                      }),
+            0);
+  EXPECT_EQ(cache.lookup(cardNo(1), kNow).verdict, VerdictCode::Active);  // other buckets answer
 }
 
 TEST(Migration, FreshFileMigratesStepByStep) {

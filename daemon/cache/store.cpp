@@ -24,6 +24,7 @@
 #include "cache/record_codec.h"
 #include "cache/trust_state.h"
 #include "common/encoding.h"
+#include "common/fd.h"
 #include "common/files.h"
 #include "trust/errors.h"
 
@@ -123,22 +124,8 @@ Error ioError(const std::filesystem::path& p, const char* what, int err) {
   return Error{writeErrc(err), p.string() + ": " + what + ": " + std::strerror(err)};
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Result<void> fsyncFile(const std::filesystem::path& p) {
-  Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return std::unexpected(ioError(p, "cannot open", errno));
   if (::fsync(fd.get()) != 0) return std::unexpected(ioError(p, "cannot sync", errno));
   return {};
@@ -150,11 +137,11 @@ Result<void> fsyncFile(const std::filesystem::path& p) {
 // read/write. The source is never written after its swap and importers hold
 // the lock, so a plain copy of it is consistent.
 Result<void> copyServedFile(const std::filesystem::path& from, const std::filesystem::path& to) {
-  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) return std::unexpected(ioError(from, "cannot open", errno));
   struct stat st {};
   if (::fstat(in.get(), &st) != 0) return std::unexpected(ioError(from, "cannot stat", errno));
-  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (out.get() < 0) return std::unexpected(ioError(to, "cannot create", errno));
   if (::ioctl(out.get(), FICLONE, in.get()) == 0) return {};
   auto left = static_cast<std::uint64_t>(st.st_size);

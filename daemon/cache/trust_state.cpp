@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cache/errors.h"
+#include "common/fd.h"
 #include "common/files.h"
 #include "tpm/counter.h"
 #include "trust/errors.h"
@@ -22,17 +23,6 @@ namespace {
 using nlohmann::json;
 constexpr std::string_view kFormat = "kartu-bahagia/trust-state";
 constexpr std::size_t kMaxStateBytes = 256 * 1024;
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 Error ioError(const std::filesystem::path& p, std::string_view what) {
   return Error{Errc::Io, p.string() + ": " + std::string(what) + ": " + std::strerror(errno)};
@@ -133,21 +123,21 @@ Result<void> raiseTpmCounter(const std::optional<std::string>& tcti, std::int64_
 
 Result<TrustState> loadTrustState(const std::filesystem::path& path) {
   // O_NONBLOCK: a FIFO planted here must not hang the daemon; fstat refuses it.
-  Fd f(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  if (f.fd < 0) {
+  UniqueFd f(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (f.get() < 0) {
     if (errno == ENOENT) return TrustState{};
     if (errno == ELOOP) return std::unexpected(broken(path, "is a symlink"));
     return std::unexpected(ioError(path, "cannot open trust state"));
   }
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return std::unexpected(ioError(path, "cannot stat"));
+  if (::fstat(f.get(), &st) != 0) return std::unexpected(ioError(path, "cannot stat"));
   if (!S_ISREG(st.st_mode)) return std::unexpected(broken(path, "is not a regular file"));
   if (st.st_size > static_cast<off_t>(kMaxStateBytes))
     return std::unexpected(broken(path, "is too large"));
   std::string text(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t off = 0;
   while (off < text.size()) {
-    ssize_t n = ::read(f.fd, text.data() + off, text.size() - off);
+    ssize_t n = ::read(f.get(), text.data() + off, text.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::unexpected(broken(path, "is shorter than its size"));
     off += static_cast<std::size_t>(n);
@@ -162,9 +152,9 @@ Result<std::optional<TrustState>> raiseLocked(const std::filesystem::path& path,
   auto lock_path = path;
   lock_path += ".lock";
   // Read-only is enough for flock, so a daemon can lock a file root created.
-  Fd lock(::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (lock.fd < 0) return std::unexpected(ioError(lock_path, "cannot open lock file"));
-  while (::flock(lock.fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+  UniqueFd lock(::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (lock.get() < 0) return std::unexpected(ioError(lock_path, "cannot open lock file"));
+  while (::flock(lock.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
     if (errno == EINTR) continue;
     if (!wait && errno == EWOULDBLOCK) return std::optional<TrustState>();
     return std::unexpected(ioError(lock_path, "cannot lock"));

@@ -21,17 +21,13 @@ import {
   checkBinaries, makeWorkdir, makeSignedCache, encodeCard, kbctl, startEmulator, writeDaemonConfig, startDaemon,
   openBrowser, openKiosk, freePort, waitFor, readProcStatus, UI_DIR,
 } from '../e2e/lib/harness.mjs';
+import { opt, flag } from './lib/args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-};
 const CARDS = Number(opt('cards', 1000000));
 const PICKS = Number(opt('picks', 5));
 const TAPS_PER_CARD = Number(opt('taps-per-card', 3));
-const WITH_BROWSER = !args.includes('--no-browser');
-const PREPARE_ONLY = args.includes('--prepare-only'); // with KB_RSS_WORKDIR: build the cache, start nothing
+const WITH_BROWSER = !flag('no-browser');
+const PREPARE_ONLY = flag('prepare-only'); // with KB_RSS_WORKDIR: build the cache, start nothing
 const mb = (kb) => (kb / 1024).toFixed(1);
 
 async function timed(label, fn, log) {

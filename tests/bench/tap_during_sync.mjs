@@ -21,13 +21,9 @@ import {
   startEmulator, writeDaemonConfig, startDaemon, openBrowser, openKiosk, waitForScreen, freePort, waitFor,
   summary, UI_DIR,
 } from '../e2e/lib/harness.mjs';
+import { opt } from './lib/args.mjs';
 import { clockOffset, installProbe, tap } from './lib/tap_probe.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-};
 const CARDS = Number(opt('cards', 1000000));
 const TAPS = Number(opt('taps', 30));
 // KB_SYNC_PRIORITY of the daemon per round: normal (the sync thread in the normal

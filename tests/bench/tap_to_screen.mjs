@@ -20,13 +20,9 @@ import {
   startEmulator, writeDaemonConfig, startDaemon, openBrowser, openKiosk, waitForScreen, freePort, waitFor,
   summary, ROSTER_CARD, UI_DIR, LIBNFC_ENV,
 } from '../e2e/lib/harness.mjs';
+import { opt } from './lib/args.mjs';
 import { clockOffset, installProbe, tap } from './lib/tap_probe.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : def;
-};
 const TAPS = Number(opt('taps', 30));
 const BASELINE_RUNS = Number(opt('baseline-runs', 10));
 const MODES = opt('modes', 'unthrottled,115200').split(',');

@@ -32,7 +32,7 @@ bool sameType(std::string_view a, std::string_view b) {
 // hostile CC must not make us read (or wait for) pages that do not exist.
 std::size_t dataAreaSize(const ChipLayout& layout, std::string_view cc) {
   const std::size_t declared = std::size_t{static_cast<std::uint8_t>(cc[2])} * 8;
-  return std::min(declared, static_cast<std::size_t>(layout.user_pages * kPageSize));
+  return std::min(declared, static_cast<std::size_t>(layout.user_pages) * kPageSize);
 }
 
 bool isCardFailure(const Error& e) {
@@ -137,7 +137,7 @@ Result<TapResult> identifyCard(reader::Reader& reader, const reader::CardPresenc
   auto read = [&](int first, int count) -> Result<std::string> {
     auto data = reader.readPages(first, count);
     if (!data) return data;
-    if (data->size() != static_cast<std::size_t>(count * kPageSize))
+    if (data->size() != static_cast<std::size_t>(count) * kPageSize)
       return fail(ReaderErrc::ReadError,
                   "reader returned " + std::to_string(data->size()) + " bytes");
     tap.pages_read += count;

@@ -19,7 +19,7 @@ constexpr std::uint8_t kInternal = 0x48;  // page 2 byte 1 on NTAG21x
 
 void putPage(std::string& image, int page, std::array<std::uint8_t, 4> bytes) {
   for (std::size_t i = 0; i < bytes.size(); ++i)
-    image[static_cast<std::size_t>(page * kPageSize) + i] = static_cast<char>(bytes[i]);
+    image[static_cast<std::size_t>(page) * kPageSize + i] = static_cast<char>(bytes[i]);
 }
 
 }  // namespace
@@ -47,12 +47,12 @@ Result<std::string> formatCardImage(reader::Chip chip, std::string_view uid,
   const ChipLayout* layout = chipLayout(chip);
   if (!layout) return fail(Errc::Malformed, "unknown chip type");
   if (uid.size() != 7) return fail(Errc::Malformed, "NTAG21x UIDs are 7 bytes");
-  const auto user_bytes = static_cast<std::size_t>(layout->user_pages * kPageSize);
+  const auto user_bytes = static_cast<std::size_t>(layout->user_pages) * kPageSize;
   if (user_area.size() > user_bytes)
     return fail(Errc::TooLarge, "data needs " + std::to_string(user_area.size()) + " bytes, " +
                                     std::string(layout->name) + " holds " +
                                     std::to_string(user_bytes));
-  std::string image(static_cast<std::size_t>(layout->pages * kPageSize), '\0');
+  std::string image(static_cast<std::size_t>(layout->pages) * kPageSize, '\0');
   auto u = [&](std::size_t i) { return static_cast<std::uint8_t>(uid[i]); };
   // ISO/IEC 14443-3 cascade: BCC0 includes the cascade tag 0x88.
   const auto bcc0 = static_cast<std::uint8_t>(0x88 ^ u(0) ^ u(1) ^ u(2));
@@ -61,7 +61,7 @@ Result<std::string> formatCardImage(reader::Chip chip, std::string_view uid,
   putPage(image, 1, {u(3), u(4), u(5), u(6)});
   putPage(image, 2, {bcc1, kInternal, 0x00, 0x00});  // static lock bytes open
   putPage(image, kCcPage, {0xE1, 0x10, layout->cc_size, 0x00});
-  image.replace(static_cast<std::size_t>(kUserFirstPage * kPageSize), user_area.size(), user_area);
+  image.replace(static_cast<std::size_t>(kUserFirstPage) * kPageSize, user_area.size(), user_area);
   // Configuration pages as delivered: dynamic lock bytes open (RFUI byte 0xBD),
   // CFG0 MIRROR=0x04 AUTH0=0xFF (no password protection), CFG1 ACCESS=0x00 with
   // RFUI 0x05. PWD and PACK cannot be read back; they read as zeros, which is also

@@ -150,8 +150,8 @@ bool OriginalityKey::verify(std::string_view uid, std::string_view signature) co
   BnPtr r(BN_bin2bn(bytes(signature), static_cast<int>(kCoordSize), nullptr));
   BnPtr s(BN_bin2bn(bytes(signature.substr(kCoordSize)), static_cast<int>(kCoordSize), nullptr));
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return false;
-  r.release();  // owned by sig now
-  s.release();
+  (void)r.release();  // owned by sig now
+  (void)s.release();
   unsigned char* der = nullptr;
   int der_len = i2d_ECDSA_SIG(sig.get(), &der);
   if (der_len <= 0) return false;

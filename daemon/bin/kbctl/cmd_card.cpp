@@ -230,7 +230,7 @@ Result<int> cardWrite(const Words& words) {
     // Conservative: anything but an empty NDEF TLV or a terminator in the first
     // bytes (NeedMore included) counts as data we must not overwrite.
     auto scan = card::ndef::scanTlvs(head->substr(8),
-                                     static_cast<std::size_t>(layout.user_pages * card::kPageSize));
+                                     static_cast<std::size_t>(layout.user_pages) * card::kPageSize);
     const bool empty_ndef =
         scan && scan->kind == card::ndef::TlvScan::Kind::Found && scan->value_length == 0;
     const bool no_ndef = scan && scan->kind == card::ndef::TlvScan::Kind::NoNdef;
@@ -242,7 +242,7 @@ Result<int> cardWrite(const Words& words) {
   if (!credential) return std::unexpected(credential.error());
   std::string area = card::credentialArea(*credential);
   area.resize((area.size() + 3) / 4 * 4, '\0');
-  if (area.size() > static_cast<std::size_t>(layout.user_pages * card::kPageSize))
+  if (area.size() > static_cast<std::size_t>(layout.user_pages) * card::kPageSize)
     return fail(Errc::TooLarge, "the credential does not fit this chip");
 
   // CC is one-time programmable: written only when still zero.

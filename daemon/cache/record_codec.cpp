@@ -243,32 +243,54 @@ Result<void> readObject(CanonicalReader& in, Assign assign, std::string_view arr
   return {};
 }
 
-std::string* coverageSlot(roster::Coverage& c, std::string_view k) {
-  if (k == "activity") return &c.activity;
-  if (k == "funder") return &c.funder;
-  if (k == "legal_basis") return &c.legal_basis;
-  if (k == "membership_no") return &c.membership_no;
-  if (k == "program") return &c.program;
-  if (k == "sk_rt_no") return &c.sk_rt_no;
-  if (k == "status") return &c.status;
-  if (k == "valid_from") return &c.valid_from;
-  if (k == "valid_to") return &c.valid_to;
-  return nullptr;
-}
+// The record's and a coverage's text fields, each once, in canonical (byte) order of
+// their keys: encodeRecord writes them in this order and decodeRecord finds a key's
+// field here. A record's "coverages" array sorts between "category" and "holder".
+template <class T>
+struct TextField {
+  std::string_view key;
+  std::string T::*member;
+};
+constexpr std::array<TextField<roster::Coverage>, 9> kCoverageFields{{
+    {"activity", &roster::Coverage::activity},
+    {"funder", &roster::Coverage::funder},
+    {"legal_basis", &roster::Coverage::legal_basis},
+    {"membership_no", &roster::Coverage::membership_no},
+    {"program", &roster::Coverage::program},
+    {"sk_rt_no", &roster::Coverage::sk_rt_no},
+    {"status", &roster::Coverage::status},
+    {"valid_from", &roster::Coverage::valid_from},
+    {"valid_to", &roster::Coverage::valid_to},
+}};
+constexpr std::array<TextField<roster::CardRecord>, 12> kRecordFields{{
+    {"birth_hash", &roster::CardRecord::birth_hash},
+    {"card_no", &roster::CardRecord::card_no},
+    {"card_uid", &roster::CardRecord::card_uid},
+    {"category", &roster::CardRecord::category},
+    {"holder", &roster::CardRecord::holder},
+    {"kecamatan", &roster::CardRecord::kecamatan},
+    {"kelurahan", &roster::CardRecord::kelurahan},
+    {"nik_hash", &roster::CardRecord::nik_hash},
+    {"nik_last4", &roster::CardRecord::nik_last4},
+    {"occupation", &roster::CardRecord::occupation},
+    {"rt", &roster::CardRecord::rt},
+    {"status", &roster::CardRecord::status},
+}};
+constexpr std::string_view kCoveragesKey = "coverages";
 
-std::string* recordSlot(roster::CardRecord& r, std::string_view k) {
-  if (k == "birth_hash") return &r.birth_hash;
-  if (k == "card_no") return &r.card_no;
-  if (k == "card_uid") return &r.card_uid;
-  if (k == "category") return &r.category;
-  if (k == "holder") return &r.holder;
-  if (k == "kecamatan") return &r.kecamatan;
-  if (k == "kelurahan") return &r.kelurahan;
-  if (k == "nik_hash") return &r.nik_hash;
-  if (k == "nik_last4") return &r.nik_last4;
-  if (k == "occupation") return &r.occupation;
-  if (k == "rt") return &r.rt;
-  if (k == "status") return &r.status;
+template <class T, std::size_t N>
+constexpr bool inCanonicalOrder(const std::array<TextField<T>, N>& fields) {
+  for (std::size_t i = 1; i < N; ++i)
+    if (!(fields[i - 1].key < fields[i].key)) return false;
+  return true;
+}
+static_assert(inCanonicalOrder(kCoverageFields));
+static_assert(inCanonicalOrder(kRecordFields));
+
+template <class T, std::size_t N>
+std::string* slotOf(const std::array<TextField<T>, N>& fields, T& object, std::string_view k) {
+  for (const auto& f : fields)
+    if (f.key == k) return &(object.*f.member);
   return nullptr;
 }
 
@@ -314,40 +336,31 @@ std::string encodeRecord(const roster::CardRecord& r) {
   out.reserve(512);
   out.push_back('{');
   bool first = true;
-  field(out, first, "birth_hash", r.birth_hash);
-  field(out, first, "card_no", r.card_no);
-  field(out, first, "card_uid", r.card_uid);
-  field(out, first, "category", r.category);
-  if (!r.coverages.empty()) {
+  auto coverages = [&] {
+    if (r.coverages.empty()) return;
     if (!first) out.push_back(',');
     first = false;
-    out += "\"coverages\":[";
+    out += '"';
+    out += kCoveragesKey;
+    out += "\":[";
     for (std::size_t i = 0; i < r.coverages.size(); ++i) {
-      const auto& c = r.coverages[i];
       if (i) out.push_back(',');
       out.push_back('{');
       bool cfirst = true;
-      field(out, cfirst, "activity", c.activity);
-      field(out, cfirst, "funder", c.funder);
-      field(out, cfirst, "legal_basis", c.legal_basis);
-      field(out, cfirst, "membership_no", c.membership_no);
-      field(out, cfirst, "program", c.program);
-      field(out, cfirst, "sk_rt_no", c.sk_rt_no);
-      field(out, cfirst, "status", c.status);
-      field(out, cfirst, "valid_from", c.valid_from);
-      field(out, cfirst, "valid_to", c.valid_to);
+      for (const auto& f : kCoverageFields) field(out, cfirst, f.key, r.coverages[i].*f.member);
       out.push_back('}');
     }
     out.push_back(']');
+  };
+  bool coverages_written = false;
+  for (const auto& f : kRecordFields) {
+    if (!coverages_written && f.key > kCoveragesKey) {
+      coverages();
+      coverages_written = true;
+    }
+    field(out, first, f.key, r.*f.member);
   }
-  field(out, first, "holder", r.holder);
-  field(out, first, "kecamatan", r.kecamatan);
-  field(out, first, "kelurahan", r.kelurahan);
-  field(out, first, "nik_hash", r.nik_hash);
-  field(out, first, "nik_last4", r.nik_last4);
-  field(out, first, "occupation", r.occupation);
-  field(out, first, "rt", r.rt);
-  field(out, first, "status", r.status);
+  if (!coverages_written) coverages();
   out.push_back('}');
   return out;
 }
@@ -365,7 +378,7 @@ Result<roster::CardRecord> decodeRecord(std::string_view text, roster::Profile p
     do {
       roster::Coverage c;
       auto read = readObject(
-          rd, [&](std::string_view k) { return coverageSlot(c, k); }, "",
+          rd, [&](std::string_view k) { return slotOf(kCoverageFields, c, k); }, "",
           [](CanonicalReader&) -> Result<void> { return std::unexpected(notCanonical()); });
       if (!read) return read;
       if (auto ok = checkCoverage(c, profile); !ok) return ok;
@@ -375,7 +388,8 @@ Result<roster::CardRecord> decodeRecord(std::string_view text, roster::Profile p
     return {};
   };
   auto read = readObject(
-      in, [&](std::string_view k) { return recordSlot(r, k); }, "coverages", coverages);
+      in, [&](std::string_view k) { return slotOf(kRecordFields, r, k); }, kCoveragesKey,
+      coverages);
   if (!read) return std::unexpected(read.error());
   if (!in.atEnd()) return std::unexpected(notCanonical());
   for (auto [name, value] : {std::pair<const char*, const std::string*>{"card_no", &r.card_no},

@@ -80,12 +80,13 @@ Result<WavInfo> inspectWav(std::string_view wav) {
     return fail(Errc::Malformed, "expected 16-bit PCM");
   const std::size_t frames = data.size() / (2u * info.channels);
   info.seconds = static_cast<double>(frames) / info.sample_rate;
+  const std::size_t samples = data.size() / 2;  // 16-bit samples, all channels
   double sum = 0;
   for (std::size_t i = 0; i + 1 < data.size(); i += 2) {
     auto v = static_cast<double>(static_cast<std::int16_t>(le16(data, i)));
     sum += v * v;
   }
-  info.rms = data.size() >= 2 ? std::sqrt(sum / static_cast<double>(data.size() / 2)) : 0;
+  info.rms = samples > 0 ? std::sqrt(sum / static_cast<double>(samples)) : 0;
   return info;
 }
 

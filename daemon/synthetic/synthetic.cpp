@@ -267,12 +267,12 @@ void makeCard(Card& c, std::uint64_t seed, std::uint64_t index) {
   constexpr EpochDay kFirst = -9131;  // 1945-01-01
   constexpr EpochDay kLast = 14244;   // 2008-12-31
   c.birth_date = formatDate(static_cast<EpochDay>(
-      kFirst + static_cast<EpochDay>(rng.below(static_cast<std::uint64_t>(kLast - kFirst + 1)))));
+      kFirst + static_cast<EpochDay>(rng.below(static_cast<std::uint64_t>(kLast - kFirst) + 1))));
   // NIK: province+city 1571, kecamatan code, DDMMYY (+40 on the day for women), serial.
   int day = (c.birth_date[8] - '0') * 10 + (c.birth_date[9] - '0');
   c.nik = "1571";
   appendNumber(c.nik, static_cast<std::uint64_t>(kec->code), 2);
-  appendNumber(c.nik, static_cast<std::uint64_t>(day + (female ? 40 : 0)), 2);
+  appendNumber(c.nik, static_cast<std::uint64_t>(day) + (female ? 40U : 0U), 2);
   c.nik.append(c.birth_date, 5, 2);
   c.nik.append(c.birth_date, 2, 2);
   appendNumber(c.nik, 1 + rng.below(9999), 4);

@@ -10,6 +10,8 @@
 # with 50 keep-alive clients (throughput at saturation) and open loop over 50
 # connections at each offered rate of KB_CONSOLE_BENCH_RATES (requests/s in
 # all; default "100": operator pace, one lookup per connection every 0.5 s).
+# Each node row also gives the node's CPU time per request (user + system of
+# all its threads, from /proc), which a busy machine disturbs less than rates.
 # Then the audit log's lines per fdatasync under load (group commit), the cost
 # of one fdatasync'd append on this disk, and the name-search recall test.
 # Wall-clock figures: never part of `make test`.
@@ -109,28 +111,36 @@ declare -A target_paths=([nginx]=static.paths [card]=card.paths [nik]=nik.paths 
 declare -A target_label=([nginx]="nginx static JSON (baseline)" [card]="card number" [nik]=NIK
                          [name]="name + kelurahan")
 nginx_rps=""
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$dpid/stat"; }  # the node's user + system time
 load() {  # load TARGET [RATE]
-  local out
+  local out t0 t1
+  t0=$(cpu_ticks)
   out=$("$load_client" --port "${target_port[$1]}" --ca pki/console-ca.pem "${ops[@]}" \
     --paths "${target_paths[$1]}" --clients "$clients" --seconds "$secs" --warmup 1 \
     ${2:+--rate "$2"}) || true
+  t1=$(cpu_ticks)
   if [ "$1" = nginx ] && [ -z "${2:-}" ]; then
     nginx_rps=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['rps'])" "$out")
   fi
-  python3 - "${target_label[$1]}" "$out" "${nginx_rps:-0}" <<'PY'
+  [ "$1" = nginx ] && t1=$t0
+  python3 - "${target_label[$1]}" "$out" "${nginx_rps:-0}" "$((t1 - t0))" "$(getconf CLK_TCK)" "$secs" <<'PY'
 import json, sys
 label, r, base = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
+ticks, hz, secs = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+# The node's CPU time (all its threads) per request, the 1 s warm-up counted
+# at the measured rate; "-" for nginx (not the node).
+cpu = f"{ticks / hz * 1e6 / (r['rps'] * (secs + 1)):.0f}" if ticks and r["rps"] else "-"
 ratio = f" ({r['rps'] / base:.2f}x)" if r["mode"] == "closed" and base and "nginx" not in label else ""
 st = ", ".join(f"{n} x {c}" for c, n in r["statuses"].items())
 extra = f"; {r['errors']} errors: {r.get('first_error', '')}" if r["errors"] else ""
 late = f"; {r['late']} sent late" if r["mode"] == "open" and r["late"] else ""
 print(f"| {label} | {r['rps']:.0f}{ratio} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} "
-      f"| {r['max_ms']:.2f} | {st}{late}{extra} |")
+      f"| {r['max_ms']:.2f} | {cpu} | {st}{late}{extra} |")
 PY
 }
 table_head() {
-  echo "| target | requests/s | p50 ms | p90 ms | p99 ms | max ms | answers |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| target | requests/s | p50 ms | p90 ms | p99 ms | max ms | node CPU µs/request | answers |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
 }
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //');" \

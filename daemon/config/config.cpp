@@ -226,6 +226,8 @@ const std::vector<KeyRule>& rules() {
        [](Config& c, std::string_view v) {
          return intKey(v, 1, 100000, &Config::console_rate_per_minute, c);
        }},
+      {{"console_threads", "integer 0..64 (0: one per core)", "threads serving the console"},
+       [](Config& c, std::string_view v) { return intKey(v, 0, 64, &Config::console_threads, c); }},
       {{"audit_checkpoint_every", "integer 1..100000", "audit lines between signed checkpoints"},
        [](Config& c, std::string_view v) {
          return intKey(v, 1, 100000, &Config::audit_checkpoint_every, c);

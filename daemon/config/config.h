@@ -25,6 +25,7 @@ struct Config {
   std::string nik_key;            ///< the publisher's --nik-key file
   int console_rate_burst = 30;    ///< lookups one operator may make at once
   int console_rate_per_minute = 60;
+  int console_threads = 0;           ///< threads serving the console; 0: one per core
   int audit_checkpoint_every = 100;  ///< audit lines between signed checkpoints
   std::string audit_key;             ///< node audit key; empty: <state_dir>/audit-node.key
   bool hasRole(std::string_view role) const;

@@ -172,12 +172,15 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
       if (!e) io.stop();
     });
   });
-  // One thread per core: a request waiting for its audit line to reach the
-  // disk is a suspended coroutine, not a blocked thread (the audit log's own
-  // sync thread runs the group commit), so more threads would only switch.
+  // One thread per core unless console_threads says otherwise: a request
+  // waiting for its audit line to reach the disk is a suspended coroutine, not
+  // a blocked thread (the audit log's own sync thread runs the group commit),
+  // so more threads would only switch.
   std::vector<std::thread> threads;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < cores; ++i) threads.emplace_back([&io] { io.run(); });
+  const unsigned count = cfg.console_threads > 0
+                             ? static_cast<unsigned>(cfg.console_threads)
+                             : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 1; i < count; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
   // The waits still pending post to io: serve them while it exists.

@@ -260,6 +260,7 @@ TEST(Config, EveryKeyOfTheTableSetsItsOwnField) {
       {"console_rate_burst", {"7", [](const Config& c) { return c.console_rate_burst == 7; }}},
       {"console_rate_per_minute",
        {"90", [](const Config& c) { return c.console_rate_per_minute == 90; }}},
+      {"console_threads", {"3", [](const Config& c) { return c.console_threads == 3; }}},
       {"audit_checkpoint_every",
        {"13", [](const Config& c) { return c.audit_checkpoint_every == 13; }}},
       {"audit_key", {"/a.key", [](const Config& c) { return c.audit_key == "/a.key"; }}},

@@ -147,7 +147,8 @@ TEST(TapDuringImport, ATapIsAnsweredWhileTheSyncThreadIsHeldInTheMiddleOfAnImpor
       << "\noriginality_key = " << hexEncode(signer->publicKey().point())
       << "\nui_dir = " << (dir / "ui").string() << "\nmirror = " << nginx.url("mirror/")
       << "\nmirror_ca = " << pki.ca_cert.string()
-      << "\nsync_interval_minutes = 60\nremoval_timeout_ms = 100\nerror_timeout_ms = 100\n";
+      << "\nsync_interval_minutes = 60\nremoval_timeout_ms = 100\n"
+      << "error_timeout_ms = 5000\n";  // also the reading screen's guard: no tap dropped
   kb::testing::ChildProcess d(kb::testing::binaryPath("kartu-bahagiad"),
                               {"--config", (dir / "kiosk.conf").string()});
   auto m = d.waitForOutput(std::regex(R"(listening on http://127\.0\.0\.1:([0-9]+)/)"), 30s);

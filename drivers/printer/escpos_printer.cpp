@@ -143,7 +143,7 @@ std::string toPrinterText(std::string_view s) {
     std::size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
     std::string_view ch = s.substr(i, n);
     i += n;
-    if (ch == "\u2013" || ch == "\u2014" || ch == "\u2212")
+    if (ch == "\u2013" || ch == "\u2014" || ch == "\u2212" || ch == "\u00B7" || ch == "\u2022")
       out += '-';
     else if (ch == "\u00D7")
       out += 'x';
@@ -153,8 +153,6 @@ std::string toPrinterText(std::string_view s) {
       out += '\'';
     else if (ch == "\u201C" || ch == "\u201D")
       out += '"';
-    else if (ch == "\u00B7" || ch == "\u2022")
-      out += '-';
     else if (ch == "\u00E9" || ch == "\u00E8" || ch == "\u00EB")
       out += 'e';
     else if (ch == "\u00C9")

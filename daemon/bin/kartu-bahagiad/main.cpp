@@ -79,19 +79,19 @@ Result<Args> parseArgs(int argc, char** argv) {
     } else if (arg == "--demo") {
       a.demo = true;
     } else if (arg == "--config") {
-      if (!(r = value("--config"))) return std::unexpected(r.error());
+      if (r = value("--config"); !r) return std::unexpected(r.error());
       a.config = *r;
     } else if (arg == "--check-config") {
-      if (!(r = value("--check-config"))) return std::unexpected(r.error());
+      if (r = value("--check-config"); !r) return std::unexpected(r.error());
       a.check_config = *r;
     } else if (arg == "--listen") {
-      if (!(r = value("--listen"))) return std::unexpected(r.error());
+      if (r = value("--listen"); !r) return std::unexpected(r.error());
       a.listen = *r;
     } else if (arg == "--state-dir") {
-      if (!(r = value("--state-dir"))) return std::unexpected(r.error());
+      if (r = value("--state-dir"); !r) return std::unexpected(r.error());
       a.state_dir = *r;
     } else if (arg == "--set") {
-      if (!(r = value("--set"))) return std::unexpected(r.error());
+      if (r = value("--set"); !r) return std::unexpected(r.error());
       a.sets.push_back(*r);
     } else {
       return fail(Errc::Usage, "unknown argument '" + arg + "' (see --help)");

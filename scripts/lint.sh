@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # clang-format check on our own C++ (always); clang-tidy too unless --format-only.
-# `make test` runs the format check; the full clang-tidy pass takes about 20 minutes
-# on two cores, so it runs with `make lint`.
+# `make test` runs the format check (and the ctest lint.naming the naming part of
+# clang-tidy on every header); the full clang-tidy pass takes about 10 minutes on
+# two cores, so it runs with `make lint`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files '*.cpp' '*.h' | grep -v '^tests/fuzz/corpus/')

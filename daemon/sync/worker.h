@@ -57,8 +57,9 @@ std::string metricsText(const SyncStatus& s);
 /// per request), so whatever the thread holds meanwhile (the trust state lock
 /// across a write and two fsyncs) stays held for seconds on a busy machine,
 /// and whoever waits for it waits as long. nice +10 leaves a normal thread
-/// about ten times its CPU share, best-effort 7 is served after the other
-/// best-effort levels (bfq) or with them (mq-deadline), never starved. IO if
+/// about ten times its CPU share; best-effort 7 has the smallest weight of
+/// the normal I/O class under bfq and an equal turn under mq-deadline, and is
+/// never starved. IO if
 /// the kernel refuses the nice value; a refused I/O class is not an error.
 inline constexpr int kBackgroundNice = 10;
 inline constexpr int kIoClassBestEffort = 2;

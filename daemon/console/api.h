@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
 
 #include <boost/asio/awaitable.hpp>
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>

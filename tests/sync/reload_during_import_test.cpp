@@ -19,6 +19,7 @@
 #include "cache/store.h"
 #include "cache/trust_state.h"
 #include "fixtures.h"
+#include "held_lock.h"
 
 namespace kb::cache {
 namespace {
@@ -27,32 +28,8 @@ using namespace testing;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-ino_t inode(const fs::path& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-// An flock on `p` held by this test, as a second importer would hold it.
-class HeldLock {
- public:
-  explicit HeldLock(const fs::path& p)
-      : fd_(::open(p.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) {
-    held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX) == 0;
-  }
-  ~HeldLock() { release(); }
-  HeldLock(const HeldLock&) = delete;
-  HeldLock& operator=(const HeldLock&) = delete;
-  bool held() const { return held_; }
-  void release() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    held_ = false;
-  }
-
- private:
-  int fd_;
-  bool held_ = false;
-};
+using kb::sync::testing::HeldLock;
+using kb::sync::testing::inode;
 
 class ReloadDuringImport : public ::testing::Test {
  protected:

@@ -30,6 +30,7 @@
 #include "card/credential.h"
 #include "card/originality.h"
 #include "common/encoding.h"
+#include "held_lock.h"
 #include "nginx.h"
 #include "pn532_emulator.h"
 #include "publisher.h"
@@ -40,6 +41,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using cache::testing::TempDir;
+using testing::HeldLock;
+using testing::inode;
 using testing::Publisher;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -78,33 +81,6 @@ std::string syncSuccesses(unsigned short port) {
              ? m[1].str()
              : std::string("?");
 }
-
-ino_t inode(const fs::path& p) {
-  struct stat st {};
-  return ::stat(p.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-// Holds a file's flock as another importer would, until released or destroyed.
-class HeldLock {
- public:
-  explicit HeldLock(const fs::path& p)
-      : fd_(::open(p.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) {
-    held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX) == 0;
-  }
-  ~HeldLock() { release(); }
-  HeldLock(const HeldLock&) = delete;
-  HeldLock& operator=(const HeldLock&) = delete;
-  bool held() const { return held_; }
-  void release() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    held_ = false;
-  }
-
- private:
-  int fd_;
-  bool held_ = false;
-};
 
 TEST(TapDuringImport, ATapIsAnsweredWhileTheSyncThreadIsHeldInTheMiddleOfAnImport) {
   ::setenv("LIBNFC_AUTO_SCAN", "false", 1);  // the daemon opens only the emulator's pty

@@ -106,6 +106,7 @@ struct AuditLog::State {
   std::string broken_reason;
   std::uint64_t synced = 0;  // every line up to this seq is on disk
   bool syncing = false;      // a thread is in sync() for lines up to sync_target
+  std::chrono::steady_clock::time_point last_sync_start;
   // Checkpoint notices held back until their line is durable: (seq, message).
   std::vector<std::pair<std::uint64_t, std::string>> pending_journal;
   LogStats stats;
@@ -212,6 +213,7 @@ Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t
     s.syncing = true;
     const std::uint64_t target = s.seq;
     ++s.stats.syncs;
+    s.last_sync_start = std::chrono::steady_clock::now();
     lock.unlock();
     const int rc = s.options.sync ? s.options.sync(s.fd) : ::fdatasync(s.fd);
     const std::string why = rc != 0 ? errnoText() : std::string();
@@ -291,14 +293,17 @@ void AuditLog::whenDurable(std::uint64_t seq, DurableCallback done) {
 }
 
 // The sync thread: one fdatasync after another while callbacks wait, each
-// covering every line written by the time it starts (so the more requests
-// arrive during a sync, the more the next one covers).
+// covering every line written by the time it starts, and at most one per
+// min_sync_interval (so the more requests arrive, the more one sync covers).
 void AuditLog::syncLoop() {
   State& s = *s_;
   std::unique_lock lock(s.mu);
   for (;;) {
     s.waiters_cv.wait(lock, [&] { return s.stopping || !s.waiters.empty(); });
     if (s.waiters.empty()) return;  // stopping, nothing left to serve
+    // Group commit: what arrives before the next sync may start rides on it.
+    s.waiters_cv.wait_until(lock, s.last_sync_start + s.options.min_sync_interval,
+                            [&] { return s.stopping; });
     std::uint64_t highest = 0;
     for (const auto& w : s.waiters) highest = std::max(highest, w.seq);
     const Result<void> r = durable(lock, std::max(highest, s.seq));

@@ -16,10 +16,12 @@
 ///
 /// Without a thread per waiter: appendPending() writes the line and returns;
 /// whenDurable() hands a callback to the log's sync thread, which runs
-/// fdatasync back to back for whatever has been written meanwhile and calls
-/// each callback once its line is covered (the console's request coroutines
+/// fdatasync back to back (at most one per LogOptions::min_sync_interval) for
+/// whatever has been written meanwhile and calls each callback once its line
+/// is covered (the console's request coroutines
 /// wait this way, so a request waiting for the disk holds no thread).
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -52,6 +54,11 @@ struct LogOptions {
   /// Makes the written lines durable: fdatasync(fd) by default; tests replace it
   /// to hold a sync open or make it fail (return -1 with errno set).
   std::function<int(int fd)> sync;
+  /// The sync thread starts one sync at most this often. Under load the lines
+  /// written meanwhile share it (an fdatasync costs far more CPU than the
+  /// lines it covers); a request on a quiet node does not wait, since the
+  /// last sync started longer ago than this.
+  std::chrono::microseconds min_sync_interval{1000};
 };
 
 struct LogStats {

@@ -343,6 +343,56 @@ TEST_F(AuditTest, PendingAppendsAreReportedOnlyAfterTheirSync) {
   EXPECT_EQ(brokenAt(), "ok");
 }
 
+TEST_F(AuditTest, LinesArrivingWithinTheSyncIntervalShareTheNextSync) {
+  // Unlike the test above, no sync is held open: the lines arrive after the
+  // first sync has ended, and only the interval makes them wait for one another.
+  constexpr int kLines = 5;
+  std::vector<std::uint64_t> lines_at_sync;
+  std::unique_ptr<AuditLog> log;
+  LogOptions o;
+  o.checkpoint_every = 1000;
+  o.min_sync_interval = std::chrono::seconds(1);  // far longer than kLines appends take
+  o.sync = [&](int fd) {
+    lines_at_sync.push_back(log->stats().lines);  // the sync thread only
+    return ::fdatasync(fd);
+  };
+  auto opened = AuditLog::open(path_, *key_, o);
+  ASSERT_TRUE(opened);
+  log = std::move(*opened);
+  std::mutex mu;
+  std::condition_variable cv;
+  int reported = 0;
+  auto report = [&](Result<void> r) {
+    EXPECT_TRUE(r.has_value());
+    std::lock_guard lock(mu);
+    ++reported;
+    cv.notify_all();
+  };
+  auto wait_for = [&](int n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return reported == n; });
+  };
+  // A lone line on a quiet log is synced at once (its sync is the first).
+  auto first = log->appendPending(entry(0), kNow);
+  ASSERT_TRUE(first);
+  log->whenDurable(*first, report);
+  ASSERT_TRUE(wait_for(1));
+  EXPECT_EQ(log->stats().syncs, 1u);
+  for (int i = 1; i <= kLines; ++i) {
+    auto seq = log->appendPending(entry(i), kNow);
+    ASSERT_TRUE(seq);
+    log->whenDurable(*seq, report);
+    // Time for a sync thread without the interval to sync each line alone.
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(wait_for(1 + kLines));
+  EXPECT_EQ(log->stats().syncs, 2u) << "the five later lines share the second sync";
+  ASSERT_EQ(lines_at_sync.size(), 2u);
+  EXPECT_EQ(lines_at_sync[1], static_cast<std::uint64_t>(1 + kLines));
+  log.reset();
+  EXPECT_EQ(brokenAt(), "ok");
+}
+
 TEST_F(AuditTest, AFailedSyncFailsEveryPendingLineAndLaterAppends) {
   LogOptions o;
   o.sync = [](int) {

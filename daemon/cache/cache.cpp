@@ -217,8 +217,9 @@ void Cache::reopen(trust::TrustRoot root, UnixSeconds now) {
 }
 
 bool Cache::refresh() {
+  const auto identity = fileIdentity(impl_->db_path);  // a syscall: not under the lock
   std::lock_guard lock(impl_->mu);
-  if (fileIdentity(impl_->db_path) == impl_->loaded_identity) {
+  if (identity == impl_->loaded_identity) {
     impl_->raiseServed();  // a raise an import's lock put off, if any
     return false;
   }

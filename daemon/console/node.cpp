@@ -106,10 +106,18 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
                  audit_path,
                  [&log](std::string_view m) { log.info("console", m); }};
 
-  net::io_context io;
-  TlsServer server(io, *tls, [&api](const web::Request& req, const Operator& op) {
-    return api.handle(req, op);
-  });
+  // The connections run on one worker thread per core unless console_threads
+  // says otherwise: a request waiting for its audit line to reach the disk is
+  // a suspended coroutine, not a blocked thread (the audit log's own sync
+  // thread runs the group commit), so more threads would only switch. This
+  // thread accepts and runs the timers and signals.
+  const unsigned workers = cfg.console_threads > 0
+                               ? static_cast<unsigned>(cfg.console_threads)
+                               : std::max(1u, std::thread::hardware_concurrency());
+  net::io_context io(1);
+  TlsServer server(
+      io, *tls, [&api](const web::Request& req, const Operator& op) { return api.handle(req, op); },
+      workers);
   auto endpoint = server.listen(cfg.console_address, cfg.console_port);
   if (!endpoint) return failStart(endpoint.error());
   server.start();
@@ -172,18 +180,8 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
       if (!e) io.stop();
     });
   });
-  // One thread per core unless console_threads says otherwise: a request
-  // waiting for its audit line to reach the disk is a suspended coroutine, not
-  // a blocked thread (the audit log's own sync thread runs the group commit),
-  // so more threads would only switch.
-  std::vector<std::thread> threads;
-  const unsigned count = cfg.console_threads > 0
-                             ? static_cast<unsigned>(cfg.console_threads)
-                             : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < count; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
-  for (auto& t : threads) t.join();
-  // The waits still pending post to io: serve them while it exists.
+  // The waits still pending post to the workers: serve them while they run.
   (*audit_log)->finishPending();
   if (auto c = (*audit_log)->checkpoint(nowSeconds()); !c)
     log.error("audit", "final checkpoint failed: " + c.error().message);

@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/strand.hpp>
@@ -211,28 +212,42 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+// One worker thread and the io_context it alone runs (so concurrency hint 1).
+struct Worker {
+  net::io_context io{1};
+  net::executor_work_guard<net::io_context::executor_type> busy = net::make_work_guard(io);
+  std::thread thread;
+};
+
 struct TlsServer::Impl {
-  Impl(net::io_context& i, std::shared_ptr<ssl::context> c, ConsoleHandler h, std::size_t max)
-      : io(i),
-        strand(net::make_strand(i)),
+  Impl(net::io_context& i, std::shared_ptr<ssl::context> c, ConsoleHandler h, unsigned threads,
+       std::size_t max)
+      : strand(net::make_strand(i)),
         acceptor(strand),
         ctx(std::move(c)),
         handler(std::make_shared<const ConsoleHandler>(std::move(h))),
-        max_connections(max) {}
-  net::io_context& io;
+        max_connections(max),
+        workers(std::max(1u, threads)) {}
   net::strand<net::io_context::executor_type> strand;
   net::ip::tcp::acceptor acceptor;
   std::shared_ptr<ssl::context> ctx;
   std::shared_ptr<const ConsoleHandler> handler;
   std::size_t max_connections;
   std::vector<std::weak_ptr<Session>> sessions;  // on strand
+  std::vector<Worker> workers;                   // never resized (a Worker cannot move)
+  std::size_t next_worker = 0;                   // on strand: connections dealt round-robin
 };
 
 TlsServer::TlsServer(net::io_context& io, std::shared_ptr<ssl::context> ctx, ConsoleHandler handler,
-                     std::size_t max_connections)
-    : impl_(std::make_shared<Impl>(io, std::move(ctx), std::move(handler), max_connections)) {}
+                     unsigned threads, std::size_t max_connections)
+    : impl_(std::make_shared<Impl>(io, std::move(ctx), std::move(handler), threads,
+                                   max_connections)) {}
 
-TlsServer::~TlsServer() = default;
+TlsServer::~TlsServer() {
+  for (auto& w : impl_->workers) w.io.stop();
+  for (auto& w : impl_->workers)
+    if (w.thread.joinable()) w.thread.join();
+}
 
 Result<net::ip::tcp::endpoint> TlsServer::listen(const std::string& address, unsigned short port) {
   boost::system::error_code ec;
@@ -252,13 +267,15 @@ Result<net::ip::tcp::endpoint> TlsServer::listen(const std::string& address, uns
 
 void TlsServer::start() {
   auto impl = impl_;
+  for (auto& w : impl->workers) w.thread = std::thread([&io = w.io] { io.run(); });
   net::co_spawn(
       impl->strand,
       [impl]() -> net::awaitable<void> {
         boost::system::error_code ec;
         while (impl->acceptor.is_open()) {
+          auto& worker = impl->workers[impl->next_worker++ % impl->workers.size()];
           auto socket = co_await impl->acceptor.async_accept(
-              net::make_strand(impl->io), net::redirect_error(net::use_awaitable, ec));
+              worker.io, net::redirect_error(net::use_awaitable, ec));
           if (ec) {
             if (!impl->acceptor.is_open()) break;
             continue;
@@ -296,6 +313,7 @@ void TlsServer::stop() {
     for (auto& w : impl->sessions)
       if (auto s = w.lock()) s->close();
     impl->sessions.clear();
+    for (auto& w : impl->workers) w.busy.reset();
   });
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
 #include <vector>
 
@@ -43,14 +44,20 @@ struct Operator {
 using ConsoleHandler =
     std::function<boost::asio::awaitable<web::Response>(const web::Request&, const Operator&)>;
 
+/// Accepts on the caller's io_context; each connection then lives on one of
+/// `threads` worker threads, each with an io_context of its own, so that a
+/// request's work never crosses threads and needs no strand or shared queue.
 class TlsServer {
  public:
   TlsServer(boost::asio::io_context& io, std::shared_ptr<boost::asio::ssl::context> ctx,
-            ConsoleHandler handler, std::size_t max_connections = 256);
+            ConsoleHandler handler, unsigned threads, std::size_t max_connections = 256);
+  /// Stops the worker threads (what they still had queued is dropped) and joins them.
   ~TlsServer();
   Result<boost::asio::ip::tcp::endpoint> listen(const std::string& address, unsigned short port);
+  /// Starts accepting and the worker threads.
   void start();
-  /// Thread-safe: stop accepting and close every connection.
+  /// Thread-safe: stop accepting and close every connection; the worker
+  /// threads end once their connections have (or at the destructor).
   void stop();
   /// Thread-safe: new connections use `ctx` (e.g. with a re-read CRL); the
   /// connections opened under the old one are closed, so that a certificate

@@ -241,15 +241,19 @@ Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t
   return {};
 }
 
-Result<std::pair<std::uint64_t, std::uint64_t>> AuditLog::writeEntry(const Entry& e,
+std::string AuditLog::entryFields(const Entry& e, UnixSeconds now) {
+  return ",\"time\":" + jsonString(formatUtc(now)) + ",\"operator\":" + jsonString(e.operator_cn) +
+         ",\"action\":" + jsonString(e.action) +
+         ",\"query\":" + dumpJson(e.query.is_object() ? e.query : nlohmann::json::object()) +
+         ",\"results\":" + dumpJson(nlohmann::json(e.results));
+}
+
+Result<std::pair<std::uint64_t, std::uint64_t>> AuditLog::writeEntry(std::string_view fields,
                                                                      UnixSeconds now) {
   State& s = *s_;
-  nlohmann::json results = e.results;
-  std::string body =
-      "{\"seq\":" + std::to_string(s.seq + 1) + ",\"time\":" + jsonString(formatUtc(now)) +
-      ",\"operator\":" + jsonString(e.operator_cn) + ",\"action\":" + jsonString(e.action) +
-      ",\"query\":" + dumpJson(e.query.is_object() ? e.query : nlohmann::json::object()) +
-      ",\"results\":" + dumpJson(results) + ",\"prev\":\"" + s.head + "\"";
+  std::string body = "{\"seq\":" + std::to_string(s.seq + 1);
+  body += fields;
+  body += ",\"prev\":\"" + s.head + "\"";
   auto seq = write(std::move(body), now);
   if (!seq) return std::unexpected(seq.error());
   std::uint64_t last = *seq;
@@ -262,16 +266,18 @@ Result<std::pair<std::uint64_t, std::uint64_t>> AuditLog::writeEntry(const Entry
 }
 
 Result<std::uint64_t> AuditLog::append(const Entry& e, UnixSeconds now) {
+  const std::string fields = entryFields(e, now);
   std::unique_lock lock(s_->mu);
-  auto w = writeEntry(e, now);
+  auto w = writeEntry(fields, now);
   if (!w) return std::unexpected(w.error());
   if (auto d = durable(lock, w->second); !d) return std::unexpected(d.error());
   return w->first;
 }
 
 Result<std::uint64_t> AuditLog::appendPending(const Entry& e, UnixSeconds now) {
+  const std::string fields = entryFields(e, now);  // all but seq and prev, without the lock
   std::lock_guard lock(s_->mu);
-  auto w = writeEntry(e, now);
+  auto w = writeEntry(fields, now);
   if (!w) return std::unexpected(w.error());
   return w->first;
 }
@@ -287,9 +293,13 @@ void AuditLog::whenDurable(std::uint64_t seq, DurableCallback done) {
     done(std::move(r));
     return;
   }
+  // The sync thread waits on waiters_cv only while there are no waiters (it
+  // then waits out the interval, or syncs): waking it for every request would
+  // only make it fight the request threads for the lock.
+  const bool was_idle = s.waiters.empty();
   s.waiters.push_back({seq, std::move(done)});
   if (!s.syncer.joinable()) s.syncer = std::thread([this] { syncLoop(); });
-  s.waiters_cv.notify_one();
+  if (was_idle) s.waiters_cv.notify_one();
 }
 
 // The sync thread: one fdatasync after another while callbacks wait, each

@@ -106,9 +106,12 @@ class AuditLog {
  private:
   AuditLog() = default;
   Result<std::uint64_t> write(std::string line_without_hash, UnixSeconds now);
+  /// The entry's line between its seq and its prev (built without the lock).
+  static std::string entryFields(const Entry& entry, UnixSeconds now);
   /// Writes the entry and, when due, a checkpoint (lock held); the entry's seq
   /// and the last seq written.
-  Result<std::pair<std::uint64_t, std::uint64_t>> writeEntry(const Entry& entry, UnixSeconds now);
+  Result<std::pair<std::uint64_t, std::uint64_t>> writeEntry(std::string_view fields,
+                                                             UnixSeconds now);
   void syncLoop();
   Result<std::uint64_t> checkpointLocked(UnixSeconds now);
   /// Waits (lock held, released while syncing or sleeping) until `seq` is durable.

@@ -24,7 +24,7 @@ Searcher::Searcher(cache::Cache& cache, trust::TrustRoot root, std::filesystem::
     : cache_(cache),
       root_(std::move(root)),
       index_path_(std::move(index_path)),
-      nik_key_(std::move(nik_key)) {}
+      nik_key_(nik_key) {}
 
 std::string Searcher::nikHash(std::string_view nik) const {
   return roster::nikHash(nik_key_, nik);

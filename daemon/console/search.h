@@ -19,6 +19,7 @@
 #include "cache/cache.h"
 #include "console/query.h"
 #include "console/search_index.h"
+#include "roster/nik_key.h"
 
 namespace kb::console {
 
@@ -73,7 +74,7 @@ class Searcher {
   cache::Cache& cache_;
   trust::TrustRoot root_;
   std::filesystem::path index_path_;
-  std::string nik_key_;
+  roster::NikKey nik_key_;
   mutable std::mutex mu_;  // guards everything below
   std::shared_ptr<SearchIndex> index_;
   std::thread builder_;

@@ -1,7 +1,8 @@
 #include "crypto/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 
 #include <stdexcept>
@@ -135,11 +136,32 @@ std::string sha256(std::string_view data) {
 }
 
 std::string hmacSha256(std::string_view key, std::string_view data) {
+  return HmacSha256(key).mac(data);
+}
+
+HmacSha256::HmacSha256(std::string_view key) {
+  static EVP_MAC* const kHmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // fetched once
+  require(kHmac != nullptr, "HMAC");
+  ctx_.reset(EVP_MAC_CTX_new(kHmac), EVP_MAC_CTX_free);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                               OSSL_PARAM_construct_end()};
+  require(ctx_ && EVP_MAC_init(ctx_.get(), reinterpret_cast<const unsigned char*>(key.data()),
+                               key.size(), params) == 1,
+          "HMAC-SHA-256 key");
+}
+
+std::string HmacSha256::mac(std::string_view data) const {
+  const std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_dup(ctx_.get()),
+                                                                      EVP_MAC_CTX_free);
   std::string out(32, '\0');
-  unsigned len = 32;
-  require(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-               reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-               reinterpret_cast<unsigned char*>(out.data()), &len) != nullptr,
+  std::size_t len = 0;
+  require(ctx &&
+              EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()),
+                             data.size()) == 1 &&
+              EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
+                            out.size()) == 1 &&
+              len == out.size(),
           "HMAC-SHA-256");
   return out;
 }

@@ -10,6 +10,7 @@
 
 typedef struct evp_pkey_st EVP_PKEY;
 typedef struct evp_md_ctx_st EVP_MD_CTX;
+typedef struct evp_mac_ctx_st EVP_MAC_CTX;
 
 namespace kb::crypto {
 
@@ -51,8 +52,20 @@ class SigningKey {
   std::shared_ptr<EVP_PKEY> key_;  // shared: an immutable key is cheap to copy
 };
 
-std::string sha256(std::string_view data);  ///< 32 raw bytes
-std::string hmacSha256(std::string_view key, std::string_view data);
+std::string sha256(std::string_view data);                            ///< 32 raw bytes
+std::string hmacSha256(std::string_view key, std::string_view data);  ///< 32 raw bytes
+
+/// HMAC-SHA-256 under one key, set up once. OpenSSL 3 looks HMAC and SHA-256
+/// up by name whenever a context is set up, under a lock that request threads
+/// then contend for; mac() only copies the set-up context.
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::string_view key);
+  std::string mac(std::string_view data) const;  ///< 32 raw bytes
+
+ private:
+  std::shared_ptr<EVP_MAC_CTX> ctx_;  // shared: never changed after set-up
+};
 
 /// Incremental SHA-256 for data that arrives in pieces.
 class Sha256 {

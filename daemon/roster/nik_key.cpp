@@ -2,7 +2,6 @@
 
 #include "common/encoding.h"
 #include "common/files.h"
-#include "crypto/crypto.h"
 
 namespace kb::roster {
 
@@ -17,14 +16,14 @@ Result<std::string> readNikKey(const std::filesystem::path& path) {
 }
 
 namespace {
-std::string keyedHash(std::string_view nik_key, std::string_view message) {
-  auto hex = hexEncode(crypto::hmacSha256(nik_key, message));
+std::string keyedHash(const NikKey& nik_key, std::string_view message) {
+  auto hex = hexEncode(nik_key.mac(message));
   hex.resize(kKeyedHashHexDigits);
   return hex;
 }
 }  // namespace
 
-std::string nikHash(std::string_view nik_key, std::string_view nik) {
+std::string nikHash(const NikKey& nik_key, std::string_view nik) {
   return keyedHash(nik_key, nik);
 }
 
@@ -36,7 +35,7 @@ bool keyedHashMatches(std::string_view stored, std::string_view computed) {
   return diff == 0;
 }
 
-std::string birthDateHash(std::string_view nik_key, std::string_view card_no,
+std::string birthDateHash(const NikKey& nik_key, std::string_view card_no,
                           std::string_view birth_date) {
   std::string msg = "kartu-bahagia birth date";
   msg += '\0';

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "crypto/crypto.h"
 
 namespace kb::roster {
 
@@ -19,14 +20,17 @@ Result<std::string> readNikKey(const std::filesystem::path& path);
 /// says why 128 bits are enough). Bundles made before the cut hold all 64 digits.
 inline constexpr std::size_t kKeyedHashHexDigits = 32;
 
+/// The NIK key set up for hashing many values (see crypto::HmacSha256).
+using NikKey = crypto::HmacSha256;
+
 /// The NIK's keyed hash: the staff record's `nik_hash` and the console's NIK search key.
-std::string nikHash(std::string_view nik_key, std::string_view nik);
+std::string nikHash(const NikKey& nik_key, std::string_view nik);
 
 /// The staff profile's stand-in for a birth date: the keyed hash of
 /// "kartu-bahagia birth date", the card number and the date (YYYY-MM-DD),
 /// NUL-separated. Bound to the card, so equal dates of two holders differ; the
 /// console checks a date a caller states against it.
-std::string birthDateHash(std::string_view nik_key, std::string_view card_no,
+std::string birthDateHash(const NikKey& nik_key, std::string_view card_no,
                           std::string_view birth_date);
 
 /// True if a stored keyed hash (32 hex digits, or 64 from an older bundle) is

@@ -504,9 +504,10 @@ void Parser::joinLineBreaks(long line) {
 Roster Parser::finish() {
   auto& cards = roster_.cards;
   if (options_.profile == Profile::Staff) {
+    const NikKey nik_key(options_.nik_key);
     for (std::size_t i = 0; i < cards.size(); ++i) {
-      cards[i].nik_hash = nikHash(options_.nik_key, first_[i].nik);
-      cards[i].birth_hash = birthDateHash(options_.nik_key, cards[i].card_no, first_[i].birth_date);
+      cards[i].nik_hash = nikHash(nik_key, first_[i].nik);
+      cards[i].birth_hash = birthDateHash(nik_key, cards[i].card_no, first_[i].birth_date);
     }
   }
   auto coverage_key = [](const Coverage& c) {

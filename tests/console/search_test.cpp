@@ -320,14 +320,15 @@ TEST_F(SearchTest, StaffRecordsHoldNoPlainNikOrBirthDate) {
     ASSERT_TRUE(v.card) << card_no;
     const std::string body = cache::encodeRecord(*v.card);
     for (const auto& s : secrets) ASSERT_EQ(body.find(s), std::string::npos) << card_no;
-    EXPECT_EQ(v.card->birth_hash, roster::birthDateHash(testing::kNikKey, card_no, birth));
+    EXPECT_EQ(v.card->birth_hash,
+              roster::birthDateHash(roster::NikKey(testing::kNikKey), card_no, birth));
     EXPECT_EQ(searcher_->birthHash(card_no, birth), v.card->birth_hash);
     ++checked;
   }
   EXPECT_GT(checked, 300u);
   // Bound to the card: the same date of two holders hashes differently.
-  EXPECT_NE(roster::birthDateHash(testing::kNikKey, "KB-TEST-0001", "1990-01-01"),
-            roster::birthDateHash(testing::kNikKey, "KB-TEST-0002", "1990-01-01"));
+  EXPECT_NE(roster::birthDateHash(roster::NikKey(testing::kNikKey), "KB-TEST-0001", "1990-01-01"),
+            roster::birthDateHash(roster::NikKey(testing::kNikKey), "KB-TEST-0002", "1990-01-01"));
   // And the raw cache file (whatever its encoding) has none of them either.
   auto raw = readFile(sc_.db(), 1 << 30);
   ASSERT_TRUE(raw);

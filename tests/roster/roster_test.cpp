@@ -532,9 +532,22 @@ TEST(Roster, StaffProfileKeepsNameAndHashesNik) {
   EXPECT_EQ(missing.error().at(0).format(), "r.csv:0: -: the staff profile needs a NIK key");
 }
 
+TEST(Roster, KeyedHashIsHmacSha256AsRfc4231Says) {
+  // RFC 4231 test cases 2 and 6 (a short key, and a key longer than a block).
+  EXPECT_EQ(hexEncode(NikKey("Jefe").mac("what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hexEncode(crypto::hmacSha256(std::string(131, '\xaa'),
+                                         "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  const NikKey key("Jefe");  // one set-up context, used again and again
+  EXPECT_EQ(key.mac("what do ya want for nothing?"), key.mac("what do ya want for nothing?"));
+  EXPECT_EQ(nikHash(key, "what do ya want for nothing?"), "5bdcc146bf60754e6a042426089575c7");
+}
+
 TEST(Roster, KeyedHashesAre128BitsAndMatchTheOlderFullLengthForm) {
-  const std::string key = "test-nik-key-0123456789";
-  const std::string full = hexEncode(crypto::hmacSha256(key, "1571014501800001"));
+  const std::string raw_key = "test-nik-key-0123456789";
+  const NikKey key(raw_key);
+  const std::string full = hexEncode(crypto::hmacSha256(raw_key, "1571014501800001"));
   const std::string cut = nikHash(key, "1571014501800001");
   EXPECT_EQ(cut.size(), kKeyedHashHexDigits);
   EXPECT_EQ(cut, full.substr(0, kKeyedHashHexDigits));

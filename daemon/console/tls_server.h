@@ -10,7 +10,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
 #include <vector>
 

@@ -37,7 +37,7 @@ struct Reader {
 };
 
 Result<std::unique_ptr<Reader>> openReader(const std::filesystem::path& p) {
-  auto db = sql::Db::open(p.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  auto db = sql::Db::openReplacedByRename(p.string());
   if (!db) return std::unexpected(db.error());
   if (auto r = db->exec("PRAGMA cache_size = -" + std::to_string(kReaderCacheKiB)); !r)
     return std::unexpected(r.error());

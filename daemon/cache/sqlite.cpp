@@ -120,14 +120,22 @@ std::string_view Stmt::blob(int col) const {
            : std::string_view();
 }
 
-Result<Db> Db::open(const std::string& path, int flags) {
+Result<Db> Db::openWith(const std::string& path, int flags, const char* vfs) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
   DbPtr db(raw);
   if (rc != SQLITE_OK)
     return fail(Errc::Io, path + ": sqlite: " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   sqlite3_extended_result_codes(raw, 1);
   return Db(std::move(db));
+}
+
+Result<Db> Db::open(const std::string& path, int flags) {
+  return openWith(path, flags, nullptr);
+}
+
+Result<Db> Db::openReplacedByRename(const std::string& path) {
+  return openWith(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, "unix-none");
 }
 
 Error Db::error(std::string_view what) const {

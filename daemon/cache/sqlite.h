@@ -75,6 +75,13 @@ class Db {
  public:
   /// `flags` as for sqlite3_open_v2; IO if the file cannot be opened.
   static Result<Db> open(const std::string& path, int flags);
+  /// Read-only, without POSIX locks (SQLite's "unix-none" VFS), for a file
+  /// that is replaced by rename and never written in place (the served cache,
+  /// the console's search index): the locks would guard against a writer that
+  /// does not exist, at four fcntl calls and a process-wide mutex per read.
+  /// Each read still checks the file's change counter, so an edit made in
+  /// place through SQLite still empties the connection's page cache.
+  static Result<Db> openReplacedByRename(const std::string& path);
 
   Result<void> exec(const std::string& sql);
   Result<Transaction> begin();  ///< BEGIN; see Transaction
@@ -85,6 +92,7 @@ class Db {
 
  private:
   explicit Db(DbPtr db) : db_(std::move(db)) {}
+  static Result<Db> openWith(const std::string& path, int flags, const char* vfs);
   DbPtr db_;
 };
 

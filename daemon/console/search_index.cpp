@@ -234,7 +234,7 @@ Result<SearchIndex> SearchIndex::openOrBuild(const std::filesystem::path& index_
     if (!std::filesystem::is_regular_file(index_path, ec)) return nullptr;
     auto impl = std::make_unique<Impl>();
     for (std::size_t i = 0; i < kConnections; ++i) {
-      auto db = sql::Db::open(index_path.string(), SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+      auto db = sql::Db::openReplacedByRename(index_path.string());
       if (!db) return nullptr;
       if (i == 0) {
         auto meta = db->prepare("SELECT format, content_digest, records FROM meta WHERE id = 1");

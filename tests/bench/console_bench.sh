@@ -7,7 +7,8 @@
 # io_context), the same binary for nginx and the node, with 8 operator
 # certificates dealt over its connections (the per-operator rate limit is not
 # what is measured). For card, NIK and name + kelurahan search: closed loop
-# with 50 keep-alive clients (throughput at saturation) and open loop over 50
+# with 50 keep-alive clients (throughput at saturation; each node row right
+# after an nginx row, its ratio to that one) and open loop over 50
 # connections at each offered rate of KB_CONSOLE_BENCH_RATES (requests/s in
 # all; default "100": operator pace, one lookup per connection every 0.5 s).
 # Each node row also gives the node's CPU time per request (user + system of
@@ -18,7 +19,8 @@
 #   tests/bench/console_bench.sh BUILD_DIR
 #   KB_CONSOLE_BENCH_DIR=DIR keeps (or reuses) the set-up node in DIR;
 #   KB_CONSOLE_BENCH_SECONDS (default 10) per row; KB_CONSOLE_BENCH_ONLY="card nik"
-#   runs only those targets (nginx, card, nik, name); KB_CONSOLE_BENCH_DAEMON=BIN
+#   runs only those targets (nginx, card, nik, name); KB_CONSOLE_BENCH_ROUNDS=N
+#   repeats the closed-loop pairs (nginx, then a node target) N times; KB_CONSOLE_BENCH_DAEMON=BIN
 #   runs another kartu-bahagiad (e.g. a build from before a change).
 set -euo pipefail
 build=$(realpath "${1:-build/dev}")
@@ -30,6 +32,7 @@ cards=${KB_CONSOLE_BENCH_CARDS:-1000000}
 secs=${KB_CONSOLE_BENCH_SECONDS:-10}
 rates=${KB_CONSOLE_BENCH_RATES:-100}
 only=${KB_CONSOLE_BENCH_ONLY:-nginx card nik name}
+rounds=${KB_CONSOLE_BENCH_ROUNDS:-1}
 clients=50
 load_client=$build/tests/bench/console_load
 # shellcheck source=nginx_tls.sh
@@ -150,8 +153,17 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
   "$(nginx -v 2>&1); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "### Closed loop: $clients keep-alive mTLS connections, each sending the next request on the answer (${secs} s each)"
+echo
+echo "Each node row comes right after its own nginx row, and its ratio is to that one:"
+echo "on a shared machine what the two get of the CPUs drifts within minutes."
 table_head
-for t in $only; do load "$t"; done
+node_targets=$(for t in $only; do [ "$t" != nginx ] && echo "$t"; done || true)
+for round in $(seq "$rounds"); do
+  for t in ${node_targets:-nginx}; do
+    load nginx
+    [ "$t" != nginx ] && load "$t"
+  done
+done
 for rate in $rates; do
   echo
   echo "### Open loop: $rate requests/s offered over $clients connections" \

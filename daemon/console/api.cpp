@@ -32,13 +32,16 @@ std::string_view queryString(std::string_view target) {
   return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
 }
 
-// The audit form of a query: a NIK only as its keyed hash and last four digits.
-nlohmann::json auditQuery(const SearchQuery& q, const Searcher& s) {
+// The audit form of a query: a NIK only as its keyed hash (the search's, when
+// it ran) and last four digits.
+nlohmann::json auditQuery(const SearchQuery& q, const Searcher& s,
+                          const std::string& nik_hash = {}) {
   switch (q.kind) {
     case QueryKind::CardNo:
       return {{"card_no", q.card_no}};
     case QueryKind::Nik:
-      return {{"nik_hash", s.nikHash(q.nik)}, {"nik_last4", q.nik.substr(12)}};
+      return {{"nik_hash", nik_hash.empty() ? s.nikHash(q.nik) : nik_hash},
+              {"nik_last4", q.nik.substr(12)}};
     case QueryKind::Name: {
       nlohmann::json j = {{"name", q.name}};
       if (!q.kelurahan.empty()) j["kelurahan"] = q.kelurahan;
@@ -184,7 +187,7 @@ web::Response ConsoleApi::respond(const web::Request& req, const Operator& op,
     // No journal line per lookup: the audit log is their record, and at call
     // centre rates the journal's per-unit rate limit would start dropping
     // lines, the audit checkpoints among them.
-    if (!record("search", auditQuery(*q, searcher), cards)) return audit_down();
+    if (!record("search", auditQuery(*q, searcher, answer->nik_hash), cards)) return audit_down();
     return json(http::status::ok, toJson(*answer));
   }
 

@@ -145,6 +145,7 @@ Result<SearchAnswer> Searcher::search(const SearchQuery& q, UnixSeconds now) {
     if (!found) return std::unexpected(found.error());
     candidates = std::move(*found);
   }
+  out.nik_hash = nik_hash;
   for (const auto& card_no : candidates) {
     if (out.results.size() == kMaxResults) {
       out.truncated = true;

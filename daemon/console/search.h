@@ -29,6 +29,7 @@ struct SearchAnswer {
   std::vector<roster::CardRecord> results;
   bool truncated = false;  ///< more matched than were returned: narrow with kelurahan/RT
   cache::CacheInfo data;   ///< what the answer came from (age, freshness)
+  std::string nik_hash;    ///< the keyed hash a NIK search looked for (for its audit line)
 };
 
 class Searcher {

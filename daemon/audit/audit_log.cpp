@@ -105,7 +105,8 @@ struct AuditLog::State {
   bool broken = false;
   std::string broken_reason;
   std::uint64_t synced = 0;  // every line up to this seq is on disk
-  bool syncing = false;      // a thread is in sync() for lines up to sync_target
+  bool syncing = false;      // a thread is writing and syncing the lines up to some seq
+  std::string unwritten;     // lines after the file's end, in chain order
   std::chrono::steady_clock::time_point last_sync_start;
   // Checkpoint notices held back until their line is durable: (seq, message).
   std::vector<std::pair<std::uint64_t, std::string>> pending_journal;
@@ -177,28 +178,28 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::filesystem::path& pa
 
 Result<std::uint64_t> AuditLog::write(std::string body, UnixSeconds) {
   State& s = *s_;
-  if (s.broken) return fail(Errc::Io, s.path.string() + ": an earlier write failed");
-  auto broke = [&](std::string what) {
-    s.broken = true;
-    s.broken_reason = what;
-    s.synced_cv.notify_all();
-    return fail(Errc::Io, std::move(what));
-  };
-  std::string line = body;
-  line += kHashField;
-  line += hexEncode(crypto::sha256(body));
-  line += "\"}\n";
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    auto n = ::write(s.fd, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return broke(s.path.string() + ": cannot append: " + errnoText());
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
+  if (s.broken) return fail(Errc::Io, s.broken_reason);
+  // Into the unwritten tail, in chain order; the next sync writes it to the
+  // file with one write(2) before its fdatasync (nothing is acknowledged before).
+  s.head = hexEncode(crypto::sha256(body));
+  s.unwritten += body;
+  s.unwritten += kHashField;
+  s.unwritten += s.head;
+  s.unwritten += "\"}\n";
   ++s.seq;
   ++s.stats.lines;
-  s.head = hexEncode(crypto::sha256(body));
   return s.seq;
+}
+
+Result<void> AuditLog::writeOut(std::string_view lines) {
+  State& s = *s_;
+  while (!lines.empty()) {
+    auto n = ::write(s.fd, lines.data(), lines.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(Errc::Io, s.path.string() + ": cannot append: " + errnoText());
+    lines.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
 }
 
 Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq) {
@@ -210,20 +211,25 @@ Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t
       continue;
     }
     // This thread syncs every line written so far, its own and the others'.
+    // Only the syncing thread writes to the file, so the file keeps the chain's order.
     s.syncing = true;
     const std::uint64_t target = s.seq;
+    const std::string lines = std::exchange(s.unwritten, {});
     ++s.stats.syncs;
     s.last_sync_start = std::chrono::steady_clock::now();
     lock.unlock();
-    const int rc = s.options.sync ? s.options.sync(s.fd) : ::fdatasync(s.fd);
-    const std::string why = rc != 0 ? errnoText() : std::string();
+    Result<void> done = writeOut(lines);
+    if (done) {
+      if ((s.options.sync ? s.options.sync(s.fd) : ::fdatasync(s.fd)) != 0)
+        done = fail(Errc::Io, s.path.string() + ": cannot sync: " + errnoText());
+    }
     lock.lock();
     s.syncing = false;
-    if (rc != 0) {
+    if (!done) {
       s.broken = true;
-      s.broken_reason = s.path.string() + ": cannot sync: " + why;
+      s.broken_reason = done.error().message;
       s.synced_cv.notify_all();
-      return fail(Errc::Io, s.broken_reason);
+      return std::unexpected(done.error());
     }
     s.synced = std::max(s.synced, target);
     s.synced_cv.notify_all();
@@ -336,6 +342,9 @@ void AuditLog::finishPending() {
     t = std::move(s.syncer);
   }
   if (t.joinable()) t.join();
+  // Lines nobody waited for (appendPending without whenDurable) still reach the file.
+  std::unique_lock lock(s.mu);
+  if (!s.unwritten.empty() && !s.broken) (void)durable(lock, s.seq);
 }
 
 Result<std::uint64_t> AuditLog::checkpoint(UnixSeconds now) {
@@ -372,9 +381,11 @@ std::uint64_t AuditLog::lastSeq() const {
   return s_->seq;
 }
 
-Result<std::vector<std::string>> AuditLog::tail(std::size_t n) const {
-  std::lock_guard lock(s_->mu);
+Result<std::vector<std::string>> AuditLog::tail(std::size_t n) {
+  std::unique_lock lock(s_->mu);
   const State& s = *s_;
+  // What the view shows is on disk, the line recording this view among it.
+  if (auto d = durable(lock, s.seq); !d) return std::unexpected(d.error());
   struct stat st {};
   if (::fstat(s.fd, &st) != 0) return fail(Errc::Io, s.path.string() + ": " + errnoText());
   const auto size = static_cast<std::uint64_t>(st.st_size);

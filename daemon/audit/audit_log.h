@@ -6,20 +6,21 @@
 /// node key; each checkpoint also goes to the journal, so a log cut after it is
 /// visible off the node. append() returns only after the line is on disk.
 ///
-/// Group commit: appends from concurrent requests are written (write(2), under
-/// one lock, so the chain order is the file order) and then wait for one shared
-/// fdatasync; the first waiter runs it for every line written so far, the
-/// others sleep until it covers theirs. A line's append returns only after a
-/// sync that started after the line was written; a failed write or sync fails
-/// every append not yet acknowledged and every later one. A checkpoint reaches
-/// the journal only after it is on disk.
+/// Group commit: appends from concurrent requests add their lines, under one
+/// lock and so in chain order, to a tail not yet in the file, and then wait for
+/// one shared sync: the first waiter writes the whole tail with one write(2)
+/// and runs fdatasync, the others sleep until it covers theirs. Only that one
+/// thread writes, so the file order is the chain order. A line's append
+/// returns only after a sync that wrote it; a failed write or sync fails every
+/// append not yet acknowledged and every later one. A checkpoint reaches the
+/// journal only after it is on disk.
 ///
-/// Without a thread per waiter: appendPending() writes the line and returns;
-/// whenDurable() hands a callback to the log's sync thread, which runs
-/// fdatasync back to back (at most one per LogOptions::min_sync_interval) for
-/// whatever has been written meanwhile and calls each callback once its line
-/// is covered (the console's request coroutines
-/// wait this way, so a request waiting for the disk holds no thread).
+/// Without a thread per waiter: appendPending() adds the line and returns;
+/// whenDurable() hands a callback to the log's sync thread, which writes and
+/// syncs back to back (at most one sync per LogOptions::min_sync_interval)
+/// whatever has been added meanwhile and calls each callback once its line is
+/// covered (the console's request coroutines wait this way, so a request
+/// waiting for the disk holds no thread).
 
 #include <chrono>
 #include <cstdint>
@@ -58,7 +59,7 @@ struct LogOptions {
   /// written meanwhile share it (an fdatasync costs far more CPU than the
   /// lines it covers: about 0.2 ms of a core on the benchmark's VM); a request
   /// on a quiet node does not wait, since the last sync started longer ago.
-  std::chrono::microseconds min_sync_interval{2000};
+  std::chrono::microseconds min_sync_interval{1000};
 };
 
 struct LogStats {
@@ -82,8 +83,8 @@ class AuditLog {
   /// Appends and fsyncs one line (plus a checkpoint when due); returns its seq.
   /// After any write error the log refuses every later append (IO) until reopened.
   Result<std::uint64_t> append(const Entry& entry, UnixSeconds now);
-  /// Writes the line (plus a checkpoint when due) like append() but returns at
-  /// once with its seq: the line is not on disk yet, so nothing may act on it
+  /// Adds the line (plus a checkpoint when due) like append() but returns at
+  /// once with its seq: the line is not in the file yet, so nothing may act on it
   /// (send an answer) before whenDurable(seq) reports it durable.
   Result<std::uint64_t> appendPending(const Entry& entry, UnixSeconds now);
   using DurableCallback = std::move_only_function<void(Result<void>)>;
@@ -98,14 +99,18 @@ class AuditLog {
   /// Appends a signed checkpoint now (e.g. at shutdown).
   Result<std::uint64_t> checkpoint(UnixSeconds now);
 
-  /// The last `n` complete lines, oldest first (the supervisor's view).
-  Result<std::vector<std::string>> tail(std::size_t n) const;
+  /// The last `n` lines, oldest first (the supervisor's view), after making
+  /// every line appended so far durable.
+  Result<std::vector<std::string>> tail(std::size_t n);
   std::uint64_t lastSeq() const;
   LogStats stats() const;
 
  private:
   AuditLog() = default;
+  /// Adds a line to the unwritten tail (lock held); the next sync writes it out.
   Result<std::uint64_t> write(std::string line_without_hash, UnixSeconds now);
+  /// write(2) of lines to the end of the file (by the one syncing thread).
+  Result<void> writeOut(std::string_view lines);
   /// The entry's line between its seq and its prev (built without the lock).
   static std::string entryFields(const Entry& entry, UnixSeconds now);
   /// Writes the entry and, when due, a checkpoint (lock held); the entry's seq

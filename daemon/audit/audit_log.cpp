@@ -210,8 +210,8 @@ Result<void> AuditLog::durable(std::unique_lock<std::mutex>& lock, std::uint64_t
       s.synced_cv.wait(lock);
       continue;
     }
-    // This thread syncs every line written so far, its own and the others'.
-    // Only the syncing thread writes to the file, so the file keeps the chain's order.
+    // This thread writes and syncs every line added so far, its own and the
+    // others'; only the syncing thread writes, so the file keeps the chain's order.
     s.syncing = true;
     const std::uint64_t target = s.seq;
     const std::string lines = std::exchange(s.unwritten, {});

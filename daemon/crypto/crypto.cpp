@@ -144,7 +144,7 @@ HmacSha256::HmacSha256(std::string_view key) {
   require(kHmac != nullptr, "HMAC");
   ctx_.reset(EVP_MAC_CTX_new(kHmac), EVP_MAC_CTX_free);
   char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                OSSL_PARAM_construct_end()};
   require(ctx_ && EVP_MAC_init(ctx_.get(), reinterpret_cast<const unsigned char*>(key.data()),
                                key.size(), params) == 1,

@@ -72,8 +72,8 @@ TEST(CrashSafety, KilledImportLeavesTheOldOrTheNewStateWhole) {
   ASSERT_TRUE(importBundle(db, bundle, root, kNow));
   std::int64_t installed = 1;
 
-  // How long a whole import takes here (child process, existing state), to
-  // spread the kill points over it and a little beyond.
+  // How long a whole import takes here (child process, existing state): where
+  // the kill points start.
   long full_us = 0;
   for (int warm = 0; warm < 3; ++warm) {
     writeSerial(installed + 1);
@@ -87,15 +87,21 @@ TEST(CrashSafety, KilledImportLeavesTheOldOrTheNewStateWhole) {
   }
   int status = 0;
 
+  // Kill points are spread over [0, 2 * estimate]. The estimate starts at the
+  // warm-up's time and moves towards the moment the new state is swapped in
+  // (a kill before it makes the estimate longer, a completed import shorter),
+  // so about half the kills land on each side even when the warm-up was timed
+  // while the machine was busy and the imports then ran four times faster.
+  double estimate_us = static_cast<double>(full_us);
   std::mt19937_64 rng(20261121);
-  std::uniform_int_distribution<long> delay(0, full_us + full_us / 2);
+  std::uniform_real_distribution<double> spread(0.0, 2.0);
   int killed_before_swap = 0, completed = 0;
   for (int i = 0; i < points; ++i) {
     const std::int64_t next = installed + 1;
     writeSerial(next);
     pid_t pid = startImport(db, bundle, root);
     ASSERT_GT(pid, 0);
-    const long wait_us = delay(rng);
+    const auto wait_us = static_cast<long>(spread(rng) * estimate_us);
     ::usleep(static_cast<useconds_t>(wait_us));
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
@@ -114,12 +120,15 @@ TEST(CrashSafety, KilledImportLeavesTheOldOrTheNewStateWhole) {
     if (serial == next) {
       ++completed;
       installed = next;
+      estimate_us *= 0.95;
     } else {
       ++killed_before_swap;
+      estimate_us *= 1.05;
     }
   }
-  std::cout << "[ crash    ] " << points << " kills over a " << full_us
-            << " us import: " << killed_before_swap << " left the old state, " << completed
+  std::cout << "[ crash    ] " << points << " kills, import timed at " << full_us
+            << " us, swap point estimated at " << static_cast<long>(estimate_us)
+            << " us at the end: " << killed_before_swap << " left the old state, " << completed
             << " the new one\n";
   // Both outcomes must have been exercised, or the kill points missed the import.
   EXPECT_GT(killed_before_swap, points / 10);

@@ -24,7 +24,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bounded_http.h"
 #include "card/card_image.h"
 #include "card/credential.h"
 #include "card/originality.h"
@@ -54,7 +53,7 @@ std::string validTo(std::int64_t serial) {
 
 // /api/state, or null when the daemon did not answer within 10 s (its strand is stuck).
 nlohmann::json state(unsigned short port) {
-  auto body = testing::boundedGet(port, "/api/state");
+  auto body = kb::testing::boundedGet(port, "/api/state");
   if (!body) return {};
   auto j = nlohmann::json::parse(*body, nullptr, false);
   return j.is_discarded() ? nlohmann::json() : j;

@@ -24,7 +24,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bounded_http.h"
 #include "cache/trust_state.h"
 #include "card/card_image.h"
 #include "card/credential.h"
@@ -35,6 +34,7 @@
 #include "pn532_emulator.h"
 #include "publisher.h"
 #include "tests/kiosk/child_process.h"
+#include "tests/web/http_client.h"
 
 namespace kb::sync {
 namespace {
@@ -56,7 +56,7 @@ std::string validTo(std::int64_t serial) {  // what serial `s` says about the ta
 
 // /api/state, or null when the daemon did not answer within 10 s (its strand is stuck).
 nlohmann::json state(unsigned short port) {
-  auto body = testing::boundedGet(port, "/api/state");
+  auto body = kb::testing::boundedGet(port, "/api/state");
   if (!body) return {};
   auto j = nlohmann::json::parse(*body, nullptr, false);
   return j.is_discarded() ? nlohmann::json() : j;
@@ -75,7 +75,7 @@ nlohmann::json waitState(unsigned short port, const std::function<bool(const nlo
 }
 
 std::string syncSuccesses(unsigned short port) {
-  const auto metrics = testing::boundedGet(port, "/metrics").value_or("");
+  const auto metrics = kb::testing::boundedGet(port, "/metrics").value_or("");
   std::smatch m;
   return std::regex_search(metrics, m, std::regex(R"(kb_sync_total\{result="success"\} ([0-9]+))"))
              ? m[1].str()

@@ -90,6 +90,12 @@ ConsoleApi::Prepared ConsoleApi::prepare(const web::Request& req, const Operator
   return p;
 }
 
+nlohmann::json ConsoleApi::dataWithSync(const cache::CacheInfo& info) const {
+  auto d = dataJson(info);
+  if (add_sync) add_sync(d);
+  return d;
+}
+
 web::Response ConsoleApi::respond(const web::Request& req, const Operator& op,
                                   std::uint64_t& audit_seq) {
   const std::string_view target = req.target();
@@ -113,12 +119,12 @@ web::Response ConsoleApi::respond(const web::Request& req, const Operator& op,
   if (path == "/healthz") {
     auto info = cache.info(t);
     return json(info.serving ? http::status::ok : http::status::service_unavailable,
-                {{"serving", info.serving}, {"data", dataJson(info)}});
+                {{"serving", info.serving}, {"data", dataWithSync(info)}});
   }
   if (path == "/api/console/me") {
-    return json(
-        http::status::ok,
-        {{"operator", op.cn}, {"supervisor", op.supervisor}, {"data", dataJson(cache.info(t))}});
+    return json(http::status::ok, {{"operator", op.cn},
+                                   {"supervisor", op.supervisor},
+                                   {"data", dataWithSync(cache.info(t))}});
   }
   const bool is_search = path == "/api/console/search";
   const bool is_card = path.starts_with(kCardPrefix);

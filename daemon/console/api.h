@@ -18,6 +18,7 @@
 #include <utility>  // boost/asio/awaitable.hpp (1.74) needs std::exchange
 
 #include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
 
 #include "audit/audit_log.h"
 #include "cache/cache.h"
@@ -39,6 +40,9 @@ struct ConsoleApi {
   std::optional<crypto::PublicKey> audit_key;  ///< to verify the log in the audit view
   std::filesystem::path audit_path;
   std::function<void(std::string_view)> log_info;  ///< no personal data ever passes here
+  /// Adds the sync's fields to /healthz's and /api/console/me's `data` (a node
+  /// with mirror lines); empty: none.
+  std::function<void(nlohmann::json&)> add_sync;
   std::function<UnixSeconds()> now = nowSeconds;
 
   /// The answer, with its audit line written but maybe not yet on disk.
@@ -53,6 +57,7 @@ struct ConsoleApi {
   boost::asio::awaitable<web::Response> handle(const web::Request& req, const Operator& op);
 
  private:
+  nlohmann::json dataWithSync(const cache::CacheInfo& info) const;
   web::Response respond(const web::Request& req, const Operator& op, std::uint64_t& audit_seq);
 };
 

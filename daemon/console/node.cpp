@@ -24,6 +24,8 @@
 #include "console/search.h"
 #include "console/tls_server.h"
 #include "roster/nik_key.h"
+#include "sync/sync.h"
+#include "sync/worker.h"
 #include "trust/trust.h"
 #include "web/static_files.h"
 
@@ -69,11 +71,18 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   co.trust_state = cache::trustStatePath(cfg.dbPath());
   co.raise_trust_state = true;
   co.root_chain_dir = fs::path(cfg.root).parent_path();
-  auto cache = cache::Cache::open(cfg.dbPath(), *root, now, co);
+  // A node with mirror lines syncs the staff data as a kiosk syncs its own,
+  // and serves with the newest root it walked to before (kept in state_dir).
+  trust::TrustRoot serving_root = *root;
+  if (!cfg.mirrors.empty()) {
+    serving_root = sync::newestLocalRoot(*root, state, now);
+    if (serving_root.version() > root->version()) co.root_chain_dir = state;
+  }
+  auto cache = cache::Cache::open(cfg.dbPath(), serving_root, now, co);
   const auto info = cache.info(now);
   if (!info.serving) log.warning("console", "not serving: " + info.reason);
 
-  Searcher searcher(cache, *root, state / "console-index.db", *nik_key);
+  Searcher searcher(cache, serving_root, state / "console-index.db", *nik_key);
   if (auto r = searcher.prepare(now); !r)
     log.warning("console", "search index not ready: " + r.error().message);
   else
@@ -104,7 +113,8 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
                  page,
                  node_key->publicKey(),
                  audit_path,
-                 [&log](std::string_view m) { log.info("console", m); }};
+                 [&log](std::string_view m) { log.info("console", m); },
+                 {}};  // add_sync: set below when the node syncs
 
   // The connections run on one worker thread per core unless console_threads
   // says otherwise: a request waiting for its audit line to reach the disk is
@@ -142,12 +152,52 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
     server.replaceContext(*fresh);
     log.info("console", std::string("TLS context reloaded (") + why + "): CRL re-read");
   };
-  auto reload_strand = net::make_strand(io);  // reload_tls and the index check, one at a time
+  // reload_tls, the index check and what follows a sync, one at a time
+  auto reload_strand = net::make_strand(io);
+  std::unique_ptr<sync::SyncWorker> syncer;
+  if (!cfg.mirrors.empty()) {
+    sync::SyncOptions so;
+    so.db = cfg.dbPath();
+    so.mirrors = cfg.mirrors;
+    so.http.ca_file = cfg.mirror_ca;
+    so.root_dir = state;  // roots fetched from mirrors are kept in the state directory
+    so.import.trust_state = co.trust_state;
+    so.import.root_chain_dir = state;
+    so.import.profile = roster::Profile::Staff;
+    syncer = std::make_unique<sync::SyncWorker>(std::move(so), serving_root,
+                                                std::chrono::minutes(cfg.sync_interval_minutes));
+    api.add_sync = [&syncer](nlohmann::json& data) { sync::addToData(syncer->status(), data); };
+    syncer->onAttempt([&, served = serving_root.version()]() mutable {
+      const auto st = syncer->status();
+      if (st.last_error)
+        log.warning("sync", formatError(*st.last_error) + "; serving the data it has");
+      else
+        log.info("sync", "ok from " + st.source +
+                             (st.mirror_serial ? ", serial " + std::to_string(*st.mirror_serial)
+                                               : std::string()));
+      // A newer root: the cache and later index builds verify with it. Then the
+      // index follows the new data at once rather than at the next tick.
+      std::optional<trust::TrustRoot> newer;
+      if (syncer->root().version() > served) {
+        served = syncer->root().version();
+        newer = syncer->root();
+      }
+      net::post(reload_strand, [&, newer = std::move(newer)] {
+        if (newer) {
+          cache.reopen(*newer, nowSeconds());
+          searcher.useRoot(*newer);
+        }
+        searcher.maintain(nowSeconds());
+      });
+    });
+  }
+  // SIGHUP (systemctl reload): re-read the CRL, and sync now.
   net::signal_set hup(reload_strand, SIGHUP);
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       reload_tls("SIGHUP");
+      if (syncer) syncer->syncNow();
       wait_hup();
     });
   };
@@ -180,7 +230,9 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
       if (!e) io.stop();
     });
   });
+  if (syncer) syncer->start();
   io.run();
+  if (syncer) syncer->stop();  // before what its callback posts to is gone
   // The waits still pending post to the workers: serve them while they run.
   (*audit_log)->finishPending();
   if (auto c = (*audit_log)->checkpoint(nowSeconds()); !c)

@@ -22,9 +22,9 @@ std::vector<std::string> keysOf(std::string_view text) {
 Searcher::Searcher(cache::Cache& cache, trust::TrustRoot root, std::filesystem::path index_path,
                    std::string nik_key)
     : cache_(cache),
-      root_(std::move(root)),
       index_path_(std::move(index_path)),
-      nik_key_(nik_key) {}
+      nik_key_(nik_key),
+      root_(std::move(root)) {}
 
 std::string Searcher::nikHash(std::string_view nik) const {
   return roster::nikHash(nik_key_, nik);
@@ -47,16 +47,23 @@ Result<void> Searcher::prepare(UnixSeconds now) {
   cache_.refresh();
   const auto info = cache_.info(now);
   if (!info.serving) return fail(CacheErrc::Unverifiable, info.reason);
+  std::optional<trust::TrustRoot> root;
   {
     std::lock_guard lock(mu_);
     if (index_ && index_->stats().content_digest == info.content_digest) return {};
+    root = root_;
   }
-  auto idx = SearchIndex::openOrBuild(index_path_, info.file, root_, info.content_digest);
+  auto idx = SearchIndex::openOrBuild(index_path_, info.file, *root, info.content_digest);
   if (!idx) return std::unexpected(idx.error());
   std::lock_guard lock(mu_);
   index_ = std::make_shared<SearchIndex>(std::move(*idx));
   ++generation_;
   return {};
+}
+
+void Searcher::useRoot(trust::TrustRoot root) {
+  std::lock_guard lock(mu_);
+  root_ = std::move(root);
 }
 
 std::uint64_t Searcher::indexGeneration() const {
@@ -73,10 +80,10 @@ bool Searcher::maintain(UnixSeconds now) {
   if (index_ && index_->stats().content_digest == info.content_digest) return false;
   if (builder_.joinable()) builder_.join();  // a finished build
   building_ = true;
-  builder_ = std::thread([this, file = info.file, digest = info.content_digest] {
+  builder_ = std::thread([this, root = root_, file = info.file, digest = info.content_digest] {
     // Built beside the live one and renamed over it; the open connections of
     // the old index keep reading the old file until they are released.
-    auto idx = SearchIndex::openOrBuild(index_path_, file, root_, digest);
+    auto idx = SearchIndex::openOrBuild(index_path_, file, root, digest);
     std::lock_guard done(mu_);
     building_ = false;
     if (!idx) {

@@ -54,6 +54,10 @@ class Searcher {
   /// build is running.
   bool maintain(UnixSeconds now);
 
+  /// The root later index builds verify the cache file with: the newer one a
+  /// sync walked to (the cache is reopened with it at the same time).
+  void useRoot(trust::TrustRoot root);
+
   /// How often the index was (re)built or opened since construction; for tests.
   std::uint64_t indexGeneration() const;
 
@@ -73,10 +77,10 @@ class Searcher {
                       UnixSeconds now, SearchAnswer& out);
 
   cache::Cache& cache_;
-  trust::TrustRoot root_;
   std::filesystem::path index_path_;
   roster::NikKey nik_key_;
   mutable std::mutex mu_;  // guards everything below
+  trust::TrustRoot root_;
   std::shared_ptr<SearchIndex> index_;
   std::thread builder_;
   bool building_ = false;

@@ -1,5 +1,6 @@
 # nginx over TLS on loopback for the benchmarks' baselines (sourced by
-# console_bench.sh and sync_bench.sh: one copy of the set-up).
+# console_bench.sh and sync_bench.sh, and by the console sync test: one copy
+# of the set-up).
 #   nginx_tls_start DIR PORT ROOT CERT KEY [CLIENT_CA [CRL]]
 # writes DIR/nginx.conf serving ROOT on 127.0.0.1:PORT with the server
 # certificate CERT/KEY; with CLIENT_CA it requires a client certificate from

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Sets up a complete console node in DIR for the console tests: keys, trust
-# root, a staff roster (synthetic + the named test people), a signed staff
-# snapshot imported into DIR/state/cache.db, the console PKI (CA, server and
+# root (with a timestamp key, so that pub/ can be served as a mirror), a staff
+# roster (synthetic + the named test people), a signed staff snapshot in pub/
+# imported into DIR/state/cache.db, the console PKI (CA, server and
 # operator certificates, one revoked, one expired, one from another CA) and
 # DIR/console.conf listening on 127.0.0.1:PORT. Extra arguments are appended
 # to the config as lines (e.g. "console_rate_burst = 5").
@@ -17,8 +18,9 @@ cd "$DIR"
 "$KBCTL" keygen --out keys/root >/dev/null
 "$KBCTL" keygen --out keys/snap >/dev/null
 "$KBCTL" keygen --out keys/card >/dev/null
+"$KBCTL" keygen --out keys/ts >/dev/null
 "$KBCTL" root init --out keys/root.json --expires-days 365 --root-key keys/root.key --threshold 1 \
-  --snapshot-key keys/snap.pub --card-key keys/card.pub >/dev/null
+  --snapshot-key keys/snap.pub --card-key keys/card.pub --timestamp-key keys/ts.pub >/dev/null
 printf 'console-test-nik-key-0123456789' > keys/nik.key
 
 "$KBCTL" roster synth --cards "${KB_SETUP_CARDS:-300}" --seed 7 --out roster.csv

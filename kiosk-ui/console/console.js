@@ -18,6 +18,7 @@ const T = {
     who: (op, sup) => `Operator: ${op}${sup ? ' (supervisor)' : ''}`,
     age: (d) => `Data: seri ${d.serial}, ditandatangani ${d.signed_at}, umur ${dur(d.age_seconds, 'id')} — ${fresh(d.freshness, 'id')}`,
     no_data: 'Tidak ada data yang terverifikasi di node ini.',
+    sync_failing: (code) => ` — sinkronisasi gagal (${code}), data lama tetap dipakai`,
     searching: 'Mencari…', none: 'Tidak ditemukan. Periksa ejaan, atau tanyakan kelurahan dan RT.',
     found: (n, more) => `${n} hasil${more ? ' (lebih banyak cocok: persempit dengan kelurahan/RT)' : ''}. ↓ untuk memilih.`,
     holder: 'Nama', card_no: 'Nomor kartu', nik_last4: 'NIK (4 angka terakhir)',
@@ -49,6 +50,7 @@ const T = {
     who: (op, sup) => `Operator: ${op}${sup ? ' (supervisor)' : ''}`,
     age: (d) => `Data: serial ${d.serial}, signed ${d.signed_at}, age ${dur(d.age_seconds, 'en')} — ${fresh(d.freshness, 'en')}`,
     no_data: 'This node holds no verified data.',
+    sync_failing: (code) => ` — sync failing (${code}), the data it has is still served`,
     searching: 'Searching…', none: 'Nothing found. Check the spelling, or ask for the kelurahan and RT.',
     found: (n, more) => `${n} results${more ? ' (more matched: narrow with kelurahan/RT)' : ''}. ↓ to pick one.`,
     holder: 'Name', card_no: 'Card number', nik_last4: 'NIK (last 4 digits)',
@@ -106,11 +108,17 @@ function applyLang() {
   if (me) $('who').textContent = t.who(me.operator, me.supervisor);
 }
 
+// The sync fields come only with /api/console/me (fetched at start and every
+// minute); the data line keeps showing them between those answers.
+let sync = null;
+
 function showData(d) {
   const p = $('data-age');
   p.className = 'data-age';
-  if (!d || !d.serving) { p.textContent = T[lang].no_data; p.classList.add('expired'); return; }
-  p.textContent = T[lang].age(d);
+  if (d && 'last_sync_attempt' in d) sync = d;
+  const failing = sync?.last_sync_error ? T[lang].sync_failing(sync.last_sync_error) : '';
+  if (!d || !d.serving) { p.textContent = T[lang].no_data + failing; p.classList.add('expired'); return; }
+  p.textContent = T[lang].age(d) + failing;
   if (d.freshness === 'STALE') p.classList.add('stale');
   if (d.freshness === 'EXPIRED') p.classList.add('expired');
 }
@@ -334,6 +342,7 @@ async function start() {
   me = body;
   if (me?.supervisor) $('tab-audit').hidden = false;
   applyLang();
+  setInterval(() => api('/api/console/me'), 60000);  // data age and sync state stay current
   $('q').focus();
   document.body.dataset.ready = 'true';
 }

@@ -5,6 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { get, openConsoleBrowser, startConsoleNode } from './lib/console.mjs';
 import { seriousA11yViolations } from './lib/kiosk.mjs';
 
@@ -13,7 +14,8 @@ let op;
 let sup;
 
 before(async () => {
-  node = await startConsoleNode();
+  // A mirror nobody serves: the node keeps answering and the page says the sync fails.
+  node = await startConsoleNode(['mirror = https://127.0.0.1:9/']);
   op = await openConsoleBrowser(node, 'op1');
   sup = await openConsoleBrowser(node, 'sup1');
 });
@@ -131,4 +133,20 @@ test('the audit view is for supervisors only', async () => {
   assert.match(await opPage.textContent('#audit-verify'), /hanya untuk supervisor/);
   assert.equal(await opPage.$$eval('#audit tbody tr', (r) => r.length), 0);
   await opPage.close();
+});
+
+test('a failing sync is shown beside the data age, also after a search', async () => {
+  for (let i = 0; ; i++) {  // the node's first sync attempt, at start
+    const me = await get(node, 'op1', '/api/console/me');
+    if (me.body?.data?.last_sync_error) break;
+    assert.ok(i < 300, 'no failed sync reported by /api/console/me');
+    await sleep(100);
+  }
+  const page = await op.newPage();
+  assert.match(await page.textContent('#data-age'),
+    /seri 1.*sinkronisasi gagal \(MIRROR_UNREACHABLE\)/);
+  assert.deepEqual(await searchFor(page, 'KB-TEST-0001'), ['KB-TEST-0001']);
+  assert.match(await page.textContent('#data-age'), /sinkronisasi gagal/, 'kept after a search');
+  await noProblems(page);
+  await page.close();
 });

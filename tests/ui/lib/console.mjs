@@ -43,11 +43,12 @@ export async function get(node, operator, p) {
   });
 }
 
-export async function startConsoleNode() {
+// configLines: extra lines for the node's config (e.g. a mirror).
+export async function startConsoleNode(configLines = []) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kb-console-ui-'));
   const port = await freePort();
-  execFileSync(path.join(REPO_ROOT, 'tests/console/setup_node.sh'), [KBCTL_BIN, dir, String(port)],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(path.join(REPO_ROOT, 'tests/console/setup_node.sh'),
+    [KBCTL_BIN, dir, String(port), ...configLines], { stdio: ['ignore', 'ignore', 'inherit'] });
   const child = spawn(DAEMON_BIN, ['--config', path.join(dir, 'console.conf')],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -88,6 +88,22 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   else
     log.info("console", "search index ready");
 
+  // With mirror lines the staff data is synced as a kiosk's is (started once
+  // the node listens).
+  std::unique_ptr<sync::SyncWorker> syncer;
+  if (!cfg.mirrors.empty()) {
+    sync::SyncOptions so;
+    so.db = cfg.dbPath();
+    so.mirrors = cfg.mirrors;
+    so.http.ca_file = cfg.mirror_ca;
+    so.root_dir = state;  // roots fetched from mirrors are kept in the state directory
+    so.import.trust_state = co.trust_state;
+    so.import.root_chain_dir = state;
+    so.import.profile = roster::Profile::Staff;
+    syncer = std::make_unique<sync::SyncWorker>(std::move(so), serving_root,
+                                                std::chrono::minutes(cfg.sync_interval_minutes));
+  }
+
   const TlsFiles tls_files{cfg.console_cert, cfg.console_key, cfg.console_client_ca,
                            cfg.console_crl};
   auto crl_stamp = [&tls_files]() -> std::optional<fs::file_time_type> {
@@ -114,7 +130,10 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
                  node_key->publicKey(),
                  audit_path,
                  [&log](std::string_view m) { log.info("console", m); },
-                 {}};  // add_sync: set below when the node syncs
+                 syncer ? std::function<void(nlohmann::json&)>([&syncer](nlohmann::json& data) {
+                   sync::addToData(syncer->status(), data);
+                 })
+                        : nullptr};
 
   // The connections run on one worker thread per core unless console_threads
   // says otherwise: a request waiting for its audit line to reach the disk is
@@ -154,19 +173,7 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   };
   // reload_tls, the index check and what follows a sync, one at a time
   auto reload_strand = net::make_strand(io);
-  std::unique_ptr<sync::SyncWorker> syncer;
-  if (!cfg.mirrors.empty()) {
-    sync::SyncOptions so;
-    so.db = cfg.dbPath();
-    so.mirrors = cfg.mirrors;
-    so.http.ca_file = cfg.mirror_ca;
-    so.root_dir = state;  // roots fetched from mirrors are kept in the state directory
-    so.import.trust_state = co.trust_state;
-    so.import.root_chain_dir = state;
-    so.import.profile = roster::Profile::Staff;
-    syncer = std::make_unique<sync::SyncWorker>(std::move(so), serving_root,
-                                                std::chrono::minutes(cfg.sync_interval_minutes));
-    api.add_sync = [&syncer](nlohmann::json& data) { sync::addToData(syncer->status(), data); };
+  if (syncer) {
     syncer->onAttempt([&, served = serving_root.version()]() mutable {
       const auto st = syncer->status();
       if (st.last_error)

@@ -92,16 +92,10 @@ int runNode(const config::Config& cfg, trust::TrustRoot trust_root, const NodeLo
   // the node listens).
   std::unique_ptr<sync::SyncWorker> syncer;
   if (!cfg.mirrors.empty()) {
-    sync::SyncOptions so;
-    so.db = cfg.dbPath();
-    so.mirrors = cfg.mirrors;
-    so.http.ca_file = cfg.mirror_ca;
-    so.root_dir = state;  // roots fetched from mirrors are kept in the state directory
-    so.import.trust_state = co.trust_state;
-    so.import.root_chain_dir = state;
-    so.import.profile = roster::Profile::Staff;
-    syncer = std::make_unique<sync::SyncWorker>(std::move(so), serving_root,
-                                                std::chrono::minutes(cfg.sync_interval_minutes));
+    syncer = std::make_unique<sync::SyncWorker>(
+        sync::nodeSyncOptions(cfg.dbPath(), cfg.mirrors, cfg.mirror_ca, state,
+                              roster::Profile::Staff),
+        serving_root, std::chrono::minutes(cfg.sync_interval_minutes));
   }
 
   const TlsFiles tls_files{cfg.console_cert, cfg.console_key, cfg.console_client_ca,

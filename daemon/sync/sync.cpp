@@ -16,6 +16,20 @@
 #include "trust/errors.h"
 
 namespace kb::sync {
+
+SyncOptions nodeSyncOptions(const std::filesystem::path& db, std::vector<std::string> mirrors,
+                            std::string mirror_ca, const std::filesystem::path& state_dir,
+                            roster::Profile profile) {
+  SyncOptions so;
+  so.db = db;
+  so.mirrors = std::move(mirrors);
+  so.http.ca_file = std::move(mirror_ca);
+  so.root_dir = state_dir;
+  so.import.trust_state = cache::trustStatePath(db);
+  so.import.root_chain_dir = state_dir;
+  so.import.profile = profile;
+  return so;
+}
 namespace {
 
 namespace fs = std::filesystem;

@@ -32,6 +32,14 @@ struct SyncOptions {
   std::int64_t floor_serial = 0;   ///< a serial already accepted (e.g. the trust state's)
 };
 
+/// What a daemon node (kiosk or console) syncs with: its cache file and the
+/// trust state beside it, its mirrors and their CA, and the state directory,
+/// where roots fetched from mirrors are kept and the cache's chain is checked
+/// from; `profile` is the data its cache holds.
+SyncOptions nodeSyncOptions(const std::filesystem::path& db, std::vector<std::string> mirrors,
+                            std::string mirror_ca, const std::filesystem::path& state_dir,
+                            roster::Profile profile);
+
 enum class SyncOutcome { Current, Updated };
 
 struct SyncReport {

@@ -222,18 +222,11 @@ int run(const config::Config& cfg, bool demo_mode, const std::string& state_dir_
     source = std::make_unique<kiosk::CacheSource>(*cache, cfg.dbPath());  // watched, not re-stat
     data = source.get();
     if (!cfg.mirrors.empty()) {  // background sync on its own thread (docs/contracts.md §6)
-      sync::SyncOptions so;
-      so.db = cfg.dbPath();
-      so.mirrors = cfg.mirrors;
-      so.http.ca_file = cfg.mirror_ca;
-      so.root_dir = cfg.state_dir;  // roots fetched from mirrors are kept in the state directory
-      so.import.trust_state = cache::trustStatePath(cfg.dbPath());
-      so.import.root_chain_dir = cfg.state_dir;
+      auto so = sync::nodeSyncOptions(cfg.dbPath(), cfg.mirrors, cfg.mirror_ca, cfg.state_dir,
+                                      roster::Profile::Kiosk);
       so.import.tpm_tcti = options.tpm_tcti;
-      so.import.profile = roster::Profile::Kiosk;
-      syncer = std::make_unique<sync::SyncWorker>(std::move(so),
-                                                  sync::newestLocalRoot(*root, cfg.state_dir, now),
-                                                  std::chrono::minutes(cfg.sync_interval_minutes));
+      syncer = std::make_unique<sync::SyncWorker>(
+          std::move(so), *root, std::chrono::minutes(cfg.sync_interval_minutes));  // serving_root
     }
     // The sync's fields and the last USB stick's result in /api/state (kbctl import-usb).
     synced =
